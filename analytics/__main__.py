@@ -1,0 +1,39 @@
+"""The command line: python -m analytics {ingest,metrics,report,maintain} ...
+
+Each subcommand lives beside the code it drives; this file only dispatches.
+Errors a user can act on are printed as one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module, function that adds arguments, function that runs)
+COMMANDS = {
+    "ingest": ("analytics.ingest", "add_cli_args", "cli_main", "import exports into the store"),
+    "metrics": ("analytics.metrics", "add_cli_args", "cli_main", "print the headline metrics"),
+    "report": ("analytics.report", "add_cli_args", "cli_main", "write the QI meeting packet"),
+    "maintain": ("analytics.lake", "add_cli_args", "cli_main", "compact and expire a DuckLake store"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analytics")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module, add_args, _, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        getattr(importlib.import_module(module), add_args)(p)
+    args = parser.parse_args(argv)
+    module, _, run, _ = COMMANDS[args.command]
+    from analytics.store import StoreError
+
+    try:
+        return int(getattr(importlib.import_module(module), run)(args) or 0)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The canonical columns, vocabularies and store tables: the one source of truth.
+
+Everything that names a column or a category imports it from here, so the
+importer, the analytics SQL and the docs cannot drift apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DISCHARGE_REASONS: tuple[str, ...] = (
+    "completed", "dropped_out", "terminated", "transferred", "incarcerated", "death", "other",
+)
+# TEDS-D: dropped out (2) and terminated by facility (3) are the unplanned endings.
+UNPLANNED_REASONS: tuple[str, ...] = ("dropped_out", "terminated")
+SESSION_STATUSES: tuple[str, ...] = ("attended", "no_show", "patient_cancelled", "program_cancelled")
+# The five IOP components; other session types are kept as given.
+SESSION_TYPES: tuple[str, ...] = ("individual", "group", "family", "relapse_prevention", "life_skills")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type after validation
+    required: bool
+    free_text: bool = False  # masked in rejects and never echoed in messages
+
+
+ENROLLMENT_COLUMNS: tuple[Column, ...] = (
+    Column("episode_id", "VARCHAR", True),
+    Column("patient_id", "VARCHAR", True, free_text=True),
+    Column("site", "VARCHAR", True),
+    Column("program", "VARCHAR", True),
+    Column("admit_date", "DATE", True),
+    Column("discharge_date", "DATE", False),
+    Column("discharge_reason", "VARCHAR", False),
+    Column("planned_weeks", "INTEGER", False),
+)
+SESSION_COLUMNS: tuple[Column, ...] = (
+    Column("session_id", "VARCHAR", True),
+    Column("episode_id", "VARCHAR", True),
+    Column("session_date", "DATE", True),
+    Column("session_type", "VARCHAR", True),
+    Column("clinician", "VARCHAR", False),
+    Column("scheduled_minutes", "INTEGER", True),
+    Column("attended_minutes", "INTEGER", True),
+    Column("status", "VARCHAR", True),
+)
+KINDS: dict[str, tuple[Column, ...]] = {"enrollments": ENROLLMENT_COLUMNS, "sessions": SESSION_COLUMNS}
+ID_COLUMN = {"enrollments": "episode_id", "sessions": "session_id"}
+
+# Store tables. Written with the `store.` catalog prefix because the process
+# connection is in-memory and the store is ATTACHed under that name (see store.py).
+# No PRIMARY KEY constraints: DuckLake has none, so uniqueness is the importer's job.
+STORE_DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS store.enrollments (
+        episode_id VARCHAR, patient_id VARCHAR, site VARCHAR, program VARCHAR,
+        admit_date DATE, discharge_date DATE, discharge_reason VARCHAR, planned_weeks INTEGER,
+        extra MAP(VARCHAR, VARCHAR), batch_id BIGINT, source_line BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS store.sessions (
+        session_id VARCHAR, episode_id VARCHAR, session_date DATE, session_type VARCHAR,
+        clinician VARCHAR, scheduled_minutes INTEGER, attended_minutes INTEGER, status VARCHAR,
+        batch_id BIGINT, source_line BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS store.import_log (
+        batch_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, profile VARCHAR,
+        started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, message VARCHAR,
+        rows BIGINT, inserted BIGINT, updated BIGINT, unchanged BIGINT, rejected BIGINT,
+        actor VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS store.rejects (
+        batch_id BIGINT, file VARCHAR, kind VARCHAR, line BIGINT, record_id VARCHAR,
+        problems STRUCT("column" VARCHAR, raw_value VARCHAR, reason VARCHAR)[])""",
+    """CREATE TABLE IF NOT EXISTS store.interventions (
+        intervention_id BIGINT, on_date DATE, title VARCHAR, note VARCHAR,
+        site VARCHAR, program VARCHAR, recorded_by VARCHAR, recorded_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS store.audit_log (
+        logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail JSON)""",
+)
+# The analytics SQL reads these names unqualified, through views in the
+# process's in-memory catalog, so the same SQL runs on a file or on DuckLake.
+STORE_TABLES: tuple[str, ...] = (
+    "meta", "enrollments", "sessions", "import_log", "rejects", "interventions", "audit_log",
+)
+
+# One view per store table, so analytics SQL never names the attached catalog.
+READ_VIEWS_DDL: tuple[str, ...] = (
+    "CREATE OR REPLACE VIEW main.meta AS SELECT * FROM store.main.meta",
+    "CREATE OR REPLACE VIEW main.enrollments AS SELECT * FROM store.main.enrollments",
+    "CREATE OR REPLACE VIEW main.sessions AS SELECT * FROM store.main.sessions",
+    "CREATE OR REPLACE VIEW main.import_log AS SELECT * FROM store.main.import_log",
+    "CREATE OR REPLACE VIEW main.rejects AS SELECT * FROM store.main.rejects",
+    "CREATE OR REPLACE VIEW main.interventions AS SELECT * FROM store.main.interventions",
+    "CREATE OR REPLACE VIEW main.audit_log AS SELECT * FROM store.main.audit_log",
+)
