@@ -215,3 +215,15 @@ def open_store(target: str | None = None) -> Store:
         if target not in _STORES:
             _STORES[target] = Store(target)
         return _STORES[target]
+
+
+def get_meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    """A value from the store's meta table (e.g. 'contents': 'sample' or 'imported')."""
+    row = cur.execute("SELECT value FROM main.meta WHERE key = $key", {"key": key}).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    """Set a meta value with a write cursor."""
+    cur.execute("DELETE FROM store.meta WHERE key = $key", {"key": key})
+    cur.execute("INSERT INTO store.meta VALUES ($key, $value)", {"key": key, "value": value})
