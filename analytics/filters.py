@@ -47,6 +47,8 @@ class Scope:
     suppressed_only: bool = False  # analysts see suppressed figures only
     patient_level: bool = True  # may see patient-level rows (at-risk list)
     actor: str = "local"
+    # director | site_lead | analyst | none (no access); local mode acts as director
+    role: str = "director"
 
     @staticmethod
     def everything(actor: str = "local") -> "Scope":
