@@ -26,3 +26,16 @@ def record(cur: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict
             "detail": json.dumps(detail, default=str, sort_keys=True),
         },
     )
+
+
+def audit_rows(cur: duckdb.DuckDBPyConnection, limit: int = 500):
+    """The latest audit rows, newest first, as a DataFrame (logged_at, actor, action, detail).
+
+    For directors only (the Data page checks analytics.access.may_view_audit).
+    >>> with store.read() as cur: audit_rows(cur, 100)
+    """
+    return cur.execute(
+        "SELECT logged_at, actor, action, CAST(detail AS VARCHAR) AS detail "
+        "FROM main.audit_log ORDER BY logged_at DESC LIMIT $limit",
+        {"limit": int(limit)},
+    ).df()
