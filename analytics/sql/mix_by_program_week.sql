@@ -1,0 +1,27 @@
+-- How the mix runs through the program: share of attended minutes by session
+-- type within each program week 1..12 (week k = days 7(k-1) .. 7k-1 after
+-- admission, as for dose). All attended sessions count, including those of a
+-- week not yet complete: a share needs no complete week.
+WITH attended AS (
+    SELECT
+        (session_date - admit_date) // 7 + 1 AS week_number,
+        session_type, attended_minutes, episode_id, patient_id
+    FROM main.selected_sessions()
+    WHERE status = 'attended' AND session_date >= admit_date
+),
+by_week_type AS (
+    SELECT
+        week_number, session_type,
+        sum(attended_minutes)             AS attended_minutes,
+        count(*)                          AS sessions,
+        count(DISTINCT episode_id)        AS episodes,
+        count(DISTINCT patient_id)        AS patients
+    FROM attended
+    WHERE week_number <= 12
+    GROUP BY week_number, session_type
+)
+SELECT
+    week_number, session_type, attended_minutes, sessions, episodes, patients,
+    attended_minutes / nullif(sum(attended_minutes) OVER (PARTITION BY week_number), 0) AS share
+FROM by_week_type
+ORDER BY week_number, session_type
