@@ -1,0 +1,254 @@
+"""Statistical process control: p-charts (with Laney's p' option), XmR charts and their signals.
+
+Pure functions over small per-period tables; the SQL that produces the
+per-period counts lives in analytics/sql/spc_*.sql and analytics/qi_series.py.
+
+Conventions (also in docs/qi.md):
+- Limits come from a baseline: the points whose period lies in
+  [baseline_start, baseline_end] (inclusive; either end open by default).
+  Points outside the baseline are judged against the baseline's limits.
+- Rule 1: a point strictly beyond a 3-sigma limit.
+- Rule 2 (shift): 8 or more consecutive points on the same side of the centre
+  line. A point exactly on the centre line neither counts towards a run nor
+  breaks it (Anhoej / Provost & Murray convention), so it is skipped.
+- Periods with n = 0 have no proportion and are left out of the chart.
+
+>>> chart = p_chart(pd.DataFrame({"period": [...], "x": [...], "n": [...]}))
+>>> chart.signals
+('Mar 2026: 61.2% is below the lower limit 64.0%', ...)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+SIGMA = 3.0
+SHIFT_LENGTH = 8
+D2 = 1.128  # bias constant d2 for moving ranges of 2 points
+XMR_FACTOR = 2.66  # 3 / d2, the natural process limits of an XmR chart
+
+
+@dataclass(frozen=True, eq=False)
+class ControlChart:
+    """A control chart: one row per period and the signals in words.
+
+    points columns: period, label, x, n (None for XmR), value, cl, lcl, ucl,
+    in_baseline, beyond (bool), shift (bool), signal (bool).
+    """
+
+    title: str
+    kind: str  # "p", "p'" (Laney) or "xmr"
+    points: pd.DataFrame
+    centre: float | None
+    signals: tuple[str, ...]
+    value_kind: str = "proportion"  # "proportion" (shown as %) or "hours"
+    sigma_z: float | None = None  # Laney's between-period inflation factor
+    baseline: tuple[object, object] = (None, None)
+
+    @property
+    def empty(self) -> bool:
+        return self.points.empty
+
+
+# -- labels -----------------------------------------------------------------
+def month_label(period: object) -> str:
+    """'Mar 2026' for any date-like in March 2026."""
+    return pd.Timestamp(period).strftime("%b %Y")
+
+
+def week_label(period: object) -> str:
+    """'wk 2 Mar 2026' for the week starting on that date."""
+    ts = pd.Timestamp(period)
+    return f"wk {ts.day} {ts.strftime('%b %Y')}"
+
+
+def plain_label(period: object) -> str:
+    return str(period)
+
+
+def format_value(value: float, value_kind: str) -> str:
+    if value_kind == "proportion":
+        return f"{100 * value:.1f}%"
+    return f"{value:.1f} h"
+
+
+# -- helpers ----------------------------------------------------------------
+def _baseline_mask(periods: pd.Series, start: object, end: object) -> np.ndarray:
+    mask = np.ones(len(periods), dtype=bool)
+    if start is not None:
+        mask &= (periods >= _coerce_like(start, periods)).to_numpy()
+    if end is not None:
+        mask &= (periods <= _coerce_like(end, periods)).to_numpy()
+    return mask
+
+
+def _coerce_like(value: object, periods: pd.Series) -> object:
+    # Periods may be Timestamps (from DuckDB) while the user gives a date.
+    if pd.api.types.is_datetime64_any_dtype(periods) and isinstance(value, (date, str)):
+        return pd.Timestamp(value)
+    return value
+
+
+def shift_runs(values: Sequence[float], centre: float, length: int = SHIFT_LENGTH) -> list[tuple[list[int], int]]:
+    """Each run of >= length points on one side of centre: (indices, side +1 above / -1 below).
+
+    Points exactly on the centre line are skipped: they neither count nor break a run.
+    >>> shift_runs([1, 1, 0, 1, -1], 0, length=3)
+    [([0, 1, 3], 1)]
+    """
+    runs: list[tuple[list[int], int]] = []
+    run: list[int] = []
+    side = 0
+    for i, v in enumerate(np.asarray(values, dtype=float)):
+        if math.isclose(v, centre, rel_tol=0, abs_tol=1e-12):
+            continue
+        s = 1 if v > centre else -1
+        if s != side:
+            if len(run) >= length:
+                runs.append((run, side))
+            run, side = [], s
+        run.append(i)
+    if len(run) >= length:
+        runs.append((run, side))
+    return runs
+
+
+def shift_flags(values: Sequence[float], centre: float, length: int = SHIFT_LENGTH) -> np.ndarray:
+    """True for every point that belongs to a shift (see shift_runs)."""
+    flags = np.zeros(len(values), dtype=bool)
+    for idx, _ in shift_runs(values, centre, length):
+        flags[idx] = True
+    return flags
+
+
+def _finish(
+    title: str,
+    kind: str,
+    frame: pd.DataFrame,
+    centre: float | None,
+    value_kind: str,
+    label: Callable[[object], str],
+    sigma_z: float | None,
+    baseline: tuple[object, object],
+) -> ControlChart:
+    frame = frame.copy()
+    if centre is None or frame.empty:
+        frame["beyond"] = False
+        frame["shift"] = False
+        frame["signal"] = False
+        return ControlChart(title, kind, frame, centre, (), value_kind, sigma_z, baseline)
+    values = frame["value"].to_numpy(dtype=float)
+    above = values > frame["ucl"].to_numpy(dtype=float)
+    below = values < frame["lcl"].to_numpy(dtype=float)
+    frame["beyond"] = above | below
+    frame["shift"] = shift_flags(values, centre)
+    frame["signal"] = frame["beyond"] | frame["shift"]
+    signals: list[str] = []
+    for i in np.flatnonzero(frame["beyond"].to_numpy()):
+        row = frame.iloc[i]
+        where, limit = ("above the upper", row["ucl"]) if above[i] else ("below the lower", row["lcl"])
+        signals.append(
+            f"{row['label']}: {format_value(row['value'], value_kind)} is {where} limit "
+            f"{format_value(limit, value_kind)}"
+        )
+    for idx, side in shift_runs(values, centre):
+        signals.append(
+            f"{frame['label'].iloc[idx[0]]} to {frame['label'].iloc[idx[-1]]}: {len(idx)} points in a row "
+            f"{'above' if side > 0 else 'below'} the centre line {format_value(centre, value_kind)} (shift)"
+        )
+    return ControlChart(title, kind, frame, centre, tuple(signals), value_kind, sigma_z, baseline)
+
+
+# -- charts -----------------------------------------------------------------
+def p_chart(
+    counts: pd.DataFrame,
+    *,
+    title: str = "",
+    baseline_start: object = None,
+    baseline_end: object = None,
+    laney: bool = False,
+    label: Callable[[object], str] = month_label,
+) -> ControlChart:
+    """A p-chart (or Laney p'-chart) from columns period, x (events), n (opportunities).
+
+    Centre p̄ = Σx/Σn over the baseline; limits p̄ ± 3·σ_i, σ_i = sqrt(p̄(1-p̄)/n_i),
+    clipped to [0, 1]. Laney: σ_i is multiplied by σ_z, the mean moving range
+    of the baseline's z_i = (p_i - p̄)/σ_i divided by 1.128.
+    """
+    frame = counts.loc[counts["n"] > 0, ["period", "x", "n"]].sort_values("period").reset_index(drop=True)
+    frame["x"] = frame["x"].astype(float)
+    frame["n"] = frame["n"].astype(float)
+    frame["label"] = [label(p) for p in frame["period"]]
+    frame["value"] = frame["x"] / frame["n"]
+    mask = _baseline_mask(frame["period"], baseline_start, baseline_end)
+    frame["in_baseline"] = mask
+    kind = "p'" if laney else "p"
+    if not mask.any():
+        for col in ("cl", "lcl", "ucl"):
+            frame[col] = np.nan
+        return _finish(title, kind, frame, None, "proportion", label, None, (baseline_start, baseline_end))
+    pbar = frame.loc[mask, "x"].sum() / frame.loc[mask, "n"].sum()
+    sigma = np.sqrt(pbar * (1 - pbar) / frame["n"].to_numpy())
+    sigma_z = None
+    if laney:
+        sigma_z = laney_sigma_z(frame.loc[mask, "value"].to_numpy(), sigma[mask], pbar)
+        sigma = sigma * sigma_z
+    frame["cl"] = pbar
+    frame["lcl"] = np.clip(pbar - SIGMA * sigma, 0.0, 1.0)
+    frame["ucl"] = np.clip(pbar + SIGMA * sigma, 0.0, 1.0)
+    return _finish(title, kind, frame, float(pbar), "proportion", label, sigma_z, (baseline_start, baseline_end))
+
+
+def laney_sigma_z(p: np.ndarray, sigma_p: np.ndarray, pbar: float) -> float:
+    """Laney's σ_z: mean moving range of z_i = (p_i - p̄)/σ_pi, divided by 1.128.
+
+    With fewer than 2 points (or p̄ of 0 or 1) there is no moving range; 1.0 (a plain p-chart).
+    """
+    if len(p) < 2 or pbar <= 0 or pbar >= 1:
+        return 1.0
+    z = (np.asarray(p, dtype=float) - pbar) / np.asarray(sigma_p, dtype=float)
+    return float(np.mean(np.abs(np.diff(z))) / D2)
+
+
+def xmr_chart(
+    values: pd.DataFrame,
+    *,
+    title: str = "",
+    baseline_start: object = None,
+    baseline_end: object = None,
+    label: Callable[[object], str] = month_label,
+    value_kind: str = "hours",
+    floor: float | None = 0.0,
+) -> ControlChart:
+    """An XmR (individuals) chart from columns period, value.
+
+    Centre = mean of the baseline values; limits centre ± 2.66·MR̄ where MR̄ is
+    the mean absolute difference of consecutive baseline values. The lower limit
+    is floored at `floor` (hours cannot be negative).
+    """
+    frame = values.loc[values["value"].notna(), ["period", "value"]].sort_values("period").reset_index(drop=True)
+    frame["value"] = frame["value"].astype(float)
+    frame["x"] = frame["value"]
+    frame["n"] = np.nan
+    frame["label"] = [label(p) for p in frame["period"]]
+    mask = _baseline_mask(frame["period"], baseline_start, baseline_end)
+    frame["in_baseline"] = mask
+    base = frame.loc[mask, "value"].to_numpy()
+    if len(base) == 0:
+        for col in ("cl", "lcl", "ucl"):
+            frame[col] = np.nan
+        return _finish(title, "xmr", frame, None, value_kind, label, None, (baseline_start, baseline_end))
+    centre = float(base.mean())
+    mr_bar = float(np.mean(np.abs(np.diff(base)))) if len(base) > 1 else 0.0
+    lcl = centre - XMR_FACTOR * mr_bar
+    if floor is not None:
+        lcl = max(lcl, floor)
+    frame["cl"] = centre
+    frame["lcl"] = lcl
+    frame["ucl"] = centre + XMR_FACTOR * mr_bar
+    return _finish(title, "xmr", frame, centre, value_kind, label, None, (baseline_start, baseline_end))
