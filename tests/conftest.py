@@ -1,0 +1,71 @@
+"""Shared fixtures: a fresh real DuckDB store per test, and helpers to fill it by hand.
+
+Helpers take small hand-made rows so each test states its own data:
+
+>>> add_enrollments(store, [("e1", "p1", "North", "Adult IOP", "2024-01-01", "2024-01-15", "completed")])
+>>> add_sessions(store, [("s1", "e1", "2024-01-02", "group", "c1", 180, 180, "attended")])
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable, Sequence
+
+import pytest
+
+from analytics.store import Store
+
+
+def _date(value: str | date | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def add_enrollments(store: Store, rows: Iterable[Sequence]) -> None:
+    """Insert enrollments: (episode_id, patient_id, site, program, admit_date,
+    discharge_date, discharge_reason[, planned_weeks[, extra dict]]). Dates as 'YYYY-MM-DD'."""
+    params = []
+    for i, row in enumerate(rows):
+        row = list(row) + [None] * (9 - len(row))
+        eid, pid, site, program, admit, dis, reason, planned, extra = row
+        extra = extra or {}
+        params.append({
+            "eid": eid, "pid": pid, "site": site, "program": program,
+            "admit": _date(admit), "dis": _date(dis), "reason": reason, "planned": planned,
+            "keys": list(extra.keys()), "vals": list(extra.values()), "line": i + 2,
+        })
+    if not params:
+        return
+    with store.write() as cur:
+        cur.executemany(
+            """INSERT INTO store.enrollments VALUES ($eid, $pid, $site, $program, $admit, $dis,
+                   $reason, $planned, map($keys::VARCHAR[], $vals::VARCHAR[]), 0, $line)""",
+            params,
+        )
+
+
+def add_sessions(store: Store, rows: Iterable[Sequence]) -> None:
+    """Insert sessions: (session_id, episode_id, session_date, session_type, clinician,
+    scheduled_minutes, attended_minutes, status)."""
+    params = [
+        {"sid": sid, "eid": eid, "d": _date(d), "t": t, "c": c, "sm": sm, "am": am, "st": st,
+         "line": i + 2}
+        for i, (sid, eid, d, t, c, sm, am, st) in enumerate(rows)
+    ]
+    if not params:
+        return
+    with store.write() as cur:
+        cur.executemany(
+            "INSERT INTO store.sessions VALUES ($sid, $eid, $d, $t, $c, $sm, $am, $st, 0, $line)",
+            params,
+        )
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    """A fresh, empty store file in tmp_path (tables created), closed after the test."""
+    s = Store(str(tmp_path / "test.duckdb"))
+    with s.write():
+        pass  # creates the tables
+    yield s
+    s.close()
