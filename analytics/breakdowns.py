@@ -43,6 +43,9 @@ WEEKDAY_ORDER: tuple[str, ...] = (
 # The bound parameter that names the extra column; queries never see the name as text.
 EXTRA_EXPRESSION = "extra[$dimension_column]"
 EXTRA_PARAMETER = "dimension_column"
+# The "no breakdown" expression: one group holding every row, so one query
+# template serves the headline figure and its breakdowns alike.
+TOTAL_EXPRESSION = "'all'"
 # The placeholder a breakdown query template carries where the dimension goes.
 PLACEHOLDER = "/*dimension*/"
 
@@ -106,7 +109,10 @@ def with_dimension(template: str, expression: str) -> str:
     dimension_sql()); anything else is refused, so user text can never reach
     the SQL through here.
     """
-    allowed = set(EPISODE_DIMENSIONS.values()) | set(SESSION_DIMENSIONS.values()) | {EXTRA_EXPRESSION}
+    allowed = (
+        set(EPISODE_DIMENSIONS.values()) | set(SESSION_DIMENSIONS.values())
+        | {EXTRA_EXPRESSION, TOTAL_EXPRESSION}
+    )
     if expression not in allowed:
         raise ValueError("not a breakdown expression from analytics.breakdowns")
     if PLACEHOLDER not in template:
