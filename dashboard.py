@@ -1,0 +1,42 @@
+"""The dashboard's entry point: `streamlit run dashboard.py` (or `./run dashboard`).
+
+Page config, the bundled sample store when IOP_DB is unset, the access gate,
+then the navigation over pages/. Every page also passes the gate itself
+(ui.context.page_context()), so a page reached any other way is still guarded.
+"""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+st.set_page_config(page_title="IOP outcomes", layout="wide", initial_sidebar_state="expanded")
+
+
+@st.cache_resource(show_spinner="Preparing the bundled sample data…")
+def _ensure_sample_store() -> None:
+    # Only when no store is named: the sample is synthetic, built from the committed CSVs.
+    try:
+        from analytics.sample_store import ensure_sample_store
+    except ImportError:
+        return
+    ensure_sample_store()
+
+
+if not os.environ.get("IOP_DB"):
+    _ensure_sample_store()
+
+from ui.context import gate  # noqa: E402  (after set_page_config)
+
+gate()  # before the navigation exists: nothing but a login prompt until allowed
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/retention.py", title="Retention", icon=":material/timeline:", url_path="retention"),
+    st.Page("pages/attendance.py", title="Attendance and sessions", icon=":material/event_available:",
+            url_path="attendance"),
+    st.Page("pages/therapy_mix.py", title="Therapy mix", icon=":material/donut_small:", url_path="therapy-mix"),
+    st.Page("pages/qi.py", title="QI meeting", icon=":material/query_stats:", url_path="qi"),
+    st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
+]
+st.navigation(PAGES).run()

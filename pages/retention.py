@@ -1,0 +1,162 @@
+"""Retention: who leaves, and when. Layout only; the figures come from analytics.retention/outcomes."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import charts
+from analytics.suppression import RateSpec, SuppressionSpec
+from ui import data, widgets
+from ui.context import page_context
+
+ctx = page_context()
+st.title("Retention")
+widgets.as_of_line(ctx)
+
+MEASURES = {
+    "Retention (no unplanned discharge)": ("retention", "Share without an unplanned discharge (%)"),
+    "Still in program (any discharge ends it)": ("in_program", "Share still in program (%)"),
+}
+ALL = "All selected episodes"
+
+
+def retention_curves() -> None:
+    st.subheader("Retention over the first 12 weeks")
+    dims = [d for d in data.query(ctx, "breakdowns:dimensions", "episode") if d != "cohort"]
+    left, right = st.columns(2)
+    by = left.selectbox("Compare by", [ALL] + dims, key="ret_by",
+                        format_func=lambda d: d.replace("_", " ").capitalize() if d != ALL else d)
+    measure = right.radio("Measure", list(MEASURES), key="ret_measure", horizontal=True)
+    column, y_title = MEASURES[measure]
+    curve = data.query(ctx, "retention:retention_curve", by=None if by == ALL else by)
+    # The analytics layer marks where a curve must stop (fewer than 10 at risk).
+    shown = curve[curve["shown"]].copy()
+    if shown.empty or shown[column].isna().all():
+        widgets.note_empty("Too few episodes to draw a retention curve for this selection "
+                           "(a curve needs at least 10 episodes at risk).")
+        return
+    group = None if by == ALL else by
+    if group is not None:
+        shown[group] = shown[group].fillna("(not recorded)").astype(str)
+    fig = charts.retention_curves(
+        shown.rename(columns={column: "y", f"{column}_lo": "lo", f"{column}_hi": "hi", "n_at_risk": "at_risk"}),
+        group=group or "__none__", y="y", title=f"{measure} by week since admission",
+        y_title=y_title, target=None,
+    )
+    widgets.chart(fig, "ret_curve")
+    dropped = sorted(set(curve[group].fillna("(not recorded)").astype(str)) - set(shown[group])) if group else []
+    if dropped:
+        st.caption(f"{len(dropped)} group(s) have fewer than 10 episodes at risk from the start and are not drawn.")
+    widgets.how_computed(
+        "**Retention at week w** is the share of episodes without an *unplanned* discharge "
+        "(dropped out or terminated by the facility) by day 7·w. Patients still in treatment are "
+        "not counted as lost or retained: they are followed up to the data date and then censored "
+        "(Aalen-Johansen cumulative incidence, with planned discharges as competing events). "
+        "**Still in program** is the Kaplan-Meier share with no discharge of any kind. "
+        "The band is the 95% confidence interval; the numbers under the chart are the episodes still "
+        "at risk at the start of each week. A curve stops where fewer than 10 episodes remain at risk.",
+        "retention-and-time-in-program",
+    )
+    table = curve[[c for c in ([group] if group else []) + ["week", "n_at_risk", column, f"{column}_lo",
+                                                              f"{column}_hi"] if c]]
+    with st.expander("Table"):
+        widgets.table(ctx, table, "retention_curve",
+                      SuppressionSpec(counts=("n_at_risk",), rates=(RateSpec(column, None, "n_at_risk"),),
+                                      column_totals=False))
+
+
+def readmissions() -> None:
+    st.subheader("Readmission")
+    rates = data.query(ctx, "outcomes:readmission_rates")
+    cols = st.columns(len(rates))
+    for col, (days, r) in zip(cols, sorted(rates.items())):
+        with col:
+            widgets.tile(f"Readmitted within {days} days", r.rate, "rate", higher_is_better=None,
+                         help=f"{r.readmitted:,} of {r.eligible:,} discharges at least {days} days before the data date")
+    widgets.how_computed(
+        "**Readmission within N days** = discharged episodes followed by a new episode of the same "
+        "patient admitted within N days of discharge / discharged episodes whose discharge was at least "
+        "N days before the data date (so every episode counted had the full N days to be readmitted).",
+        "outcomes",
+    )
+    table = pd.DataFrame([{"window_days": d, "eligible": r.eligible, "readmitted": r.readmitted, "rate": r.rate}
+                          for d, r in sorted(rates.items())])
+    widgets.download_table(ctx, table, "readmission",
+                           SuppressionSpec(counts=("eligible", "readmitted"),
+                                           rates=(RateSpec("rate", "readmitted", "eligible"),), column_totals=False))
+
+
+def cohort_heatmap() -> None:
+    st.subheader("Retention by admission month")
+    cohorts = data.query(ctx, "retention:cohort_retention")
+    if cohorts.empty or cohorts["retention"].isna().all():
+        widgets.note_empty("No admission cohort has been followed long enough to show here.")
+        return
+    cells = cohorts.copy()
+    # A cell resting on fewer than 10 episodes at risk says nothing; leave it blank.
+    cells.loc[cells["low_risk"].astype(bool), "retention"] = float("nan")
+    fig = charts.heatmap(cells, x="week", y="cohort", z="retention", text_n="n_at_risk",
+                         title="Share without an unplanned discharge, by admission month and program week",
+                         x_title="Program week", y_title="Admission month", z_title="Retention")
+    widgets.chart(fig, "ret_heatmap")
+    widgets.how_computed(
+        "Each row is the episodes admitted in one month, each column a program week. A cell is the "
+        "retention at the end of that week for that cohort, with patients still in treatment censored. "
+        "Blank cells: the cohort has not been followed that long yet, or fewer than 10 episodes were at risk.",
+        "retention-and-time-in-program",
+    )
+    with st.expander("Table"):
+        widgets.table(ctx, cohorts[["cohort", "week", "n", "n_at_risk", "retention"]], "retention_by_cohort",
+                      SuppressionSpec(counts=("n", "n_at_risk"), rates=(RateSpec("retention", None, "n_at_risk"),),
+                                      column_totals=False))
+
+
+def discharge_reasons() -> None:
+    st.subheader("Discharge reasons over time")
+    reasons = data.query(ctx, "outcomes:discharge_reasons_by_month")
+    if reasons.empty:
+        widgets.note_empty("No discharges in this selection yet.")
+        return
+    view = st.radio("Show", ["Share of discharges", "Number of discharges"], key="ret_reason_view",
+                    horizontal=True)
+    share = view.startswith("Share")
+    fig = charts.bar_chart(reasons, x="month", y="share" if share else "discharges", color="discharge_reason",
+                           barmode="stack", percent=share,
+                           title="Discharge reasons by month of discharge", x_title="Month of discharge",
+                           y_title="Share of discharges (%)" if share else "Discharges (episodes)")
+    fig.update_layout(legend_title_text="Reason")
+    widgets.chart(fig, "ret_reasons")
+    widgets.how_computed(
+        "Discharged episodes per calendar month of discharge, split by the TEDS-D discharge reason "
+        "(completed, dropped out, terminated, transferred, incarcerated, death, other). "
+        "*Dropped out* and *terminated* are the unplanned endings.", "outcomes")
+    with st.expander("Table"):
+        widgets.table(ctx, reasons, "discharge_reasons_by_month",
+                      SuppressionSpec(counts=("discharges",), rates=(RateSpec("share", "discharges", None),),
+                                      column_totals=True))
+
+
+def time_in_program() -> None:
+    st.subheader("Time in program by discharge reason")
+    los = data.query(ctx, "outcomes:los_by_reason")
+    if los.empty:
+        widgets.note_empty("No discharges in this selection yet.")
+        return
+    fig = charts.box_from_quantiles(los, "discharge_reason", q1="q1", median="median", q3="q3",
+                                    lower="lower_whisker", upper="upper_whisker",
+                                    title="Days from admission to discharge, by discharge reason",
+                                    x_title="Discharge reason", y_title="Time in program (days)")
+    widgets.chart(fig, "ret_los")
+    widgets.how_computed(
+        "Days from admission to discharge (discharge date − admission date) for discharged episodes. "
+        "The box spans the 25th to 75th percentile with the median inside; whiskers reach the most "
+        "extreme values within 1.5 × the box height.", "outcomes")
+    with st.expander("Table"):
+        widgets.table(ctx, los[["discharge_reason", "n", "mean", "q1", "median", "q3"]], "time_in_program_by_reason",
+                      SuppressionSpec(counts=("n",), group_size="n", column_totals=True))
+
+
+for section, name in ((retention_curves, "Retention curve"), (readmissions, "Readmission"),
+                      (cohort_heatmap, "Cohort heatmap"), (discharge_reasons, "Discharge reasons"),
+                      (time_in_program, "Time in program")):
+    widgets.guarded(section, name)

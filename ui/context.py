@@ -1,0 +1,209 @@
+"""What every page starts with: the access gate, the shared sidebar filters, the store.
+
+    ctx = page_context()          # first line of every page
+
+1. Access: ui.auth.require_access() decides the visitor's Scope (or stops the
+   page with a login prompt). dashboard.py calls it before building the
+   navigation; a page run on its own (deep link, AppTest.from_file) calls it
+   here, so no page can be reached around the gate.
+2. Filters: admission date range, sites, programs and one extra enrollment
+   column with its values, in the sidebar, with fixed keys. Streamlit drops a
+   widget's state when the widget is not rendered (another page has its own
+   widget identities), so each value is also kept under a non-widget key and
+   the widget is re-seeded from it: filters survive page switches.
+   The options come from the store within the user's scope; the values reach
+   SQL only as bound parameters, and the scope is applied in SQL whatever they say.
+3. Returns a frozen PageContext for the page to pass to ui.data.query().
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from analytics.filter_options import FilterOptions
+from analytics.filters import Filters, Scope
+from analytics.store import Store, StoreError
+from ui import auth, data
+
+# Widget keys (fixed, so every page's widgets share them) and the kept copies.
+K_DATES = "flt_admitted"
+K_SITES = "flt_sites"
+K_PROGRAMS = "flt_programs"
+K_EXTRA_COL = "flt_extra_column"
+K_EXTRA_VALS = "flt_extra_values"
+FILTER_KEYS = (K_DATES, K_SITES, K_PROGRAMS, K_EXTRA_COL, K_EXTRA_VALS)
+NO_COLUMN = "(none)"
+_KEEP = "_keep_"
+_GATE = "_iop_gate_this_run"
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page needs to ask the analytics layer anything."""
+
+    store: Store
+    target: str
+    filters: Filters
+    scope: Scope
+    as_of: date | None  # None: the store holds no data yet
+    data_version: str
+    options: FilterOptions
+
+    @property
+    def has_data(self) -> bool:
+        return self.as_of is not None
+
+
+# -- access -------------------------------------------------------------------
+def _run_marker() -> object | None:
+    """An object that lives exactly as long as this script run (None outside Streamlit)."""
+    ctx = get_script_run_ctx()
+    return None if ctx is None else ctx.cursors  # replaced by a new dict on every rerun
+
+
+def gate() -> Scope:
+    """The visitor's Scope, asking ui.auth.require_access() once per script run.
+
+    dashboard.py calls this before st.navigation; the page's page_context()
+    calls it again and reuses the answer of this same run (so the local-mode
+    banner is not drawn twice). A page run without dashboard.py has no answer
+    from this run, so it passes the gate itself.
+    """
+    marker = _run_marker()
+    kept = st.session_state.get(_GATE)
+    if marker is not None and kept is not None and kept[0] is marker:
+        return kept[1]
+    scope = auth.require_access()
+    if marker is not None:
+        st.session_state[_GATE] = (marker, scope)
+    return scope
+
+
+# -- filter persistence -------------------------------------------------------
+def _seed(key: str, default: Any, valid: Any = None) -> None:
+    """Put the kept value (or default) into a widget key that has no state this run."""
+    present = key in st.session_state
+    value = st.session_state[key] if present else st.session_state.get(_KEEP + key, default)
+    if valid is not None:
+        value = valid(value)
+    # Write only when needed: a widget's own state is left alone while it is valid.
+    if not present or st.session_state[key] != value:
+        st.session_state[key] = value
+
+
+def _keep(key: str) -> None:
+    st.session_state[_KEEP + key] = st.session_state.get(key)
+
+
+def reset_filters() -> None:
+    """Clear every filter (an on_click callback)."""
+    for key in FILTER_KEYS:
+        st.session_state.pop(_KEEP + key, None)
+        st.session_state.pop(key, None)
+
+
+def _only(options: tuple[str, ...]):
+    def valid(value: Any) -> list[str]:
+        return [v for v in (value or []) if v in options]
+    return valid
+
+
+def _date_range(opts: FilterOptions):
+    lo, hi = opts.admit_min, opts.admit_max
+
+    def valid(value: Any) -> tuple[date, ...]:
+        values = [v for v in (value or ()) if isinstance(v, date)]
+        if not values:
+            return (lo, hi)
+        return tuple(min(max(v, lo), hi) for v in values[:2])
+    return valid
+
+
+def _filters_from_widgets(opts: FilterOptions) -> Filters:
+    dates = tuple(st.session_state.get(K_DATES) or ())
+    start = dates[0] if len(dates) >= 1 else None
+    end = dates[1] if len(dates) >= 2 else None
+    # The full range means "no date filter", so later admissions are not cut off.
+    admitted_from = start if start and opts.admit_min and start > opts.admit_min else None
+    admitted_to = end if end and opts.admit_max and end < opts.admit_max else None
+    column = st.session_state.get(K_EXTRA_COL) or NO_COLUMN
+    values = st.session_state.get(K_EXTRA_VALS) or []
+    extra = tuple((column, v) for v in values) if column != NO_COLUMN else ()
+    return Filters(
+        admitted_from=admitted_from,
+        admitted_to=admitted_to,
+        sites=tuple(st.session_state.get(K_SITES) or ()),
+        programs=tuple(st.session_state.get(K_PROGRAMS) or ()),
+        extra=extra,
+    )
+
+
+def render_filters(opts: FilterOptions) -> Filters:
+    """The shared sidebar filters (fixed keys, kept across pages); returns the Filters."""
+    sb = st.sidebar
+    sb.header("Filters")
+    if opts.admit_min is not None and opts.admit_max is not None:
+        # Seeded through `value`, not Session State: with a key, value is used only when
+        # the widget is new (e.g. after a page switch), and a range needs a tuple value.
+        kept = st.session_state.get(K_DATES, st.session_state.get(_KEEP + K_DATES))
+        seed = _date_range(opts)(kept)
+        if K_DATES in st.session_state and tuple(st.session_state[K_DATES]) != seed:
+            st.session_state[K_DATES] = seed  # the data's range moved under a kept value
+        sb.date_input(
+            "Admission date",
+            value=seed,
+            min_value=opts.admit_min,
+            max_value=opts.admit_max,
+            key=K_DATES,
+            help="Episodes admitted in this range. Metrics count these episodes and their sessions.",
+        )
+    _seed(K_SITES, [], _only(opts.sites))
+    sb.multiselect("Sites", opts.sites, key=K_SITES, placeholder="All sites")
+    _seed(K_PROGRAMS, [], _only(opts.programs))
+    sb.multiselect("Programs", opts.programs, key=K_PROGRAMS, placeholder="All programs")
+    columns = tuple(c for c, _ in opts.extra)
+    if columns:
+        _seed(K_EXTRA_COL, NO_COLUMN, lambda v: v if v in columns else NO_COLUMN)
+        sb.selectbox("Other enrollment column", (NO_COLUMN,) + columns, key=K_EXTRA_COL)
+        column = st.session_state[K_EXTRA_COL]
+        if column != NO_COLUMN:
+            values = opts.extra_values(column)
+            _seed(K_EXTRA_VALS, [], _only(values))
+            sb.multiselect(f"Values of {column}", values, key=K_EXTRA_VALS, placeholder="All values")
+    sb.button("Reset filters", key="flt_reset", on_click=reset_filters)
+    for key in FILTER_KEYS:
+        if key in st.session_state:
+            _keep(key)
+    return _filters_from_widgets(opts)
+
+
+# -- the page context ---------------------------------------------------------
+def page_context(require_data: bool = True) -> PageContext:
+    """Gate, shared filters and store for this page (call first on every page).
+
+    require_data: stop with a plain note when the store holds nothing yet
+    (the Data page passes False, so data can be imported).
+    """
+    scope = gate()
+    auth.render_identity(scope)
+    try:
+        store = data.store()
+        version = store.data_version()
+        opts, as_of = data.options(store.target, version, scope)
+    except StoreError as exc:
+        if require_data:
+            st.info(f"{exc} The Data page imports files.")
+            st.stop()
+        store, version, opts, as_of = data.store(), "-", FilterOptions(), None
+    filters = render_filters(opts)
+    if require_data and as_of is None:
+        st.info("The store holds no data yet. Import attendance and enrollment exports on the Data page.")
+        st.stop()
+    return PageContext(
+        store=store, target=store.target, filters=filters, scope=scope, as_of=as_of,
+        data_version=version, options=opts,
+    )

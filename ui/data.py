@@ -1,0 +1,102 @@
+"""Cached access to the analytics layer for the pages.
+
+- The Store is cached with st.cache_resource: one per process and target,
+  shared by every session, never mutated here.
+- Every analytics result is cached with st.cache_data, keyed on the store's
+  data_version() (so an import invalidates it), the Filters and the Scope
+  (frozen dataclasses) and plain arguments. The Scope is part of the key, so a
+  site lead never gets a director's cached result.
+- Each call reads through its own cursor (Store.read()), with the filters and
+  the scope bound on that cursor, so concurrent sessions do not collide.
+
+Analytics functions are named "module:function" (e.g. "sessions:rates_by") and
+imported when first called, so a page can ask whether a teammate's function has
+landed yet (`available`) instead of failing at import time.
+
+>>> data.query(ctx, "sessions:rates_by", "week")
+"""
+from __future__ import annotations
+
+import importlib
+from datetime import date
+from typing import Any, Callable
+
+import streamlit as st
+
+from analytics.filter_options import FilterOptions, filter_options
+from analytics.filters import Filters, Scope
+from analytics.queries import bind_filters, default_as_of
+from analytics.store import Store, default_target, open_store
+
+# Functions whose first argument is a cursor with the filters bound. Anything else
+# listed in STORE_FUNCTIONS is called as fn(store, filters, scope, *args).
+STORE_FUNCTIONS: frozenset[str] = frozenset()
+
+
+@st.cache_resource(show_spinner=False)
+def _store_for(target: str) -> Store:
+    return open_store(target)
+
+
+def store() -> Store:
+    """This process's Store for IOP_DB (or the bundled sample store)."""
+    return _store_for(default_target())
+
+
+def resolve(name: str) -> Callable[..., Any]:
+    """The analytics function "module:function" (module under analytics/)."""
+    module, _, func = name.partition(":")
+    if not module.isidentifier() or not func.isidentifier():
+        raise ValueError(f"not an analytics function name: {name!r}")
+    return getattr(importlib.import_module(f"analytics.{module}"), func)
+
+
+def available(name: str) -> bool:
+    """True when a teammate's analytics function exists (module imports, function defined)."""
+    try:
+        resolve(name)
+    except (ImportError, AttributeError):
+        return False
+    return True
+
+
+def _call(target: str, filters: Filters, scope: Scope, name: str, args: tuple, kwargs: tuple) -> Any:
+    fn = resolve(name)
+    s = open_store(target)
+    if name in STORE_FUNCTIONS:
+        return fn(s, filters, scope, *args, **dict(kwargs))
+    with s.read() as cur:
+        bind_filters(cur, filters, scope)
+        return fn(cur, *args, **dict(kwargs))
+
+
+@st.cache_data(show_spinner=False, max_entries=2000)
+def _cached(target: str, version: str, filters: Filters, scope: Scope, name: str,
+            args: tuple, kwargs: tuple) -> Any:
+    # `version` is only a cache key: a new import gives new entries.
+    return _call(target, filters, scope, name, args, kwargs)
+
+
+def query(ctx: Any, name: str, *args: Any, filters: Filters | None = None, **kwargs: Any) -> Any:
+    """The (cached) result of analytics function `name` for the page's filters and scope.
+
+    filters overrides the page's filters (e.g. the previous period for a delta).
+    Extra arguments must be hashable plain values (str, int, date, tuples).
+    """
+    return _cached(
+        ctx.target, ctx.data_version, filters if filters is not None else ctx.filters, ctx.scope,
+        name, tuple(args), tuple(sorted(kwargs.items())),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def options(target: str, version: str, scope: Scope) -> tuple[FilterOptions, date | None]:
+    """(filter choices within the scope, the store's as_of date); as_of None when empty."""
+    with open_store(target).read() as cur:
+        bind_filters(cur, Filters(), scope)
+        return filter_options(cur), default_as_of(cur)
+
+
+def call_uncached(target: str, filters: Filters, scope: Scope, name: str, *args: Any, **kwargs: Any) -> Any:
+    """The same call without Streamlit's cache (benchmarks and the concurrency test)."""
+    return _call(target, filters, scope, name, tuple(args), tuple(sorted(kwargs.items())))
