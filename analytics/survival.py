@@ -34,9 +34,9 @@ CENSORED, UNPLANNED, OTHER = 0, 1, 2
 
 STEP_COLUMNS: tuple[str, ...] = (
     "time", "n_at_risk", "unplanned", "other", "censored",
-    "km", "km_lo", "km_hi",
-    "cif_unplanned", "cif_unplanned_lo", "cif_unplanned_hi",
-    "cif_other", "cif_other_lo", "cif_other_hi",
+    "km", "km_lo", "km_hi", "km_se",
+    "cif_unplanned", "cif_unplanned_lo", "cif_unplanned_hi", "cif_unplanned_se",
+    "cif_other", "cif_other_lo", "cif_other_hi", "cif_other_se",
 )
 
 
@@ -62,7 +62,7 @@ class SurvivalFit:
         out = {"day": days}
         for col in STEP_COLUMNS[5:]:
             values = s[col].to_numpy(dtype="float64")
-            start = 1.0 if col.startswith("km") else 0.0
+            start = 1.0 if col in ("km", "km_lo", "km_hi") else 0.0
             out[col] = np.where(idx >= 0, values[np.clip(idx, 0, None)] if len(values) else start, start)
         out["n_at_risk"] = self.n_at_risk(days)
         out = pd.DataFrame(out)
@@ -128,9 +128,11 @@ def fit_counts(
     steps = pd.DataFrame({
         "time": t, "n_at_risk": n.astype("int64"),
         "unplanned": d1.astype("int64"), "other": d2.astype("int64"), "censored": c.astype("int64"),
-        "km": km, "km_lo": km_lo, "km_hi": km_hi,
+        "km": km, "km_lo": km_lo, "km_hi": km_hi, "km_se": np.sqrt(km * km * greenwood),
         "cif_unplanned": cif1, "cif_unplanned_lo": cif1_lo, "cif_unplanned_hi": cif1_hi,
+        "cif_unplanned_se": np.sqrt(var1),
         "cif_other": cif2, "cif_other_lo": cif2_lo, "cif_other_hi": cif2_hi,
+        "cif_other_se": np.sqrt(var2),
     }, columns=list(STEP_COLUMNS))
     return SurvivalFit(steps=steps, n=n_total)
 
