@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from analytics import config
+from analytics.breakdowns import EPISODE_DIMENSIONS, TOTAL_EXPRESSION, dimension_sql, with_dimension
 from analytics.queries import sql_text
 
 
@@ -51,68 +52,83 @@ def _target_params(targets: dict[str, float]) -> dict[str, object]:
     return {"target_programs": list(targets), "target_hours": list(targets.values())}
 
 
-def episode_weeks_sql(query: str) -> str:
-    """The named query's text with the complete episode-weeks as the CTE `episode_weeks`.
+def _episode_weeks_sql(query: str, group: str) -> str:
+    """episode_weeks.sql (grouped by the SQL expression `group`) followed by the named query.
 
-    Both texts are repository files (no user text); a dimension expression, when
-    there is one, comes from the fixed breakdowns dict.
+    Every piece is repository text: the query names are fixed here and the group
+    is a constant expression from analytics.breakdowns (with_dimension() checks it).
     """
-    return "WITH episode_weeks AS (\n" + sql_text("episode_weeks") + "\n)\n" + sql_text(query)
+    head = with_dimension(sql_text("episode_weeks"), group)
+    return head + sql_text(query)
 
 
-def _run(cur: duckdb.DuckDBPyConnection, query: str, targets: dict[str, float] | None = None,
-         sql: str | None = None, params: dict | None = None) -> pd.DataFrame:
-    targets = target_hours(cur) if targets is None else targets
-    text = sql if sql is not None else episode_weeks_sql(query)
+def _run(cur: duckdb.DuckDBPyConnection, query: str, group: str, targets: dict[str, float],
+         params: dict | None = None) -> pd.DataFrame:
+    text = _episode_weeks_sql(query, group)
     return cur.execute(text, {**_target_params(targets), **(params or {})}).df()
+
+
+def _stats(cur: duckdb.DuckDBPyConnection, group: str, by_week: bool,
+           params: dict | None = None) -> pd.DataFrame:
+    targets = target_hours(cur)
+    return _run(cur, "dose_stats", group, targets, {"by_week": by_week, **(params or {})})
+
+
 
 
 def dose_summary(cur: duckdb.DuckDBPyConnection) -> DoseSummary:
     """Complete episode-weeks, their median hours and the share meeting the target."""
     targets = target_hours(cur)
-    row = _run(cur, "dose_summary", targets).iloc[0]
-    weeks = int(row["episode_weeks"])
+    table = _run(cur, "dose_stats", TOTAL_EXPRESSION, targets, {"by_week": False})
+    if table.empty:
+        return DoseSummary(0, 0, 0, None, None, targets)
+    row = table.iloc[0]
     return DoseSummary(
-        episode_weeks=weeks,
+        episode_weeks=int(row["episode_weeks"]),
         episodes=int(row["episodes"]),
         patients=int(row["patients"]),
-        median_weekly_hours=float(row["median_weekly_hours"]) if weeks else None,
-        dose_target_met_rate=float(row["dose_target_met_rate"]) if weeks else None,
+        median_weekly_hours=float(row["median_weekly_hours"]),
+        dose_target_met_rate=float(row["dose_target_met_rate"]),
         target_hours=targets,
     )
+
+
+STAT_COLUMNS = [
+    "episode_weeks", "episodes", "patients", "met_weeks", "dose_target_met_rate",
+    "median_weekly_hours", "mean_weekly_hours", "p10_hours", "p25_hours", "p75_hours",
+    "p90_hours", "target_hours",
+]
 
 
 def weekly_hours_distribution(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Weekly hours per program as a half-hour histogram (one row per non-empty bin).
 
     Columns: program, hours_from, hours_to (bin [from, to)), target_hours, met
-    (the bin is at or above the target), met_weeks, episode_weeks, episodes, patients.
-    The row-level episode-weeks stay in DuckDB; see weekly_hours_percentiles().
+    (the whole bin is at or above the target), met_weeks, episode_weeks.
+    The episode-weeks themselves stay in DuckDB; see weekly_hours_percentiles().
     """
-    return _run(cur, "dose_hours_histogram")
+    return _run(cur, "dose_hours_histogram", EPISODE_DIMENSIONS["program"], target_hours(cur))
 
 
 def weekly_hours_percentiles(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per program: episode_weeks, p10/p25/median/p75/p90 and mean hours, met share."""
-    return _run(cur, "dose_hours_percentiles")
+    """Per program: the dose figures (see STAT_COLUMNS), with p10..p90 of weekly hours."""
+    out = _stats(cur, EPISODE_DIMENSIONS["program"], by_week=False)
+    return out.rename(columns={"dimension_value": "program"})[["program", *STAT_COLUMNS]]
 
 
 def dose_by_program_week(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Program weeks 1..12 (rows only where a week is complete): episode_weeks,
-    patients, dose_target_met_rate, median_weekly_hours, mean_weekly_hours."""
-    return _run(cur, "dose_by_program_week")
+    """Program weeks 1..12 (rows only where some week k is complete): week_number
+    and the dose figures of the k-th weeks (see STAT_COLUMNS)."""
+    out = _stats(cur, TOTAL_EXPRESSION, by_week=True)
+    return out[["week_number", *STAT_COLUMNS]]
 
 
 def dose_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     """Dose per value of an episode dimension (site, program, cohort, extra column).
 
-    Columns: the dimension, episode_weeks, episodes, patients, median_weekly_hours,
-    mean_weekly_hours, dose_target_met_rate. Session-level dimensions (clinician,
-    session type, weekday) do not apply: a week's hours mix several sessions.
+    Columns: the dimension, then STAT_COLUMNS. Session-level dimensions
+    (clinician, session type, weekday) do not apply: a week's hours mix sessions.
     """
-    from analytics.breakdowns import dimension_sql  # TODO: match breakdowns.py API
-
     expression, params = dimension_sql(cur, dimension, level="episode")
-    sql = episode_weeks_sql("dose_by").replace("/*dimension*/", expression)
-    out = _run(cur, "dose_by", sql=sql, params=params)
-    return out.rename(columns={"dimension_value": dimension})
+    out = _stats(cur, expression, by_week=False, params=params)
+    return out.rename(columns={"dimension_value": dimension})[[dimension, *STAT_COLUMNS]]

@@ -17,7 +17,9 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from analytics.breakdowns import dimension_sql, with_dimension
 from analytics.queries import sql_text
+from analytics.sessions import in_dimension_order
 from analytics.schema import SESSION_TYPES
 
 
@@ -45,11 +47,10 @@ def mix_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     """The mix per value of a dimension (program, site, cohort, clinician, ...):
     the dimension, session_type, attended_minutes, sessions, episodes, patients,
     share (within the value)."""
-    from analytics.breakdowns import dimension_sql  # TODO: match breakdowns.py API
-
     expression, params = dimension_sql(cur, dimension, level="session")
-    sql = sql_text("mix_by").replace("/*dimension*/", expression)
-    return cur.execute(sql, params).df().rename(columns={"dimension_value": dimension})
+    sql = with_dimension(sql_text("mix_by"), expression)
+    out = cur.execute(sql, params).df().rename(columns={"dimension_value": dimension})
+    return in_dimension_order(out, dimension)
 
 
 def mix_per_episode(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:

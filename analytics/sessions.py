@@ -27,12 +27,13 @@ import numpy as np
 import pandas as pd
 
 from analytics import config
+from analytics.breakdowns import WEEKDAY_ORDER, dimension_sql, with_dimension
 from analytics.queries import sql_text
 
 COUNT_COLUMNS: tuple[str, ...] = (
     "expected", "attended", "no_show", "patient_cancelled", "program_cancelled",
     "scheduled_total", "completed_sessions", "minutes_scheduled", "minutes_attended", "patients",
-)
+)  # rates_by() adds `episodes`
 # rate column -> (numerator, denominator)
 RATES: dict[str, tuple[str, str]] = {
     "attendance_rate": ("attended", "expected"),
@@ -97,10 +98,16 @@ def rates_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     site, program, cohort, or an extra enrollment column held by the store.
     One row per value, ordered by it; the first column is named after the dimension.
     """
-    from analytics.breakdowns import dimension_sql  # TODO: match breakdowns.py API
-
     expression, params = dimension_sql(cur, dimension, level="session")
-    sql = sql_text("session_rates_by").replace("/*dimension*/", expression)
+    sql = with_dimension(sql_text("session_rates_by"), expression)
     counts = cur.execute(sql, {**_params(), **params}).df()
-    out = _with_rates(counts)
-    return out.rename(columns={"dimension_value": dimension})
+    out = _with_rates(counts).rename(columns={"dimension_value": dimension})
+    return in_dimension_order(out, dimension)
+
+
+def in_dimension_order(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """Weekdays Monday first (SQL sorts their names alphabetically); others as they are."""
+    if dimension != "weekday" or frame.empty:
+        return frame
+    order = {day: i for i, day in enumerate(WEEKDAY_ORDER)}
+    return frame.sort_values(dimension, key=lambda s: s.map(order), kind="stable").reset_index(drop=True)

@@ -1,50 +1,92 @@
--- One row per complete episode-week of the selected episodes, with its attended
--- minutes and its program's weekly target. Other dose queries read it as the
--- CTE `episode_weeks` (dose.py prefixes it), so the week rules live here only.
+-- Complete episode-weeks of the selected episodes, counted by attended minutes.
+-- This file is the head of a CTE chain: dose.py appends one of the dose_*.sql
+-- queries to it, so the week rules are written here only.
 --
 -- Week k of an episode covers admit_date + 7(k-1) .. admit_date + 7k - 1, and it
--- counts once its last day is <= min(discharge_date, as_of). Weeks are made per
--- episode with range() (one row per episode-week, never one per day), and
--- attended minutes are summed per (episode, week) before the left join, so a
--- complete week without attended sessions reads 0 minutes.
-WITH episodes AS (
-    -- the number of complete weeks of each selected episode; discharge_date
-    -- is already NULL when it falls after as_of, so the episode runs to as_of
+-- counts once its last day is <= min(discharge_date, as_of). Its minutes are the
+-- attended minutes in it; a complete week without attended sessions has 0.
+--
+-- Why counts instead of one row per episode-week: at 10 M sessions there are
+-- about 3 M episode-weeks, and joining them to the sessions costs more than the
+-- rest of the metrics together. Here only weeks that had attended sessions are
+-- formed (one GROUP BY over sessions); the weeks without any are counted, not
+-- listed: per week number, the episodes that reached it minus those with minutes
+-- in it. `week_counts` then holds, per group, target, week number and minutes,
+-- how many episode-weeks had exactly that many attended minutes. Quantiles and
+-- shares computed from it equal those over the rows it stands for.
+--
+-- `grp` is the breakdown value of an episode: the /*dimension*/ placeholder is
+-- replaced by a constant expression from analytics/breakdowns.py ('all' for
+-- the whole selection). Column names there must stay unambiguous, hence
+-- `target_program`.
+WITH targets AS (
+    -- weekly targets per program from config/iop.toml, bound as two lists
     SELECT
-        episode_id, patient_id, site, program, admit_date, extra,
-        greatest(0, (least(coalesce(discharge_date, as_of), as_of) - admit_date + 1) // 7)
-            AS complete_weeks
-    FROM main.selected_episodes()
+        unnest($target_programs::VARCHAR[]) AS target_program,
+        unnest($target_hours::DOUBLE[]) * 60 AS target_minutes
 ),
-weeks AS (
+episodes AS (
+    -- each selected episode's number of complete weeks; discharge_date is
+    -- already NULL when it falls after as_of, so the episode then runs to as_of
     SELECT
-        episode_id, patient_id, site, program, admit_date, extra,
-        unnest(range(1, complete_weeks + 1)) AS week_number
-    FROM episodes
-    WHERE complete_weeks > 0
+        row_number() OVER () AS ep,  -- an integer key: cheaper to group and join on
+        e.episode_id, e.patient_id, e.admit_date, t.target_minutes,
+        /*dimension*/ AS grp,
+        greatest(0, (least(coalesce(e.discharge_date, e.as_of), e.as_of) - e.admit_date + 1) // 7)::INTEGER
+            AS complete_weeks
+    FROM main.selected_episodes() AS e
+    LEFT JOIN targets AS t ON t.target_program = e.program
 ),
 week_minutes AS (
-    -- attended minutes per episode-week; sessions before admission have no week
-    SELECT
-        episode_id,
-        (session_date - admit_date) // 7 + 1 AS week_number,
-        sum(attended_minutes) AS minutes
-    FROM main.selected_sessions()
-    WHERE status = 'attended' AND session_date >= admit_date
+    -- attended minutes of every complete episode-week that had an attended session.
+    -- main.sessions is joined to the selected episodes directly (instead of through
+    -- selected_sessions()) to have complete_weeks at hand; the one session rule
+    -- selected_sessions() adds, session_date <= as_of, holds for every complete week.
+    SELECT e.ep, (s.session_date - e.admit_date) // 7 + 1 AS week_number, sum(s.attended_minutes) AS minutes
+    FROM main.sessions AS s
+    JOIN episodes AS e ON e.episode_id = s.episode_id
+    WHERE s.status = 'attended'
+      AND s.session_date >= e.admit_date
+      AND s.session_date < e.admit_date + 7 * e.complete_weeks
+    GROUP BY e.ep, week_number
+),
+attended_weeks AS (
+    SELECT e.grp, e.target_minutes, w.week_number, w.minutes, count(*) AS weeks
+    FROM week_minutes AS w
+    JOIN episodes AS e ON e.ep = w.ep
     GROUP BY ALL
 ),
-targets AS (
-    -- weekly targets per program, bound from config (analytics/config.py)
-    SELECT
-        unnest($target_programs::VARCHAR[]) AS program,
-        unnest($target_hours::DOUBLE[]) AS target_hours
+reached_weeks AS (
+    -- per group and target, how many episodes have week k complete: group the
+    -- episodes by their number of complete weeks first, then spread over k
+    SELECT grp, target_minutes, unnest(range(1, complete_weeks + 1)) AS week_number, episodes
+    FROM (
+        SELECT grp, target_minutes, complete_weeks, count(*) AS episodes
+        FROM episodes
+        WHERE complete_weeks > 0
+        GROUP BY ALL
+    )
+),
+zero_weeks AS (
+    SELECT r.grp, r.target_minutes, r.week_number, 0 AS minutes,
+        sum(r.episodes) - coalesce(any_value(a.weeks), 0) AS weeks
+    FROM reached_weeks AS r
+    LEFT JOIN (
+        SELECT grp, target_minutes, week_number, sum(weeks) AS weeks
+        FROM attended_weeks
+        GROUP BY ALL
+    ) AS a
+        ON a.grp IS NOT DISTINCT FROM r.grp
+       AND a.target_minutes IS NOT DISTINCT FROM r.target_minutes
+       AND a.week_number = r.week_number
+    GROUP BY r.grp, r.target_minutes, r.week_number
+),
+week_counts AS (
+    SELECT grp, target_minutes, week_number, minutes, sum(weeks) AS weeks
+    FROM (
+        SELECT * FROM attended_weeks
+        UNION ALL
+        SELECT * FROM zero_weeks WHERE weeks > 0
+    )
+    GROUP BY ALL
 )
-SELECT
-    w.episode_id, w.patient_id, w.site, w.program, w.admit_date, w.extra, w.week_number,
-    coalesce(m.minutes, 0) AS minutes,
-    t.target_hours,
-    -- compared in minutes: targets are whole half-hours, so this is exact
-    coalesce(m.minutes, 0) >= t.target_hours * 60 AS met
-FROM weeks AS w
-LEFT JOIN week_minutes AS m USING (episode_id, week_number)
-LEFT JOIN targets AS t USING (program)

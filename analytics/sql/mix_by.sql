@@ -5,7 +5,7 @@ WITH by_value_type AS (
     SELECT
         /*dimension*/                     AS dimension_value,
         session_type,
-        sum(attended_minutes)             AS attended_minutes,
+        sum(attended_minutes)::BIGINT     AS attended_minutes,
         count(*)                          AS sessions,
         count(DISTINCT episode_id)        AS episodes,
         count(DISTINCT patient_id)        AS patients

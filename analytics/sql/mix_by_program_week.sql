@@ -12,7 +12,7 @@ WITH attended AS (
 by_week_type AS (
     SELECT
         week_number, session_type,
-        sum(attended_minutes)             AS attended_minutes,
+        sum(attended_minutes)::BIGINT     AS attended_minutes,
         count(*)                          AS sessions,
         count(DISTINCT episode_id)        AS episodes,
         count(DISTINCT patient_id)        AS patients

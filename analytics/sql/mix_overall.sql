@@ -4,7 +4,7 @@
 WITH by_type AS (
     SELECT
         session_type,
-        sum(attended_minutes)             AS attended_minutes,
+        sum(attended_minutes)::BIGINT     AS attended_minutes,
         count(*)                          AS sessions,
         count(DISTINCT episode_id)        AS episodes,
         count(DISTINCT patient_id)        AS patients

@@ -15,8 +15,8 @@ SELECT
     count(*) FILTER (WHERE status = 'attended'
         AND attended_minutes >= $completion_share::DECIMAL(9, 6) * scheduled_minutes)
                                                                                AS completed_sessions,
-    coalesce(sum(scheduled_minutes) FILTER (WHERE status <> 'program_cancelled'), 0)
+    coalesce(sum(scheduled_minutes) FILTER (WHERE status <> 'program_cancelled'), 0)::BIGINT
                                                                                AS minutes_scheduled,
-    coalesce(sum(attended_minutes) FILTER (WHERE status = 'attended'), 0)     AS minutes_attended,
+    coalesce(sum(attended_minutes) FILTER (WHERE status = 'attended'), 0)::BIGINT AS minutes_attended,
     count(DISTINCT patient_id)                                                 AS patients
 FROM main.selected_sessions()
