@@ -1,0 +1,620 @@
+"""Importing EHR exports into the store: every row is either loaded or kept in rejects with its reasons.
+
+How a file goes in (all inside one transaction for the whole command):
+1. A byte scan in Python: sha256, line count, blank lines, and whether it is
+   text at all. Files that cannot be read as a whole are refused here or when
+   DuckDB reads the header (ImportRefused; nothing of the command is loaded).
+2. Pass 1 (sql/ingest_<kind>_rows.sql): DuckDB reads every column as text and
+   checks and casts each row with column expressions over the whole file, in
+   the file's order, so a row's index gives its physical line.
+3. Pass 2 (sql/dq_*.sql): checks across rows and against the store
+   (duplicates, unknown episodes, sessions outside their episode).
+4. Rejects are written, then `_apply` upserts the valid rows by id (the
+   latest import wins; identical rows are left alone).
+
+>>> result = import_files(open_store("/tmp/iop.duckdb"), ["enrollments.csv", "sessions.csv"])
+>>> [(f.kind, f.inserted, f.rejected) for f in result.files]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import io
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from analytics import audit
+from analytics.profiles import Profile, ProfileError, load_profile
+from analytics.queries import sql_text
+from analytics.schema import ID_COLUMN, KINDS
+from analytics.store import Store, StoreError, open_store, set_meta
+
+Progress = Callable[[float, str], None]
+PSEUDONYM_ENV = "IOP_PSEUDONYM_KEY"
+_XLSX_MAGIC = b"PK\x03\x04"
+_SCAN_CHUNK = 1 << 22
+# Kinds in the order a command applies them: sessions are checked against enrollments.
+_KIND_ORDER = ("enrollments", "sessions")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str
+    kind: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    files: tuple[FileResult, ...]
+
+    def as_json(self) -> dict:
+        return {"files": [asdict(f) for f in self.files]}
+
+
+class ImportRefused(Exception):
+    """A whole file could not be imported; str() is one line naming the file and the problem."""
+
+    def __init__(self, file: str, problem: str, sha256: str | None = None, kind: str | None = None):
+        super().__init__(f"{file}: {problem}")
+        self.file = file
+        self.problem = problem
+        self.sha256 = sha256
+        self.kind = kind
+
+
+# -- step 1: the bytes ------------------------------------------------------------
+@dataclass(frozen=True)
+class _Scan:
+    path: Path
+    label: str  # the file as the user named it, for messages
+    size: int
+    sha256: str
+    file_type: str  # csv | xlsx
+    physical_lines: int
+    blank_lines: bool
+
+
+def _scan_file(path: Path, label: str, profile: Profile) -> _Scan:
+    """Hash, count lines and classify a file in one pass over its bytes."""
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise ImportRefused(label, "file not found") from None
+    except IsADirectoryError:
+        raise ImportRefused(label, "is a directory, not a file") from None
+    except OSError as exc:
+        raise ImportRefused(label, f"cannot be opened ({exc.strerror})") from None
+    digest = hashlib.sha256()
+    size = newlines = 0
+    blank = False
+    head = b""
+    tail = b"\n"  # a file that starts with a newline starts with a blank line
+    with handle:
+        while chunk := handle.read(_SCAN_CHUNK):
+            if not head:
+                head = chunk[:65536]
+            digest.update(chunk)
+            size += len(chunk)
+            newlines += chunk.count(b"\n")
+            if not blank:
+                joined = tail + chunk
+                blank = b"\n\n" in joined or b"\n\r\n" in joined
+            tail = chunk[-2:]
+    sha = digest.hexdigest()
+    body = head.removeprefix(b"\xef\xbb\xbf")
+    if not body.strip():
+        raise ImportRefused(label, "the file is empty", sha)
+    is_zip = head.startswith(_XLSX_MAGIC)
+    file_type = profile.file_type or ("xlsx" if is_zip else "csv")
+    if file_type == "xlsx" and not is_zip:
+        raise ImportRefused(label, "not an .xlsx workbook, but the profile says xlsx", sha)
+    if file_type == "csv" and (is_zip or b"\x00" in head) and profile.encoding != "utf-16":
+        raise ImportRefused(label, "not a CSV or XLSX file (it holds binary data)", sha)
+    lines = newlines + (0 if (tail.endswith(b"\n")) else 1)
+    return _Scan(path, label, size, sha, file_type, lines, blank)
+
+
+# -- step 2: the header and the kind ----------------------------------------------
+def _reader_sql(scan: _Scan, profile: Profile) -> tuple[str, dict]:
+    """The table function that reads the file as text, and its bound parameters."""
+    if scan.file_type == "xlsx":
+        params = {"path": str(scan.path)}
+        if profile.sheet:
+            params["sheet"] = profile.sheet
+            return ("read_xlsx($path, header = true, all_varchar = true, stop_at_empty = false, "
+                    "sheet = $sheet)"), params
+        return "read_xlsx($path, header = true, all_varchar = true, stop_at_empty = false)", params
+    return (
+        "read_csv($path, header = true, all_varchar = true, delim = $delim, quote = $quote, "
+        "escape = $escape, encoding = $encoding, null_padding = false, store_rejects = true)",
+        {"path": str(scan.path), "delim": profile.delimiter, "quote": profile.quote,
+         "escape": profile.escape, "encoding": profile.duckdb_encoding},
+    )
+
+
+def _read_error(scan: _Scan, profile: Profile, exc: Exception) -> ImportRefused:
+    text = str(exc).lower()
+    if "encod" in text or "unicode" in text or "utf" in text:
+        problem = (f"cannot be read as {profile.encoding} text; "
+                   "set the file's encoding in its profile (e.g. encoding = \"windows-1252\")")
+    elif scan.file_type == "xlsx":
+        problem = "cannot be read as an .xlsx workbook"
+    else:
+        problem = "cannot be read as a CSV file"
+    return ImportRefused(scan.label, problem, scan.sha256)
+
+
+def _headers(cur: duckdb.DuckDBPyConnection, scan: _Scan, profile: Profile) -> list[str]:
+    reader, params = _reader_sql(scan, profile)
+    reader = reader.replace(", store_rejects = true", "")
+    try:
+        described = cur.execute("DESCRIBE SELECT * FROM " + reader, params).fetchall()
+    except duckdb.Error as exc:
+        raise _read_error(scan, profile, exc) from None
+    return [row[0] for row in described]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    scan: _Scan
+    kind: str
+    positions: tuple[tuple[str, int], ...]  # canonical column -> 0-based position
+    extra: tuple[tuple[str, int], ...]  # extra enrollment column header -> position
+
+
+def _plan(cur: duckdb.DuckDBPyConnection, scan: _Scan, profile: Profile, kind: str | None) -> _Plan:
+    headers = _headers(cur, scan, profile)
+    kind = kind or profile.kind or _detect_kind(headers, profile)
+    if kind is None:
+        raise ImportRefused(
+            scan.label,
+            "cannot tell whether this is a sessions or an enrollments export from its headers "
+            "(no session_id, or no episode_id and admit_date, after the profile's mapping); use --kind",
+            scan.sha256,
+        )
+    positions: dict[str, int] = {}
+    extra: list[tuple[str, int]] = []
+    for i, header in enumerate(headers):
+        canonical = profile.canonical_column(kind, header)
+        if canonical is not None:
+            if canonical in positions:
+                raise ImportRefused(scan.label, f"two columns map to {canonical}", scan.sha256, kind)
+            positions[canonical] = i
+        elif kind == "enrollments" and not profile.is_ignored(header):
+            extra.append((header.strip(), i))
+    missing = [c.name for c in KINDS[kind] if c.required and c.name not in positions]
+    if missing:
+        raise ImportRefused(
+            scan.label,
+            f"required column{'s' if len(missing) > 1 else ''} missing for {kind}: {', '.join(missing)}",
+            scan.sha256, kind,
+        )
+    return _Plan(scan, kind, tuple(positions.items()), tuple(extra))
+
+
+def _detect_kind(headers: Sequence[str], profile: Profile) -> str | None:
+    sessions = {profile.canonical_column("sessions", h) for h in headers}
+    if "session_id" in sessions:
+        return "sessions"
+    enrollments = {profile.canonical_column("enrollments", h) for h in headers}
+    if {"episode_id", "admit_date"} <= enrollments:
+        return "enrollments"
+    return None
+
+
+def _source_sql(plan: _Plan, reader: str) -> str:
+    """The file's columns under canonical names, trimmed, empty text as NULL.
+
+    Identifiers come from analytics.schema and positions are integers (#n), so no
+    text from the file reaches the SQL; extra columns' names are a bound list.
+    """
+    positions = dict(plan.positions)
+    select = []
+    for column in KINDS[plan.kind]:
+        if column.name in positions:
+            select.append(f"nullif(trim(#{positions[column.name] + 1}), '') AS {column.name}")
+        else:
+            select.append(f"NULL::VARCHAR AS {column.name}")
+    if plan.kind == "enrollments":
+        if plan.extra:
+            values = ", ".join(f"nullif(trim(#{i + 1}), '')" for _, i in plan.extra)
+            select.append(f"MAP($extra_keys::VARCHAR[], [{values}]::VARCHAR[]) AS extra")
+        else:
+            select.append("MAP([]::VARCHAR[], []::VARCHAR[]) AS extra")
+    return "(SELECT " + ", ".join(select) + " FROM " + reader + ")"
+
+
+# -- step 3: line numbers -----------------------------------------------------------
+def _record_starts(scan: _Scan, profile: Profile) -> tuple[list[int], list[int]]:
+    """(byte offset, physical line) of every record start, the way DuckDB splits records.
+
+    Only used when the file has blank lines, line breaks inside quoted fields or
+    records the reader rejected; a plain file's line is its row index + 2.
+    A record starts on a non-blank line outside quotes.
+    """
+    data = scan.path.read_bytes()
+    if profile.duckdb_encoding != "utf-8":
+        # DuckDB converts to UTF-8 before splitting, so offsets are counted there.
+        data = data.decode(profile.encoding, errors="replace").encode("utf-8")
+    quote = profile.quote.encode()
+    escaped = (profile.escape + profile.quote).encode() if profile.escape != profile.quote else None
+    offsets: list[int] = []
+    lines: list[int] = []
+    in_quotes = False
+    offset = 0
+    for number, raw in enumerate(io.BytesIO(data), start=1):
+        if not in_quotes and raw.strip(b"\r\n"):
+            offsets.append(offset)
+            lines.append(number)
+        quotes = raw.count(quote) - (raw.count(escaped) if escaped else 0)
+        if quotes % 2:
+            in_quotes = not in_quotes
+        offset += len(raw)
+    return offsets, lines
+
+
+def _define_rows(cur: duckdb.DuckDBPyConnection, plan: _Plan, profile: Profile, n_rows: int,
+                 reader_rejects: int) -> None:
+    """Define view ingest_rows: pass 1's rows with their index and physical line."""
+    scan = plan.scan
+    # Rows of a table made in this transaction get row ids from a high base, in
+    # insertion order (the file's order), so the index is the distance from the first.
+    first, last = cur.execute("SELECT min(rowid), max(rowid) FROM ingest_checked").fetchone()
+    if n_rows and last - first + 1 != n_rows:
+        raise RuntimeError("staging rows are not numbered contiguously")
+    cur.execute("CREATE OR REPLACE TEMP VIEW ingest_indexed AS "
+                "SELECT rowid - (SELECT min(rowid) FROM ingest_checked) AS idx, * FROM ingest_checked")
+    plain = scan.file_type == "xlsx" or (
+        reader_rejects == 0 and not scan.blank_lines and scan.physical_lines == n_rows + 1
+    )
+    cur.execute("DROP TABLE IF EXISTS ingest_lines")
+    if plain:
+        # header on line 1, one line per record, nothing skipped
+        cur.execute("CREATE OR REPLACE TEMP VIEW ingest_rows AS "
+                    "SELECT idx, idx + 2 AS line, * EXCLUDE (idx) FROM ingest_indexed")
+        cur.execute("CREATE OR REPLACE TEMP TABLE ingest_reject_lines (byte_position BIGINT, line BIGINT)")
+        return
+    offsets, lines = _record_starts(scan, profile)
+    record_offsets, record_lines = offsets[1:], lines[1:]  # the first record is the header
+    rejected_at: set[int] = set()
+    reject_lines: list[tuple[int, int]] = []
+    if reader_rejects:
+        import bisect
+
+        positions = [r[0] for r in cur.execute(
+            "SELECT DISTINCT line_byte_position FROM reject_errors").fetchall()]
+        for pos in positions:
+            k = bisect.bisect_left(record_offsets, pos)
+            if k < len(record_offsets):
+                rejected_at.add(k)
+                reject_lines.append((pos, record_lines[k]))
+    good = [line for k, line in enumerate(record_lines) if k not in rejected_at]
+    if len(good) != n_rows:
+        raise ImportRefused(scan.label, "could not match records to line numbers "
+                            "(unusual quoting?); the file was not loaded", scan.sha256, plan.kind)
+    line_table = pa.table({"idx": pa.array(range(n_rows), pa.int64()), "line": pa.array(good, pa.int64())})
+    reject_table = pa.table({"byte_position": pa.array([p for p, _ in reject_lines], pa.int64()),
+                             "line": pa.array([l for _, l in reject_lines], pa.int64())})
+    cur.register("ingest_line_arrow", line_table)
+    cur.register("ingest_reject_arrow", reject_table)
+    cur.execute("CREATE TEMP TABLE ingest_lines AS SELECT * FROM ingest_line_arrow")
+    cur.execute("CREATE OR REPLACE TEMP TABLE ingest_reject_lines AS SELECT * FROM ingest_reject_arrow")
+    cur.unregister("ingest_line_arrow")
+    cur.unregister("ingest_reject_arrow")
+    cur.execute("CREATE OR REPLACE TEMP VIEW ingest_rows AS "
+                "SELECT c.idx, l.line, c.* EXCLUDE (idx) FROM ingest_indexed AS c "
+                "JOIN ingest_lines AS l ON l.idx = c.idx")
+
+
+# -- pseudonyms -------------------------------------------------------------------
+def pseudonym(key: bytes, patient_id: str) -> str:
+    """The keyed pseudonym stored instead of a patient id: 'p_' + 16 hex of HMAC-SHA256.
+
+    >>> pseudonym(b"k", "MRN-1")
+    'p_...'
+    """
+    return "p_" + hmac.new(key, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
+def _pseudonymise(cur: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    # DuckDB has no HMAC, so the few distinct ids are hashed here and joined back.
+    ids = [r[0] for r in cur.execute(
+        "SELECT DISTINCT patient_id FROM ingest_checked WHERE patient_id IS NOT NULL").fetchall()]
+    table = pa.table({"patient_id": pa.array(ids, pa.string()),
+                      "pseudonym": pa.array([pseudonym(key, i) for i in ids], pa.string())})
+    cur.register("ingest_pseudonym_arrow", table)
+    try:
+        cur.execute("UPDATE ingest_checked SET patient_id = p.pseudonym FROM ingest_pseudonym_arrow AS p "
+                    "WHERE ingest_checked.patient_id = p.patient_id")
+    finally:
+        cur.unregister("ingest_pseudonym_arrow")
+
+
+# -- step 4: applying -------------------------------------------------------------
+def _columns(kind: str) -> list[str]:
+    return [c.name for c in KINDS[kind]] + (["extra"] if kind == "enrollments" else [])
+
+
+def _apply(cur: duckdb.DuckDBPyConnection, store: Store, kind: str, batch_id: int) -> tuple[int, int]:
+    """Upsert view ingest_valid into the store by id; returns (inserted, updated).
+
+    The one place validated rows reach the store tables: a DuckLake store
+    (store.is_lake) can take its own branch here, leaving validation as it is.
+    Identifiers come from analytics.schema only.
+    """
+    table = f"store.{kind}"
+    id_col = ID_COLUMN[kind]
+    columns = _columns(kind)
+    same = " AND ".join(f"v.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
+    # ids whose content changed: the old row goes, the new one comes in below
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE ingest_updated AS SELECT v.{id_col} FROM ingest_valid AS v "
+        f"JOIN {table} AS s ON s.{id_col} = v.{id_col} WHERE NOT ({same})"
+    )
+    updated = cur.execute("SELECT count(*) FROM ingest_updated").fetchone()[0]
+    if updated:
+        cur.execute(f"DELETE FROM {table} WHERE {id_col} IN (SELECT {id_col} FROM ingest_updated)")
+    listed = ", ".join(columns)
+    written = cur.execute(
+        f"INSERT INTO {table} ({listed}, batch_id, source_line) "
+        f"SELECT {', '.join('v.' + c for c in columns)}, $batch_id, v.line FROM ingest_valid AS v "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS s WHERE s.{id_col} = v.{id_col})",
+        {"batch_id": batch_id},
+    ).fetchone()[0]
+    return written - updated, updated
+
+
+def _import_one(cur: duckdb.DuckDBPyConnection, store: Store, plan: _Plan, profile: Profile,
+                batch_id: int, pseudonymise_key: bytes | None, step: Callable[[float, str], None]) -> FileResult:
+    scan, kind = plan.scan, plan.kind
+    name = scan.path.name
+    reader, params = _reader_sql(scan, profile)
+    params.update({
+        "date_formats": list(profile.date_formats),
+        "date_formats_text": "(" + " or ".join(profile.date_formats) + ")",
+        "excel_dates": scan.file_type == "xlsx",
+    })
+    if kind == "sessions":
+        params["status_keys"], params["status_values"] = profile.label_map("status")
+        params["type_keys"], params["type_values"] = profile.label_map("session_type")
+    else:
+        params["reason_keys"], params["reason_values"] = profile.label_map("discharge_reason")
+        if plan.extra:
+            params["extra_keys"] = [h for h, _ in plan.extra]
+
+    step(0.0, f"{scan.label}: reading and checking rows")
+    cur.execute("DROP TABLE IF EXISTS reject_errors")
+    cur.execute("DROP TABLE IF EXISTS reject_scans")
+    rows_sql = sql_text(f"ingest_{kind}_rows").replace("FROM ingest_source", "FROM " + _source_sql(plan, reader))
+    try:
+        cur.execute("CREATE OR REPLACE TEMP TABLE ingest_checked AS " + rows_sql, params)
+    except duckdb.Error as exc:
+        raise _read_error(scan, profile, exc) from None
+    n_rows = cur.execute("SELECT count(*) FROM ingest_checked").fetchone()[0]
+    reader_rejects = 0
+    if scan.file_type == "csv":
+        errors = dict(cur.execute("SELECT error_type, count(*) FROM reject_errors GROUP BY ALL").fetchall())
+        if errors.get("INVALID ENCODING") or errors.get("INVALID UNICODE"):
+            raise ImportRefused(
+                scan.label,
+                f"cannot be read as {profile.encoding} text; set the file's encoding in its profile "
+                "(e.g. encoding = \"windows-1252\")",
+                scan.sha256, kind,
+            )
+        reader_rejects = sum(errors.values())
+    if pseudonymise_key is not None and kind == "enrollments":
+        _pseudonymise(cur, pseudonymise_key)
+    _define_rows(cur, plan, profile, n_rows, reader_rejects)
+
+    step(0.5, f"{scan.label}: checking across rows")
+    cur.execute(sql_text("dq_duplicates"))
+    cur.execute(sql_text(f"dq_{kind}_across_rows"))
+    # an identical file imported before: its rejects are replaced, not repeated
+    cur.execute(
+        "DELETE FROM store.rejects WHERE kind = $kind AND batch_id IN "
+        "(SELECT batch_id FROM store.import_log WHERE sha256 = $sha AND kind = $kind AND status = 'loaded')",
+        {"kind": kind, "sha": scan.sha256},
+    )
+    reject_params = {"batch_id": batch_id, "file": name, "kind": kind}
+    rejected = cur.execute(sql_text("ingest_rejects"), reject_params).fetchone()[0]
+    if reader_rejects:
+        # records the CSV reader could not split into the header's fields; for
+        # enrollments the raw line is masked, as it may hold a patient id
+        rejected += cur.execute(sql_text("ingest_reader_rejects"), reject_params).fetchone()[0]
+    repeats = cur.execute(sql_text("ingest_repeat_copies")).fetchone()[0]
+
+    step(0.7, f"{scan.label}: applying to the store")
+    cur.execute(sql_text("ingest_valid"))
+    inserted, updated = _apply(cur, store, kind, batch_id)
+    total = n_rows + reader_rejects
+    unchanged = total - rejected - inserted - updated
+    assert unchanged >= repeats, "import counts do not add up"
+    return FileResult(name, kind, total, inserted, updated, unchanged, rejected)
+
+
+def _drop_staging(cur: duckdb.DuckDBPyConnection) -> None:
+    for view in ("ingest_valid", "ingest_rows", "ingest_indexed"):
+        cur.execute(f"DROP VIEW IF EXISTS {view}")
+    for table in ("ingest_checked", "ingest_lines", "ingest_reject_lines", "ingest_dups",
+                  "ingest_file_problems", "ingest_updated", "reject_errors", "reject_scans"):
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _log(cur: duckdb.DuckDBPyConnection, batch_id: int, name: str, sha: str | None, kind: str | None,
+         profile: Profile, started: datetime, status: str, message: str | None,
+         result: FileResult | None, actor: str) -> None:
+    cur.execute(
+        "INSERT INTO store.import_log (batch_id, file, sha256, kind, profile, started_at, finished_at, status,"
+        " message, rows, inserted, updated, unchanged, rejected, actor) VALUES ($batch_id, $file, $sha, $kind,"
+        " $profile, $started, $finished, $status, $message, $rows, $inserted, $updated, $unchanged, $rejected,"
+        " $actor)",
+        {
+            "batch_id": batch_id, "file": name, "sha": sha, "kind": kind, "profile": profile.name,
+            "started": started, "finished": _now(), "status": status, "message": message,
+            "rows": result.rows if result else None, "inserted": result.inserted if result else None,
+            "updated": result.updated if result else None, "unchanged": result.unchanged if result else None,
+            "rejected": result.rejected if result else None, "actor": actor,
+        },
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def import_files(
+    store: Store,
+    paths: Iterable[str | os.PathLike],
+    *,
+    kind: str | None = None,
+    profile: Profile | str | os.PathLike | None = None,
+    actor: str = "cli",
+    pseudonymise_key: bytes | None = None,
+    progress: Progress | None = None,
+    mark_sample: bool = False,
+) -> ImportResult:
+    """Import files in one transaction; enrollments first. Raises ImportRefused (nothing loaded).
+
+    Results come in the order the files were applied.
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile)
+    labels = [str(p) for p in paths]
+    started = _now()
+    report = progress or (lambda fraction, message: None)
+    scans: list[_Scan] = []
+    try:
+        for label in labels:
+            scans.append(_scan_file(Path(label), label, profile))
+        total_bytes = sum(s.size for s in scans) or 1
+        results: list[FileResult] = []
+        with store.write() as cur:
+            cur.execute("SET enable_progress_bar = false")  # progress goes through `progress`
+            plans = [_plan(cur, scan, profile, kind) for scan in scans]
+            plans.sort(key=lambda p: _KIND_ORDER.index(p.kind))
+            batch_id = cur.execute("SELECT coalesce(max(batch_id), 0) FROM store.import_log").fetchone()[0]
+            done = 0
+            for plan in plans:
+                batch_id += 1
+                size = plan.scan.size
+
+                def step(fraction: float, message: str, _done=done, _size=size) -> None:
+                    report(min(1.0, (_done + fraction * _size) / total_bytes), message)
+
+                try:
+                    result = _import_one(cur, store, plan, profile, batch_id, pseudonymise_key, step)
+                finally:
+                    _drop_staging(cur)
+                _log(cur, batch_id, result.file, plan.scan.sha256, plan.kind, profile, started,
+                     "loaded", None, result, actor)
+                detail = asdict(result) | {"sha256": plan.scan.sha256, "profile": profile.name,
+                                           "pseudonymised": pseudonymise_key is not None}
+                audit.record(cur, actor, "import", detail)
+                results.append(result)
+                done += size
+            set_meta(cur, "contents", "sample" if mark_sample else "imported")
+        report(1.0, "import finished")
+        return ImportResult(tuple(results))
+    except ImportRefused as refused:
+        _log_refused(store, refused, profile, started, actor)
+        raise
+
+
+def _log_refused(store: Store, refused: ImportRefused, profile: Profile, started: datetime, actor: str) -> None:
+    """Record a refused attempt in its own transaction, after the command's rollback."""
+    try:
+        with store.write() as cur:
+            batch_id = cur.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM store.import_log").fetchone()[0]
+            _log(cur, batch_id, Path(refused.file).name, refused.sha256, refused.kind, profile, started,
+                 "refused", refused.problem, None, actor)
+    except (StoreError, duckdb.Error):
+        pass  # the refusal itself is what the user needs to see
+
+
+def session_conflicts(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Loaded sessions dated outside their episode's current dates (after an enrollment update moved them)."""
+    return cur.execute(sql_text("dq_session_conflicts")).df()
+
+
+# -- command line -------------------------------------------------------------------
+def add_cli_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=None, help="the store: a DuckDB file (default: IOP_DB)")
+    parser.add_argument("--kind", choices=tuple(KINDS), default=None,
+                        help="what the files hold (default: detected from the headers)")
+    parser.add_argument("--profile", default=None, help="mapping profile (TOML); default: canonical format")
+    parser.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
+    parser.add_argument("--pseudonymise", action="store_true",
+                        help=f"replace patient ids by keyed pseudonyms (key from {PSEUDONYM_ENV})")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+
+
+def _print_progress(fraction: float, message: str) -> None:
+    print(f"{fraction * 100:5.1f}%  {message}", file=sys.stderr, flush=True)
+
+
+def cli_main(args: argparse.Namespace) -> int:
+    target = args.db or os.environ.get("IOP_DB")
+    if not target:
+        print("error: no store given: use --db PATH or set IOP_DB", file=sys.stderr)
+        return 2
+    key = None
+    if args.pseudonymise:
+        secret = os.environ.get(PSEUDONYM_ENV)
+        if not secret:
+            print(f"error: --pseudonymise needs the key in the environment variable {PSEUDONYM_ENV}",
+                  file=sys.stderr)
+            return 2
+        key = secret.encode("utf-8")
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text = args.output_format == "text"
+    try:
+        result = import_files(open_store(target), args.files, kind=args.kind, profile=profile,
+                              actor=os.environ.get("USER", "cli"), pseudonymise_key=key,
+                              progress=_print_progress if text else None)
+    except ImportRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except StoreError:
+        raise
+    except Exception as exc:  # never a traceback, and never a message that may quote data
+        if os.environ.get("IOP_DEBUG"):
+            raise
+        print(f"error: the import failed ({type(exc).__name__}); nothing was loaded. "
+              "Set IOP_DEBUG=1 for details.", file=sys.stderr)
+        return 1
+    if text:
+        for f in result.files:
+            print(f"{f.file} ({f.kind}): {f.rows} rows: {f.inserted} inserted, {f.updated} updated, "
+                  f"{f.unchanged} unchanged, {f.rejected} rejected")
+        if any(f.rejected for f in result.files):
+            print("Rejected rows and their reasons are in the store's rejects table.")
+    else:
+        print(json.dumps(result.as_json()))
+    return 0
+
+
+if __name__ == "__main__":
+    _parser = argparse.ArgumentParser(prog="python -m analytics ingest")
+    add_cli_args(_parser)
+    sys.exit(cli_main(_parser.parse_args()))

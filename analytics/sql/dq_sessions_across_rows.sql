@@ -1,0 +1,37 @@
+-- Problems of session rows that only show across rows or against the store:
+-- a session id repeated with different content, an episode the store does not
+-- know, a session dated outside its episode. Enrollments of the same command were
+-- applied first, so they count as known. One row per record index.
+CREATE OR REPLACE TEMP TABLE ingest_file_problems AS
+WITH duplicate AS (
+    SELECT
+        r.idx,
+        {'column': 'session_id', 'raw_value': r.record_id,
+         'reason': 'duplicate id with different content: this session_id appears ' || d.copies || ' times in the file'} AS problem
+    FROM ingest_rows AS r
+    JOIN ingest_dups AS d USING (record_id)
+    WHERE d.versions > 1
+),
+episode AS (
+    -- rows whose own values passed enough checks to be compared with their episode
+    SELECT
+        r.idx,
+        CASE
+            WHEN e.episode_id IS NULL THEN
+                {'column': 'episode_id', 'raw_value': r.episode_id,
+                 'reason': 'unknown episode: no enrollment with this episode_id in the store (import enrollments first)'}
+            ELSE
+                {'column': 'session_date', 'raw_value': r.session_date_raw,
+                 'reason': 'session outside its episode''s dates (admitted ' || strftime(e.admit_date, '%Y-%m-%d')
+                           || coalesce(', discharged ' || strftime(e.discharge_date, '%Y-%m-%d'), ', still active') || ')'}
+        END AS problem
+    FROM ingest_rows AS r
+    LEFT JOIN store.enrollments AS e ON e.episode_id = r.episode_id
+    WHERE r.episode_id IS NOT NULL
+      AND (e.episode_id IS NULL
+           OR r.session_date < e.admit_date
+           OR r.session_date > e.discharge_date)
+)
+SELECT idx, list(problem ORDER BY problem.column) AS problems
+FROM (SELECT * FROM duplicate UNION ALL SELECT * FROM episode)
+GROUP BY idx

@@ -1,0 +1,74 @@
+-- Pass 1 over an enrollments export: every column arrives as trimmed text (NULL when empty)
+-- under its canonical name from `ingest_source`, which ingest.py replaces with the
+-- file's reader (extra columns already gathered into the `extra` MAP). A pure
+-- projection, so the result keeps the file's order and its rowid is the record's index.
+-- Row checks only; duplicates come in pass 2.
+WITH typed AS (
+    -- each value cast once; NULL where the text is not a valid value
+    SELECT
+        src.*,
+        coalesce(
+            try_strptime(src.admit_date, $date_formats)::DATE,
+            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.admit_date AS DOUBLE))::INTEGER END
+        ) AS admit_date_v,
+        coalesce(
+            try_strptime(src.discharge_date, $date_formats)::DATE,
+            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.discharge_date AS DOUBLE))::INTEGER END
+        ) AS discharge_date_v,
+        map_extract_value(MAP($reason_keys, $reason_values), lower(src.discharge_reason)) AS discharge_reason_v,
+        try_cast(src.planned_weeks AS DECIMAL(18, 3)) AS planned_weeks_d
+    FROM ingest_source AS src
+),
+flags AS (
+    -- one flag per check, so the problem list below is built only for failing rows
+    SELECT
+        typed.*,
+        admit_date IS NOT NULL AND admit_date_v IS NULL AS bad_admit,
+        discharge_date IS NOT NULL AND discharge_date_v IS NULL AS bad_discharge,
+        discharge_date_v < admit_date_v AS discharge_before_admit,
+        discharge_reason IS NOT NULL AND discharge_reason_v IS NULL AS bad_reason,
+        discharge_reason IS NOT NULL AND discharge_date IS NULL AS reason_without_date,
+        discharge_date IS NOT NULL AND discharge_reason IS NULL AS date_without_reason,
+        planned_weeks IS NOT NULL AND (planned_weeks_d IS NULL OR planned_weeks_d <> trunc(planned_weeks_d)) AS bad_weeks_number,
+        planned_weeks_d IS NOT NULL AND planned_weeks_d = trunc(planned_weeks_d) AND planned_weeks_d <= 0 AS bad_weeks_range
+    FROM typed
+),
+checked AS (
+    SELECT
+        flags.*,
+        coalesce(episode_id IS NULL OR patient_id IS NULL OR site IS NULL OR program IS NULL OR admit_date IS NULL
+            OR bad_admit OR bad_discharge OR discharge_before_admit OR bad_reason OR reason_without_date
+            OR date_without_reason OR bad_weeks_number OR bad_weeks_range, false) AS failed
+    FROM flags
+)
+SELECT
+    episode_id AS record_id,
+    episode_id,
+    patient_id,
+    site,
+    program,
+    admit_date_v AS admit_date,
+    discharge_date_v AS discharge_date,
+    discharge_reason_v AS discharge_reason,
+    CASE WHEN NOT failed THEN planned_weeks_d::INTEGER END AS planned_weeks,
+    extra,
+    -- what identifies identical content when an id repeats within the file
+    hash(episode_id, patient_id, site, program, admit_date_v, discharge_date_v, discharge_reason_v, planned_weeks_d, extra,
+         CASE WHEN failed THEN hash(admit_date, discharge_date, discharge_reason, planned_weeks) END) AS content,
+    CASE WHEN failed THEN list_filter([
+        CASE WHEN episode_id IS NULL THEN {'column': 'episode_id', 'raw_value': NULL::VARCHAR, 'reason': 'missing; episode_id is required'} END,
+        -- patient ids are never echoed back: the raw value is masked
+        CASE WHEN patient_id IS NULL THEN {'column': 'patient_id', 'raw_value': NULL, 'reason': 'missing; patient_id is required'} END,
+        CASE WHEN site IS NULL THEN {'column': 'site', 'raw_value': NULL, 'reason': 'missing; site is required'} END,
+        CASE WHEN program IS NULL THEN {'column': 'program', 'raw_value': NULL, 'reason': 'missing; program is required'} END,
+        CASE WHEN admit_date IS NULL THEN {'column': 'admit_date', 'raw_value': NULL, 'reason': 'missing; admit_date is required'} END,
+        CASE WHEN bad_admit THEN {'column': 'admit_date', 'raw_value': admit_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
+        CASE WHEN bad_discharge THEN {'column': 'discharge_date', 'raw_value': discharge_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
+        CASE WHEN discharge_before_admit THEN {'column': 'discharge_date', 'raw_value': discharge_date, 'reason': 'discharge before admission (admit_date ' || strftime(admit_date_v, '%Y-%m-%d') || ')'} END,
+        CASE WHEN date_without_reason THEN {'column': 'discharge_reason', 'raw_value': NULL, 'reason': 'discharge date without a discharge reason; both or neither must be given'} END,
+        CASE WHEN reason_without_date THEN {'column': 'discharge_reason', 'raw_value': discharge_reason, 'reason': 'discharge reason without a discharge date; both or neither must be given'} END,
+        CASE WHEN bad_reason THEN {'column': 'discharge_reason', 'raw_value': discharge_reason, 'reason': 'unknown discharge reason; expected completed, dropped_out, terminated, transferred, incarcerated, death or other (or a label from the profile)'} END,
+        CASE WHEN bad_weeks_number THEN {'column': 'planned_weeks', 'raw_value': planned_weeks, 'reason': 'not a whole number of weeks'} END,
+        CASE WHEN bad_weeks_range THEN {'column': 'planned_weeks', 'raw_value': planned_weeks, 'reason': 'planned weeks must be more than 0'} END
+    ], p -> p IS NOT NULL) END AS problems
+FROM checked
