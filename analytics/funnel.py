@@ -100,3 +100,47 @@ def funnel_by_program(
         out[str(program)] = funnel(group, title=f"{title} — {program}" if title else str(program), unit_kind=unit_kind)
     return out
 
+
+
+# -- from the store -----------------------------------------------------------
+# unit name -> the fixed column spliced into funnel_*.sql at /*unit*/
+UNITS: dict[str, str] = {"site": "site", "clinician": "clinician"}
+# measure -> (query, numerator, denominator, patients column, title)
+MEASURES: dict[str, tuple[str, str, str, str, str]] = {
+    "attendance_rate": ("funnel_sessions", "attended", "expected", "patients", "Attendance rate"),
+    "completion_rate": ("funnel_episodes", "completed", "discharged", "discharged_patients", "Completion rate"),
+    "retention_week_4": ("funnel_episodes", "retained4", "eligible4", "eligible4_patients", "Retention at week 4"),
+}
+PLACEHOLDER = "/*unit*/"
+
+
+def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
+    """program, unit, x, n, patients for a measure by site or clinician (cursor filters bound).
+
+    Session measures belong to the session's clinician; episode measures to the
+    episode's primary clinician (most attended minutes, ties alphabetical).
+    """
+    from analytics.queries import sql_text
+    from analytics.schema import UNPLANNED_REASONS
+
+    if measure not in MEASURES or unit not in UNITS:
+        raise ValueError(f"unknown funnel {measure!r} by {unit!r}")
+    query, num, den, patients, _ = MEASURES[measure]
+    sql = sql_text(query).replace(PLACEHOLDER, UNITS[unit])
+    params = {"unplanned": list(UNPLANNED_REASONS)} if query == "funnel_episodes" else {}
+    counts = cur.execute(sql, params).df()
+    out = counts.rename(columns={num: "x", den: "n", patients: "group_patients"})
+    return out[["program", "unit", "x", "n", "group_patients"]]
+
+
+def funnels(cur, measure: str, unit: str) -> dict[str, FunnelPlot]:
+    """One funnel plot per program in view, for a measure by site or clinician."""
+    counts = funnel_counts(cur, measure, unit)
+    title = f"{MEASURES[measure][4]} by {unit}"
+    plots = {}
+    for program, group in counts.groupby("program", sort=True):
+        plot = funnel(group, title=f"{title} — {program}", unit_kind=unit)
+        sizes = group.set_index("unit")["group_patients"]
+        points = plot.points.assign(patients=plot.points["unit"].map(sizes).fillna(0).astype(int))
+        plots[str(program)] = FunnelPlot(plot.title, plot.unit_kind, plot.p0, points, plot.curve, plot.outliers)
+    return plots

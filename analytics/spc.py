@@ -1,7 +1,8 @@
 """Statistical process control: p-charts (with Laney's p' option), XmR charts and their signals.
 
-Pure functions over small per-period tables; the SQL that produces the
-per-period counts lives in analytics/sql/spc_*.sql and analytics/qi_series.py.
+The chart functions are pure, over small per-period tables; the functions at
+the end ("from the store") run analytics/sql/spc_*.sql on a cursor whose
+filters are bound and return ready charts.
 
 Conventions (also in docs/qi.md):
 - Limits come from a baseline: the points whose period lies in
@@ -49,6 +50,7 @@ class ControlChart:
     value_kind: str = "proportion"  # "proportion" (shown as %) or "hours"
     sigma_z: float | None = None  # Laney's between-period inflation factor
     baseline: tuple[object, object] = (None, None)
+    metric: str = ""  # the metric name targets.py knows (for the target line), if any
 
     @property
     def empty(self) -> bool:
@@ -252,3 +254,127 @@ def xmr_chart(
     frame["lcl"] = lcl
     frame["ucl"] = centre + XMR_FACTOR * mr_bar
     return _finish(title, "xmr", frame, centre, value_kind, label, None, (baseline_start, baseline_end))
+
+
+# -- from the store -----------------------------------------------------------
+# Each chart: (title, metric for targets, value kind). Keys are the names pages
+# and the report use.
+LABELS = {"week": week_label, "month": month_label}
+SESSION_MEASURES = {
+    # measure -> (numerator column, title)
+    "attendance_rate": ("attended", "Attendance rate"),
+    "no_show_rate": ("no_show", "No-show rate"),
+}
+
+
+def _check(name: str, allowed) -> None:
+    if name not in allowed:
+        raise ValueError(f"unknown choice {name!r}; expected one of {sorted(allowed)}")
+
+
+def session_counts(cur, grain: str) -> pd.DataFrame:
+    """Complete weeks or months: period, expected, attended, no_show, patient_cancelled, patients."""
+    from analytics.queries import fetch_df
+
+    _check(grain, LABELS)
+    return fetch_df(cur, "spc_session_counts", {"grain": grain})
+
+
+def session_chart(
+    cur, measure: str, grain: str = "month", *, baseline_start=None, baseline_end=None, laney: bool = False
+) -> ControlChart:
+    """p-chart (or Laney p') of attendance or no-show rate per complete week or month."""
+    _check(measure, SESSION_MEASURES)
+    counts = session_counts(cur, grain)
+    num, title = SESSION_MEASURES[measure]
+    frame = counts.rename(columns={num: "x", "expected": "n"})[["period", "x", "n"]]
+    chart = p_chart(frame, title=f"{title}, by {grain}", baseline_start=baseline_start,
+                    baseline_end=baseline_end, laney=laney, label=LABELS[grain])
+    return _with_metric(chart, measure, counts)
+
+
+def completion_counts(cur) -> pd.DataFrame:
+    """Complete discharge months: period, completed, discharged, patients."""
+    from analytics.queries import fetch_df
+
+    return fetch_df(cur, "spc_completion_by_month")
+
+
+def completion_chart(cur, *, baseline_start=None, baseline_end=None, laney: bool = False) -> ControlChart:
+    """p-chart of completion rate (completed / discharged) by discharge month."""
+    counts = completion_counts(cur)
+    frame = counts.rename(columns={"completed": "x", "discharged": "n"})[["period", "x", "n"]]
+    chart = p_chart(frame, title="Completion rate, by discharge month", baseline_start=baseline_start,
+                    baseline_end=baseline_end, laney=laney, label=month_label)
+    return _with_metric(chart, "completion_rate", counts)
+
+
+def retention_week4_counts(cur) -> pd.DataFrame:
+    """Admission-month cohorts at least 28 days old: period, retained, admitted, patients."""
+    from analytics.queries import fetch_df
+    from analytics.schema import UNPLANNED_REASONS
+
+    return fetch_df(cur, "spc_retention_week4", {"unplanned": list(UNPLANNED_REASONS)})
+
+
+def retention_week4_chart(cur, *, baseline_start=None, baseline_end=None, laney: bool = False) -> ControlChart:
+    """p-chart of retention at week 4 by admission month (complete cohorts only)."""
+    counts = retention_week4_counts(cur)
+    frame = counts.rename(columns={"retained": "x", "admitted": "n"})[["period", "x", "n"]]
+    chart = p_chart(frame, title="Retention at week 4, by admission month", baseline_start=baseline_start,
+                    baseline_end=baseline_end, laney=laney, label=month_label)
+    return _with_metric(chart, "retention_week_4", counts)
+
+
+def median_hours_by_month(cur) -> pd.DataFrame:
+    """Complete months: period, median_weekly_hours, episode_weeks, met_weeks, patients.
+
+    Continues the dose owner's analytics/sql/episode_weeks.sql (the one place the
+    week rules are written), grouped as one selection.
+    """
+    from analytics import dose
+    from analytics.breakdowns import TOTAL_EXPRESSION
+
+    # dose.py composes episode_weeks.sql + this query (the whole selection as one
+    # group) and binds the programs' targets; its _run is the one way in.
+    return dose._run(cur, "spc_median_hours", TOTAL_EXPRESSION, dose.target_hours(cur))
+
+
+def median_hours_chart(cur, *, baseline_start=None, baseline_end=None) -> ControlChart:
+    """XmR chart of the monthly median of weekly attended hours."""
+    counts = median_hours_by_month(cur)
+    frame = counts.rename(columns={"median_weekly_hours": "value"})[["period", "value"]]
+    chart = xmr_chart(frame, title="Median weekly hours, by month", baseline_start=baseline_start,
+                      baseline_end=baseline_end, label=month_label, value_kind="hours")
+    return _with_metric(chart, "median_weekly_hours", counts)
+
+
+def _with_metric(chart: ControlChart, metric: str, counts: pd.DataFrame) -> ControlChart:
+    """The chart named for its metric, its points carrying the group size (patients) for suppression."""
+    from dataclasses import replace
+
+    points = chart.points
+    if "patients" in counts.columns and not points.empty:
+        sizes = counts.set_index("period")["patients"]
+        points = points.assign(patients=points["period"].map(sizes).fillna(0).astype(int))
+    elif "patients" not in points.columns:
+        points = points.assign(patients=pd.Series(dtype="int64"))
+    return replace(chart, metric=metric, points=points)
+
+
+def standard_charts(cur, *, baseline_start=None, baseline_end=None, laney: bool = False) -> dict[str, ControlChart]:
+    """Every control chart of the QI page and packet, by key, in display order.
+
+    Laney's p' applies to the session charts (large denominators); the episode
+    charts have small denominators and keep plain p limits.
+    """
+    b = {"baseline_start": baseline_start, "baseline_end": baseline_end}
+    return {
+        "attendance_month": session_chart(cur, "attendance_rate", "month", laney=laney, **b),
+        "no_show_month": session_chart(cur, "no_show_rate", "month", laney=laney, **b),
+        "attendance_week": session_chart(cur, "attendance_rate", "week", laney=laney, **b),
+        "no_show_week": session_chart(cur, "no_show_rate", "week", laney=laney, **b),
+        "completion_month": completion_chart(cur, **b),
+        "retention_week_4_month": retention_week4_chart(cur, **b),
+        "median_hours_month": median_hours_chart(cur, **b),
+    }

@@ -72,3 +72,51 @@ def test_one_funnel_per_program_with_its_own_overall_rate():
     assert set(plots) == {"Adult", "Teen"}
     assert plots["Adult"].p0 == pytest.approx(0.85)
     assert plots["Teen"].p0 == pytest.approx(0.40)
+
+
+# -- from the store: hand-made data in tests/qi_fixture.py ----------------------
+from analytics.filters import Filters  # noqa: E402
+from analytics.queries import bind_filters  # noqa: E402
+from tests import qi_fixture  # noqa: E402
+
+
+def _counts(store, measure, unit):
+    with store.read() as cur:
+        bind_filters(cur, Filters(as_of=qi_fixture.AS_OF))
+        return fn.funnel_counts(cur, measure, unit).set_index("unit")[["x", "n"]].to_dict("index")
+
+
+def test_attendance_by_session_clinician_and_site(store):
+    qi_fixture.fill(store)
+    # Bea: s1 attended, s2 no-show, s4 attended. Al: s3. Cy: s6 (patient cancelled), s7, s8, s9 (s5 program-cancelled).
+    assert _counts(store, "attendance_rate", "clinician") == {
+        "Al": {"x": 1, "n": 1}, "Bea": {"x": 2, "n": 3}, "Cy": {"x": 2, "n": 4}}
+    assert _counts(store, "attendance_rate", "site") == {"North": {"x": 3, "n": 5}, "South": {"x": 2, "n": 3}}
+
+
+def test_episode_measures_by_primary_clinician(store):
+    qi_fixture.fill(store)
+    # e1 -> Bea (180 min); e2 -> Al (60 vs Bea's 60: tie, alphabetical); e3 -> Cy; e4 has no sessions.
+    assert _counts(store, "completion_rate", "clinician") == {
+        "Al": {"x": 1, "n": 1}, "Bea": {"x": 0, "n": 1}, "Cy": {"x": 0, "n": 0}}
+    # admitted by 20 Feb (as_of - 28): all four; e1 left unplanned on day 15.
+    assert _counts(store, "retention_week_4", "clinician") == {
+        "Al": {"x": 1, "n": 1}, "Bea": {"x": 0, "n": 1}, "Cy": {"x": 1, "n": 1}}
+    assert _counts(store, "retention_week_4", "site") == {"North": {"x": 1, "n": 2}, "South": {"x": 2, "n": 2}}
+
+
+def test_funnels_one_per_program(store):
+    qi_fixture.fill(store)
+    with store.read() as cur:
+        bind_filters(cur, Filters(as_of=qi_fixture.AS_OF))
+        plots = fn.funnels(cur, "attendance_rate", "site")
+    assert list(plots) == [qi_fixture.PROGRAM]
+    assert plots[qi_fixture.PROGRAM].p0 == pytest.approx(5 / 8)
+    assert plots[qi_fixture.PROGRAM].points["patients"].tolist() == [2, 1]
+
+
+def test_unknown_unit_rejected(store):
+    with store.read() as cur:
+        bind_filters(cur, Filters())
+        with pytest.raises(ValueError):
+            fn.funnel_counts(cur, "attendance_rate", "site; DROP TABLE sessions")

@@ -163,3 +163,88 @@ def test_independent_recomputation_on_random_data():
         assert row["ucl"] == pytest.approx(min(1.0, pbar + 3 * s))
         assert row["lcl"] == pytest.approx(max(0.0, pbar - 3 * s))
         assert row["beyond"] == (x[i] / n[i] > pbar + 3 * s or x[i] / n[i] < pbar - 3 * s)
+
+
+# -- from the store: hand-made data in tests/qi_fixture.py ----------------------
+from analytics.filters import Filters  # noqa: E402
+from analytics.queries import bind_filters  # noqa: E402
+from tests import qi_fixture  # noqa: E402
+
+
+@pytest.fixture
+def qi_store(store):
+    qi_fixture.fill(store)
+    return store
+
+
+def _cur_charts(store, fn, *args, as_of=qi_fixture.AS_OF, **kwargs):
+    with store.read() as cur:
+        bind_filters(cur, Filters(as_of=as_of))
+        return fn(cur, *args, **kwargs)
+
+
+def test_monthly_session_counts_complete_months_only(qi_store):
+    counts = _cur_charts(qi_store, spc.session_counts, "month")
+    # March is still running on 2026-03-20, so it is left out.
+    assert [p.date() for p in pd.to_datetime(counts["period"])] == [date(2026, 1, 1), date(2026, 2, 1)]
+    # Jan: s1..s4, s7 -> expected 5, attended 4, no_show 1; Feb: s6, s8 (s5 is program_cancelled).
+    assert counts[["expected", "attended", "no_show", "patient_cancelled"]].values.tolist() == [[5, 4, 1, 0], [2, 0, 1, 1]]
+    chart = _cur_charts(qi_store, spc.session_chart, "attendance_rate", "month")
+    assert chart.points["value"].tolist() == pytest.approx([0.8, 0.0])
+    assert chart.centre == pytest.approx(4 / 7)
+    assert chart.metric == "attendance_rate"
+    assert chart.points["patients"].tolist() == [3, 2]
+
+
+def test_weekly_session_counts(qi_store):
+    counts = _cur_charts(qi_store, spc.session_counts, "week")
+    weeks = [p.date() for p in pd.to_datetime(counts["period"])]
+    # ISO weeks from Monday; the week of 16 Mar ends 22 Mar, after as_of.
+    assert weeks == [date(2026, 1, 5), date(2026, 1, 12), date(2026, 2, 2), date(2026, 2, 9)]
+    assert counts["expected"].tolist() == [4, 1, 1, 1]
+    assert counts["attended"].tolist() == [3, 1, 0, 0]
+
+
+def test_session_counts_add_up_to_the_headline_rates(qi_store):
+    from analytics.sessions import session_rates
+
+    as_of = date(2026, 2, 28)  # every month complete
+    counts = _cur_charts(qi_store, spc.session_counts, "month", as_of=as_of)
+    headline = _cur_charts(qi_store, session_rates, as_of=as_of)
+    assert counts["expected"].sum() == headline.expected
+    assert counts["attended"].sum() == headline.attended
+    assert counts["no_show"].sum() == headline.no_show
+
+
+def test_completion_by_discharge_month(qi_store):
+    counts = _cur_charts(qi_store, spc.completion_counts)
+    # e1 dropped out in January; e2 completed in March, which is not complete yet.
+    assert counts[["completed", "discharged"]].values.tolist() == [[0, 1]]
+    later = _cur_charts(qi_store, spc.completion_counts, as_of=date(2026, 4, 1))
+    assert later[["completed", "discharged"]].values.tolist() == [[0, 1], [1, 1]]
+
+
+def test_retention_week4_cohorts(qi_store):
+    counts = _cur_charts(qi_store, spc.retention_week4_counts)
+    # Only January: February ends 28 Feb, after as_of - 28 = 20 Feb.
+    # Jan cohort e1 (dropped out day 15), e2, e3 (active: no unplanned discharge) -> 2 of 3.
+    assert [p.date() for p in pd.to_datetime(counts["period"])] == [date(2026, 1, 1)]
+    assert counts[["retained", "admitted"]].values.tolist() == [[2, 3]]
+
+
+def test_median_hours_uses_dose_episode_weeks(qi_store):
+    counts = _cur_charts(qi_store, spc.median_hours_by_month)
+    jan = counts.iloc[0]
+    # Weeks ending in January: e1 w1 180 min, w2 0; e2 w1 120, w2 0, w3 0; e3 w1 170, w2 0, w3 0.
+    assert int(jan["episode_weeks"]) == 8
+    assert jan["median_weekly_hours"] == 0.0
+    chart = _cur_charts(qi_store, spc.median_hours_chart)
+    assert chart.kind == "xmr" and chart.metric == "median_weekly_hours"
+
+
+def test_standard_charts_all_present(qi_store):
+    charts = _cur_charts(qi_store, spc.standard_charts, laney=True)
+    assert list(charts) == ["attendance_month", "no_show_month", "attendance_week", "no_show_week",
+                            "completion_month", "retention_week_4_month", "median_hours_month"]
+    assert charts["attendance_week"].kind == "p'"
+    assert charts["completion_month"].kind == "p"
