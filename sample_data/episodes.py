@@ -100,7 +100,6 @@ def _course(rng: np.random.Generator, site: np.ndarray, program: np.ndarray,
     planned_days = planned.astype(np.int32) * 7
     lo, width, a, b = P.COMPLETER_SHARE_OF_PLAN
     completed = planned_days * (lo + width * rng.beta(a, b, n))
-    los = completed
     # Other endings: a week from the reason's weights, restricted to the
     # planned weeks, then a day in that week.
     weeks = np.zeros(n, dtype=np.int32)

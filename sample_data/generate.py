@@ -3,8 +3,8 @@
     python -m sample_data.generate --episodes 400 --seed 1 --out sample_data
 
 writes OUT/enrollments.csv and OUT/sessions.csv. The same arguments always give
-byte-identical files. About 30 session rows per episode: --episodes 330000 gives
-roughly 10 million session rows (see docs/sample-data.md for the measured ratio).
+byte-identical files. About 34 session rows per episode: --episodes 290000 gives
+about 10 million session rows (docs/sample-data.md has the measured ratio).
 """
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ episodes or sessions, so 10 million rows take seconds.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,14 +37,18 @@ class Sessions:
         return len(self.day)
 
 
+def _mask(weekdays: tuple[int, ...]) -> int:
+    """Bit mask of weekdays: (0, 2, 4) -> 0b10101."""
+    return sum(1 << d for d in weekdays)
+
+
 def _weekday_masks(eps: Episodes, rng: np.random.Generator) -> np.ndarray:
     """A 7-bit weekday mask per episode (bit 0 = Monday): 3 or 4 days a week."""
     n = len(eps)
     four_p = np.array([s.four_day_share for s in P.SITES])[eps.site]
     four_p = np.where(eps.program == P.ADOLESCENT, 0.6 * four_p, four_p)
-    to_mask = lambda days: sum(1 << d for d in days)  # noqa: E731
-    three = np.array([to_mask(p) for p in P.THREE_DAY_PATTERNS], dtype=np.int8)
-    four = np.array([to_mask(p) for p in P.FOUR_DAY_PATTERNS], dtype=np.int8)
+    three = np.array([_mask(p) for p in P.THREE_DAY_PATTERNS], dtype=np.int8)
+    four = np.array([_mask(p) for p in P.FOUR_DAY_PATTERNS], dtype=np.int8)
     pick3 = three[rng.integers(0, len(three), n)]
     pick4 = four[rng.integers(0, len(four), n)]
     return np.where(rng.random(n) < four_p, pick4, pick3).astype(np.int8)
@@ -90,10 +95,10 @@ def _day_status(eps: Episodes, roster: Roster, ep: np.ndarray, day: np.ndarray,
     cut3 = cut2 + (1 - cut2) * p_no_show
     status = np.select([u < cut1, u < cut2, u < cut3],
                        [PROGRAM_CANCELLED, PATIENT_CANCELLED, NO_SHOW], ATTENDED).astype(np.int8)
-    first_year = int(np.datetime64(int(day.min()), "D").astype(object).year) if len(day) else 2000
-    last_year = int(np.datetime64(int(day.max()), "D").astype(object).year) if len(day) else 2000
-    holidays = np.array([day_number(d) for d in P.us_holidays(first_year, last_year)])
-    status[np.isin(day, holidays)] = PROGRAM_CANCELLED
+    if len(day):
+        first, last = (P.EPOCH + dt.timedelta(days=int(x)) for x in (day.min(), day.max()))
+        holidays = [day_number(d) for d in P.us_holidays(first.year, last.year)]
+        status[np.isin(day, holidays)] = PROGRAM_CANCELLED
     status[offset == 0] = ATTENDED  # admission is the intake itself
     return status
 
