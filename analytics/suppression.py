@@ -169,3 +169,61 @@ def suppress_kpis(
 def is_hidden(value: object) -> bool:
     """True for a cell suppress_table replaced."""
     return isinstance(value, str) and value.startswith("<")
+
+
+# -- charts in the packet ---------------------------------------------------------
+def suppress_control_chart(chart, *, person_counts: bool, threshold: int | None = None):
+    """A ControlChart fit for export: hidden points lose their value and limits
+    (limits would give n away), and their signals are dropped from the list.
+
+    person_counts: True when x and n count patients or episodes (completion,
+    retention); False for session counts and hours, where only the group-size
+    rule (patients in the period) applies.
+    """
+    from dataclasses import replace
+
+    threshold = threshold if threshold is not None else suppression_threshold()
+    points = chart.points.copy()
+    if points.empty:
+        return replace(chart, points=points.assign(suppressed=pd.Series(dtype=bool)))
+    spec = SuppressionSpec(
+        counts=("x", "n") if person_counts else (),
+        rates=(RateSpec("value", "x", "n") if person_counts else RateSpec("value"),),
+        group_size="patients" if "patients" in points.columns else None,
+        column_totals=False,
+    )
+    hidden = suppression_mask(points, spec, threshold)["value"].to_numpy()
+    labels = set(points.loc[hidden, "label"])
+    for col in ("x", "n", "value", "lcl", "ucl"):
+        points[col] = points[col].astype(float).where(~hidden)
+    points["suppressed"] = hidden
+    points["beyond"] = points["beyond"] & ~hidden
+    points["signal"] = points["beyond"] | points["shift"]
+    signals = [s for s in chart.signals if not any(s.startswith(f"{label}: ") for label in labels)]
+    if hidden.any():
+        signals.append(f"{int(hidden.sum())} point(s) hidden by small-cell suppression ({marker(threshold)}).")
+    return replace(chart, points=points, signals=tuple(signals))
+
+
+def suppress_funnel(plot, *, person_counts: bool, threshold: int | None = None):
+    """A FunnelPlot fit for export: units with hidden figures are taken off the plot
+    (their volume is the x position) and named in its notes; their outlier lines go."""
+    from dataclasses import replace
+
+    threshold = threshold if threshold is not None else suppression_threshold()
+    points = plot.points
+    if points.empty:
+        return replace(plot, points=points.assign(suppressed=pd.Series(dtype=bool)))
+    spec = SuppressionSpec(
+        counts=("x", "n") if person_counts else (),
+        rates=(RateSpec("p", "x", "n") if person_counts else RateSpec("p"),),
+        group_size="patients" if "patients" in points.columns else None,
+        column_totals=True,  # a unit's volume is on the axis; the others' add up to the total
+    )
+    mask = suppression_mask(points, spec, threshold)
+    hidden = (mask["p"] | (mask["n"] if "n" in mask else False)).to_numpy()
+    names = [str(u) for u in points.loc[hidden, "unit"]]
+    kept = points.loc[~hidden].copy()
+    outliers = tuple(o for o in plot.outliers if not any(o.startswith(f"{n}: ") for n in names))
+    outliers += tuple(f"{n}: {marker(threshold)} (hidden by small-cell suppression)" for n in names)
+    return replace(plot, points=kept.assign(suppressed=False), outliers=outliers)

@@ -1,0 +1,72 @@
+-- (continues episode_weeks.sql) The at-risk list: active episodes at as_of that
+-- meet any of three outreach rules. The dose rule reads episode_weeks.sql's
+-- `episodes` (complete weeks, target) and `week_minutes`, so the week rules stay
+-- in one place. "Expected" sessions are every session except program_cancelled
+-- (as in session_rates.sql); "missed" means no_show.
+, active AS (
+    -- discharge_date is NULL when the episode had not ended by as_of
+    SELECT episode_id, patient_id, site, program, as_of
+    FROM main.selected_episodes()
+    WHERE discharge_date IS NULL
+),
+expected AS (
+    -- expected sessions of active episodes, numbered from the newest
+    SELECT s.episode_id, s.session_date, s.status,
+        row_number() OVER (PARTITION BY s.episode_id ORDER BY s.session_date DESC, s.session_id DESC) AS recency
+    FROM main.selected_sessions() AS s
+    JOIN active AS a USING (episode_id)
+    WHERE s.status <> 'program_cancelled'
+),
+streak AS (
+    -- no-shows in a row, counted back from the newest expected session; any other
+    -- status (attended, patient_cancelled) ends the run
+    SELECT episode_id,
+        coalesce(min(recency) FILTER (WHERE status <> 'no_show') - 1, count(*)) AS missed_in_row
+    FROM expected
+    GROUP BY episode_id
+),
+recent AS (
+    -- the last 14 days: as_of - 13 .. as_of
+    SELECT episode_id,
+        count(*) AS expected_14,
+        count(*) FILTER (WHERE status = 'attended') AS attended_14
+    FROM expected
+    WHERE session_date > getvariable('as_of') - 14
+    GROUP BY episode_id
+),
+last_attended AS (
+    SELECT s.episode_id, max(s.session_date) AS last_attended
+    FROM main.selected_sessions() AS s
+    JOIN active AS a USING (episode_id)
+    WHERE s.status = 'attended'
+    GROUP BY s.episode_id
+),
+low_dose AS (
+    -- both of the last two complete weeks below the program's weekly target;
+    -- a week without attended minutes has no week_minutes row and reads 0
+    SELECT e.episode_id, any_value(e.target_minutes) / 60.0 AS target_hours
+    FROM episodes AS e
+    LEFT JOIN week_minutes AS m
+        ON m.ep = e.ep AND m.week_number BETWEEN e.complete_weeks - 1 AND e.complete_weeks
+    WHERE e.complete_weeks >= 2 AND e.target_minutes IS NOT NULL
+    GROUP BY e.episode_id
+    HAVING count(*) FILTER (WHERE m.minutes >= e.target_minutes) = 0
+)
+SELECT
+    a.patient_id, a.episode_id, a.site, a.program,
+    coalesce(st.missed_in_row, 0)              AS missed_in_row,
+    coalesce(r.expected_14, 0)                 AS expected_14,
+    coalesce(r.attended_14, 0)                 AS attended_14,
+    ld.episode_id IS NOT NULL                  AS low_dose,
+    ld.target_hours,
+    la.last_attended,
+    a.as_of - la.last_attended                 AS days_since_attended
+FROM active AS a
+LEFT JOIN streak AS st USING (episode_id)
+LEFT JOIN recent AS r USING (episode_id)
+LEFT JOIN last_attended AS la USING (episode_id)
+LEFT JOIN low_dose AS ld USING (episode_id)
+WHERE coalesce(st.missed_in_row, 0) >= 2
+   OR (coalesce(r.expected_14, 0) > 0 AND 2 * r.attended_14 < r.expected_14)
+   OR ld.episode_id IS NOT NULL
+ORDER BY days_since_attended DESC NULLS FIRST, a.site, a.episode_id
