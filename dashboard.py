@@ -26,8 +26,9 @@ def _ensure_sample_store() -> None:
 if not os.environ.get("IOP_DB"):
     _ensure_sample_store()
 
-from ui.context import gate  # noqa: E402  (after set_page_config)
+from ui.context import gate, leave_pages_directory_mode  # noqa: E402  (after set_page_config)
 
+leave_pages_directory_mode()  # route every request through the navigation below
 gate()  # before the navigation exists: nothing but a login prompt until allowed
 
 PAGES = [

@@ -29,6 +29,11 @@ OKABE_ITO: tuple[str, ...] = (
 )
 TARGET_COLOUR = "#555555"
 SIGNAL_COLOUR = "#D55E00"
+# Fixed colours for the five components, so a component looks the same on every chart.
+COMPONENT_COLOURS = {
+    "Group therapy": OKABE_ITO[0], "Individual counselling": OKABE_ITO[1], "Family therapy": OKABE_ITO[2],
+    "Relapse prevention": OKABE_ITO[4], "Life skills": OKABE_ITO[5],
+}
 STATUS_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "none": "#999999"}
 FONT = dict(family="sans-serif", size=13, color="#1B1F24")
 
@@ -53,9 +58,10 @@ def style(fig: go.Figure, title: str, x_title: str, y_title: str, *, percent: bo
         colorway=list(OKABE_ITO),
         template="plotly_white",
         height=height,
-        margin=dict(l=60, r=20, t=60, b=50),
-        legend=dict(title=dict(text=legend_title or ""), orientation="h", yanchor="bottom", y=1.0,
-                    xanchor="right", x=1.0),
+        margin=dict(l=60, r=20, t=90, b=50),
+        # Legend in its own row between the title and the plot, so neither covers the other.
+        legend=dict(title=dict(text=legend_title or ""), orientation="h", yanchor="bottom", y=1.02,
+                    xanchor="left", x=0.0),
         hoverlabel=dict(namelength=-1),
     )
     fig.update_xaxes(title_text=x_title)
@@ -123,8 +129,11 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, title: str, x
               y_title: str, color: str | None = None, names: dict[str, str] | None = None,
               percent: bool = False, barmode: str = "group", horizontal: bool = False,
               target: float | None = None, target_label: str = "Target",
-              category_order: Sequence[str] | None = None, height: int = 380) -> go.Figure:
-    """Bars of y by x (grouped or stacked), one series per `color` value or per y column."""
+              category_order: Sequence[str] | None = None, height: int = 380,
+              colour_map: dict[str, str] | None = None) -> go.Figure:
+    """Bars of y by x (grouped or stacked), one series per `color` value or per y column.
+
+    colour_map fixes a series' colour by its label (e.g. COMPONENT_COLOURS)."""
     fig = go.Figure()
     ys = [y] if isinstance(y, str) else list(y)
     i = 0
@@ -134,7 +143,7 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, title: str, x
             cat, val = part[x].astype(str) if category_order is None else part[x], part[col_name]
             fig.add_trace(go.Bar(
                 x=val if horizontal else cat, y=cat if horizontal else val, name=label,
-                orientation="h" if horizontal else "v", marker_color=colour(i),
+                orientation="h" if horizontal else "v", marker_color=(colour_map or {}).get(label, colour(i)),
                 hovertemplate=("%{" + ("x" if horizontal else "y") + (":.1%}" if percent else ":,.2f}"))
                 + "<extra>%{fullData.name}</extra>",
             ))
@@ -238,11 +247,11 @@ def heatmap(df: pd.DataFrame, x: str, y: str, z: str, *, title: str, x_title: st
 
 def stacked_share(df: pd.DataFrame, x: str, series: str, share: str, *, title: str, x_title: str,
                   y_title: str, horizontal: bool = False, category_order: Sequence[str] | None = None,
-                  height: int = 400) -> go.Figure:
+                  height: int = 400, colour_map: dict[str, str] | None = None) -> go.Figure:
     """100 % stacked bars: the share of each series within each x value."""
     fig = bar_chart(df, x, share, color=series, title=title, x_title=x_title, y_title=y_title,
                     percent=not horizontal, barmode="stack", horizontal=horizontal,
-                    category_order=category_order, height=height)
+                    category_order=category_order, height=height, colour_map=colour_map)
     if horizontal:
         fig.update_xaxes(tickformat=".0%", range=[0, 1])
     else:
@@ -258,11 +267,11 @@ def histogram_bins(df: pd.DataFrame, lo: str, hi: str, count: str, *, title: str
         width = (part[hi] - part[lo]).astype(float)
         fig.add_trace(go.Bar(
             x=(part[lo] + part[hi]) / 2, y=part[count], width=width, name=group or "All selected",
-            marker_color=colour(i), opacity=0.75 if color else 1.0, marker_line_width=0,
+            marker_color=colour(i), marker_line_width=0,
             customdata=part[[lo, hi]].to_numpy(),
             hovertemplate="%{customdata[0]}–%{customdata[1]} h: %{y:,}<extra>%{fullData.name}</extra>",
         ))
-    fig.update_layout(barmode="overlay", bargap=0)
+    fig.update_layout(barmode="stack", bargap=0)
     for j, (label, value) in enumerate(sorted((targets or {}).items(), key=lambda kv: kv[1])):
         add_target_line(fig, value, label, axis="x")
     return style(fig, title, x_title, y_title)
@@ -275,7 +284,7 @@ def box_from_quantiles(df: pd.DataFrame, group: str, *, q1: str, median: str, q3
     fig = go.Figure()
     for i, (_, row) in enumerate(df.iterrows()):
         fig.add_trace(go.Box(
-            name=str(row[group]), q1=[row[q1]], median=[row[median]], q3=[row[q3]],
+            name=str(row[group]), x=[str(row[group])], q1=[row[q1]], median=[row[median]], q3=[row[q3]],
             lowerfence=[row[lower]] if lower else [row[q1]], upperfence=[row[upper]] if upper else [row[q3]],
             marker_color=colour(i), showlegend=False,
         ))

@@ -58,6 +58,26 @@ class PageContext:
         return self.as_of is not None
 
 
+# -- routing ------------------------------------------------------------------
+def leave_pages_directory_mode() -> None:
+    """Make Streamlit route through dashboard.py's st.navigation, even on a deep link.
+
+    Why: with a pages/ folder beside the main script, Streamlit starts in its
+    old multipage mode and, until st.navigation has run once in the process,
+    serves a deep link such as /retention by running pages/retention.py alone:
+    no page config, a file-name sidebar, and dashboard.py's gate skipped (the
+    page's own gate still runs). st.navigation switches that mode off; doing
+    it here and rerunning sends this request through dashboard.py. Page hashes
+    come from url_path, which is the same in both modes, so the rerun lands on
+    the page asked for.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 # -- access -------------------------------------------------------------------
 def _run_marker() -> object | None:
     """An object that lives exactly as long as this script run (None outside Streamlit)."""
@@ -188,6 +208,7 @@ def page_context(require_data: bool = True) -> PageContext:
     require_data: stop with a plain note when the store holds nothing yet
     (the Data page passes False, so data can be imported).
     """
+    leave_pages_directory_mode()
     scope = gate()
     auth.render_identity(scope)
     try:

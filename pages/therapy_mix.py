@@ -1,0 +1,125 @@
+"""Therapy mix: how attended hours split between the five IOP components. Layout only."""
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import charts
+from analytics.schema import SESSION_TYPES
+from analytics.suppression import RateSpec, SuppressionSpec
+from ui import data, widgets
+from ui.context import page_context
+
+ctx = page_context()
+st.title("Therapy mix")
+widgets.as_of_line(ctx)
+
+TYPE_LABELS = {
+    "group": "Group therapy", "individual": "Individual counselling", "family": "Family therapy",
+    "relapse_prevention": "Relapse prevention", "life_skills": "Life skills",
+}
+MIX_HELP = (
+    "A session type's **share** is its attended minutes / all attended minutes, over the selected "
+    "sessions; the shares add up to 100%. Per program week, per site or program, the same ratio is "
+    "taken within that week or group. Only attended sessions count."
+)
+MIX_SPEC = SuppressionSpec(counts=("episodes", "patients"), rates=(RateSpec("share", None, None),),
+                           group_size="patients", column_totals=False)
+
+
+def _label(df, column="session_type"):
+    out = df.copy()
+    out[column] = out[column].map(lambda t: TYPE_LABELS.get(t, str(t)))
+    return out
+
+
+ORDER = [TYPE_LABELS[t] for t in SESSION_TYPES]
+
+
+def overall() -> None:
+    st.subheader("Share of attended hours by component")
+    table = data.query(ctx, "mix:therapy_mix_table")
+    if table.empty or table["share"].isna().all():
+        widgets.note_empty("No attended sessions in this selection.")
+        st.stop()
+    shown = _label(table)
+    shown["hours"] = shown["attended_minutes"] / 60.0
+    shown = shown.sort_values("share")
+    fig = charts.bar_chart(shown, x="session_type", y="share", horizontal=True, percent=True,
+                           color="session_type", colour_map=charts.COMPONENT_COLOURS,
+                           category_order=list(shown["session_type"]),
+                           title="Share of attended hours by therapy component",
+                           x_title="Share of attended hours (%)", y_title="Component", height=320)
+    fig.update_layout(showlegend=False)
+    widgets.chart(fig, "mix_overall")
+    widgets.how_computed(MIX_HELP, "therapy-mix")
+    with st.expander("Table"):
+        widgets.table(ctx, table, "therapy_mix", MIX_SPEC)
+
+
+def by_week() -> None:
+    st.subheader("How the mix changes over the program")
+    table = data.query(ctx, "mix:mix_by_program_week")
+    if table.empty:
+        widgets.note_empty("No attended sessions in program weeks 1 to 12 for this selection.")
+        return
+    fig = charts.stacked_share(_label(table), x="week_number", series="session_type", share="share",
+                               title="Share of attended hours by component, program weeks 1–12",
+                               colour_map=charts.COMPONENT_COLOURS,
+                               x_title="Program week", y_title="Share of attended hours (%)")
+    fig.update_xaxes(type="category")
+    fig.update_layout(legend_traceorder="normal")
+    widgets.chart(fig, "mix_by_week")
+    widgets.how_computed(MIX_HELP + " Program week *k* is admission day + 7(k−1) to + 7k − 1.", "therapy-mix")
+    with st.expander("Table"):
+        widgets.table(ctx, table, "therapy_mix_by_program_week", MIX_SPEC)
+
+
+def compared() -> None:
+    st.subheader("Programs and sites compared")
+    labels = {"program": "Program", "site": "Site"}
+    dim = st.radio("Compare", list(labels), format_func=labels.get, key="mix_dim", horizontal=True)
+    table = data.query(ctx, "mix:mix_by", dim)
+    if table.empty:
+        widgets.note_empty()
+        return
+    shown = _label(table)
+    shown[dim] = shown[dim].fillna("(not recorded)").astype(str)
+    n = shown[dim].nunique()
+    fig = charts.stacked_share(shown, x=dim, series="session_type", share="share", horizontal=True,
+                               title=f"Share of attended hours by component and {dim}",
+                               x_title="Share of attended hours (%)", y_title=labels[dim],
+                               colour_map=charts.COMPONENT_COLOURS,
+                               height=max(300, 40 * n + 140))
+    widgets.chart(fig, "mix_by_dim")
+    widgets.how_computed(MIX_HELP, "therapy-mix")
+    with st.expander("Table"):
+        widgets.table(ctx, table, f"therapy_mix_by_{dim}", MIX_SPEC)
+
+
+def reach() -> None:
+    st.subheader("Episodes that received each component")
+    table = data.query(ctx, "mix:component_reach")
+    if table.empty:
+        widgets.note_empty("No selected episode attended any session yet.")
+        return
+    shown = _label(table)
+    fig = charts.bar_chart(shown, x="session_type", y="reach", percent=True, category_order=ORDER,
+                           color="session_type", colour_map=charts.COMPONENT_COLOURS,
+                           title="Share of episodes that attended each component at least once",
+                           x_title="Component", y_title="Share of episodes (%)", height=340)
+    fig.update_layout(showlegend=False)
+    widgets.chart(fig, "mix_reach")
+    widgets.how_computed(
+        "**Reach** of a component = episodes that attended at least one session of it / episodes that "
+        "attended any session. For example, the share of episodes with any family therapy.", "therapy-mix")
+    with st.expander("Table"):
+        widgets.table(ctx, table, "component_reach",
+                      SuppressionSpec(counts=("episodes_reached", "episodes_attending", "patients_reached",
+                                              "patients_attending"),
+                                      rates=(RateSpec("reach", "episodes_reached", "episodes_attending"),),
+                                      group_size="patients_attending", column_totals=False))
+
+
+for section, name in ((overall, "Therapy mix"), (by_week, "Mix by program week"), (compared, "Mix compared"),
+                      (reach, "Component reach")):
+    widgets.guarded(section, name)
