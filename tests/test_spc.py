@@ -248,3 +248,15 @@ def test_standard_charts_all_present(qi_store):
                             "completion_month", "retention_week_4_month", "median_hours_month"]
     assert charts["attendance_week"].kind == "p'"
     assert charts["completion_month"].kind == "p"
+
+
+def test_week4_proportion_equals_the_aalen_johansen_retention(qi_store):
+    # For cohorts all followed >= 28 days, 1 - CIF_unplanned(28) is a plain proportion.
+    from analytics import retention
+
+    filters = Filters(as_of=qi_fixture.AS_OF, admitted_to=date(2026, 1, 31))
+    with qi_store.read() as cur:
+        bind_filters(cur, filters)
+        counts = spc.retention_week4_counts(cur)
+        ret, _ = retention.headline(cur, (4,))
+    assert counts["retained"].sum() / counts["admitted"].sum() == pytest.approx(ret["week_4"])

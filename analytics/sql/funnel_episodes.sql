@@ -21,14 +21,15 @@ primary_clinician AS (
 episodes AS (
     -- completion: of discharged episodes (reason completed);
     -- retention at week 4: of episodes admitted >= 28 days before as_of, those
-    -- without an unplanned discharge in days admit_date .. admit_date + 27
+    -- without an unplanned discharge at time (discharge - admit) <= 28 days,
+    -- which equals the Aalen-Johansen 1 - CIF_unplanned(28) for these episodes
     SELECT
         e.episode_id, e.patient_id, e.program, e.site, p.clinician,
         e.discharge_date IS NOT NULL                      AS discharged,
         coalesce(e.discharge_reason = 'completed', false) AS completed,
         e.admit_date <= e.as_of - 28                      AS eligible4,
         NOT coalesce(list_contains($unplanned::VARCHAR[], e.discharge_reason)
-                     AND e.discharge_date < e.admit_date + 28, false) AS retained4
+                     AND e.discharge_date - e.admit_date <= 28, false) AS retained4
     FROM main.selected_episodes() AS e
     LEFT JOIN primary_clinician AS p USING (episode_id)
 )
