@@ -91,3 +91,18 @@ READ_VIEWS_DDL: tuple[str, ...] = (
     "CREATE OR REPLACE VIEW main.interventions AS SELECT * FROM store.main.interventions",
     "CREATE OR REPLACE VIEW main.audit_log AS SELECT * FROM store.main.audit_log",
 )
+
+# On DuckLake (organisation mode, analytics/lake.py) imports append versions
+# instead of upserting, so sessions and enrollments read through "latest wins"
+# views: a version is hidden once store.superseded marks it replaced by a later
+# batch. The anti-join on a small marker table keeps reads as cheap as a plain scan.
+_LATEST_WINS = (
+    "CREATE OR REPLACE VIEW main.{kind} AS SELECT t.* FROM store.main.{kind} AS t "
+    "ANTI JOIN (SELECT record_id, batch_id FROM store.main.superseded WHERE kind = '{kind}') AS x "
+    "ON x.record_id = t.{id} AND x.batch_id = t.batch_id"
+)
+LAKE_READ_VIEWS_DDL: tuple[str, ...] = tuple(
+    _LATEST_WINS.format(kind=kind, id=ID_COLUMN[kind])
+    if kind in ("sessions", "enrollments") else ddl
+    for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL)
+)

@@ -26,7 +26,7 @@ import duckdb
 
 from analytics import macros
 from analytics.extensions import load_extensions
-from analytics.schema import READ_VIEWS_DDL, STORE_DDL
+from analytics.schema import LAKE_READ_VIEWS_DDL, READ_VIEWS_DDL, STORE_DDL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_STORE_PATH = REPO_ROOT / "sample_data" / "sample.duckdb"
@@ -79,7 +79,10 @@ class Store:
         if self.is_lake:
             from analytics import lake
 
-            lake.attach(self._con, self.target, read_only=(mode == "ro"))
+            try:
+                lake.attach(self._con, self.target, read_only=(mode == "ro"))
+            except lake.LakeError as exc:
+                raise StoreError(str(exc)) from None
         else:
             if mode == "ro" and not Path(self.target).exists():
                 raise StoreError(
@@ -100,12 +103,13 @@ class Store:
                             f"The store {self.target} is busy in another process; try again."
                         ) from exc
                     time.sleep(0.05)
-        if mode == "rw":
+        if mode == "rw" and not self.is_lake:  # lake.attach creates a new lake's tables itself
             for ddl in STORE_DDL:
                 self._con.execute(ddl)
         # Views and macros bind when created, so they follow each attach. Only
         # the first reader or a writer attaches, so no query is running now.
-        for ddl in READ_VIEWS_DDL:
+        # On DuckLake, sessions and enrollments are latest-wins views over appended batches.
+        for ddl in LAKE_READ_VIEWS_DDL if self.is_lake else READ_VIEWS_DDL:
             self._con.execute(ddl)
         macros.define(self._con)
         self._attached = mode
@@ -162,10 +166,17 @@ class Store:
                     yield cur
                     cur.execute("COMMIT")
                 except BaseException:
-                    cur.execute("ROLLBACK")
+                    try:
+                        cur.execute("ROLLBACK")
+                    except duckdb.Error:
+                        pass  # a failed COMMIT already ended it; keep the original error
                     raise
                 finally:
                     cur.close()
+                if self.is_lake:
+                    from analytics import lake
+
+                    lake.settle(self._con)  # see lake.settle: concurrent writers of one id
             finally:
                 with self._cond:
                     # Readers reattach read-only, so a file's lock is released now.

@@ -7,6 +7,7 @@ Helpers take small hand-made rows so each test states its own data:
 """
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Iterable, Sequence
 
@@ -62,10 +63,59 @@ def add_sessions(store: Store, rows: Iterable[Sequence]) -> None:
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    """A fresh, empty store file in tmp_path (tables created), closed after the test."""
+def store_file(tmp_path) -> Store:
+    """A fresh, empty embedded store file in tmp_path (tables created), closed after the test.
+
+    For the few tests about the file itself (locks, paths); everything else uses `store`.
+    """
     s = Store(str(tmp_path / "test.duckdb"))
     with s.write():
         pass  # creates the tables
+    yield s
+    s.close()
+
+
+# -- organisation mode: DuckLake with a PostgreSQL catalog (analytics/lake.py) --------------
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the whole test session, stopped by its PID at the end.
+
+    Without PostgreSQL the lake tests skip locally, but FAIL when CI=true: CI must run them.
+    """
+    from tests.pg_cluster import PgCluster, pg_bin
+
+    if pg_bin() is None:
+        message = "PostgreSQL is not installed (scripts/install-system-packages.sh installs it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = PgCluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def lake_target(pg_cluster, tmp_path, monkeypatch) -> str:
+    """A new empty DuckLake catalog (its own PostgreSQL database) with Parquet data in tmp_path.
+
+    The password and data path go into the environment, as in a deployment, so
+    CLI subprocesses started by the test inherit them.
+    """
+    for key, value in pg_cluster.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("IOP_LAKE_DATA", str(tmp_path / "lake_data"))
+    return pg_cluster.lake_target(pg_cluster.create_database())
+
+
+@pytest.fixture(params=["embedded", pytest.param("lake", marks=pytest.mark.lake)])
+def store(request, tmp_path) -> Store:
+    """A fresh, empty store, once as an embedded file and once as a DuckLake: the
+    analytics suite runs unchanged on both (tables created, closed after the test)."""
+    if request.param == "lake":
+        s = Store(request.getfixturevalue("lake_target"))
+    else:
+        s = Store(str(tmp_path / "test.duckdb"))
+    with s.write():
+        pass  # creates the tables (and, on DuckLake, the lake)
     yield s
     s.close()

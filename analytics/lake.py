@@ -1,0 +1,430 @@
+"""Organisation mode: the store as a DuckLake with a PostgreSQL catalog.
+
+Why this shape:
+- Many sites import at once and several dashboard replicas read at once. A
+  DuckLake keeps its catalog in PostgreSQL and its data in Parquet files on a
+  shared path, and all the analytics SQL still runs in DuckDB unchanged.
+- Imports are append-only batches. A new version of a row is appended with its
+  batch id and the version it replaces gets a marker row in `store.superseded`;
+  the read views (schema.LAKE_READ_VIEWS_DDL) hide marked versions. Appends
+  never conflict in DuckLake, so two sites importing at the same moment both
+  commit. The rare case of two imports writing the same id at the same moment
+  is settled right after commit (settle()) and by `maintain`: the latest batch wins.
+- Anything that must delete or replace goes through retrying_write(), which
+  reruns the whole transaction with backoff on DuckLake's transaction conflicts.
+- Data is partitioned by month (session month, admission month), not by site:
+  queries filter by dates far more than by one site, and one site per folder
+  would make hundreds of tiny files.
+
+Target syntax (IOP_DB or --db):
+    ducklake:postgres:dbname=iop host=127.0.0.1 port=5432 user=iop
+The Parquet data path comes from IOP_LAKE_DATA, else config [lake] data_path.
+The password comes from PGPASSWORD or IOP_LAKE_PASSWORD (a root-level key in
+Streamlit's secrets.toml becomes an environment variable), never the target.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import duckdb
+
+from analytics.config import settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "ducklake:"
+CATALOG = "store"  # the attachment name every store table is qualified with
+T = TypeVar("T")
+
+# Partition keys per table, fixed here (DDL takes no bound identifiers).
+# Month, not site: see the module docstring.
+_PARTITIONS = {
+    "sessions": "ALTER TABLE store.sessions SET PARTITIONED BY (year(session_date), month(session_date))",
+    "enrollments": "ALTER TABLE store.enrollments SET PARTITIONED BY (year(admit_date), month(admit_date))",
+}
+SUPERSEDED_DDL = (
+    "CREATE TABLE IF NOT EXISTS store.superseded (kind VARCHAR, record_id VARCHAR, batch_id BIGINT)"
+)
+# kind -> (store table, id column); fixed identifiers, never user text.
+VERSIONED = {"sessions": ("store.sessions", "session_id"), "enrollments": ("store.enrollments", "episode_id")}
+
+
+class LakeError(RuntimeError):
+    """Raised inside this module; store.py turns it into a StoreError for the user."""
+
+
+# -- configuration ---------------------------------------------------------
+def catalog_spec(target: str) -> str:
+    """'ducklake:postgres:dbname=iop ...' -> 'postgres:dbname=iop ...' (what DuckLake attaches)."""
+    if not target.startswith(PREFIX):
+        raise LakeError(f"not a DuckLake target (expected {PREFIX}...)")
+    spec = target[len(PREFIX):]
+    if re.search(r"(^|\s)password\s*=", spec, flags=re.IGNORECASE):
+        # A password on the command line ends up in shell history and process lists.
+        raise LakeError(
+            "the DuckLake target must not hold a password; set PGPASSWORD or IOP_LAKE_PASSWORD"
+        )
+    return spec
+
+
+def data_path() -> str | None:
+    """Where the Parquet files live: IOP_LAKE_DATA, else config [lake] data_path, else None.
+
+    A relative config path is taken from the repository root. Always ends in '/'
+    so the value matches what DuckLake stored when the lake was created.
+    """
+    raw = os.environ.get("IOP_LAKE_DATA") or str(settings().get("lake", {}).get("data_path", ""))
+    if not raw:
+        return None
+    if "://" in raw:  # object storage (s3://...) is passed through as given
+        return raw.rstrip("/") + "/"
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return str(path).rstrip("/") + "/"
+
+
+def _sql_string(value: str) -> str:
+    # ATTACH and CREATE SECRET take no bound parameters. The values come from
+    # configuration and the environment, never from a dashboard user.
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _redact(message: str) -> str:
+    password = os.environ.get("IOP_LAKE_PASSWORD") or os.environ.get("PGPASSWORD")
+    if password:
+        message = message.replace(password, "***")
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", message, flags=re.IGNORECASE)
+
+
+# -- attaching ---------------------------------------------------------------
+def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None:
+    """ATTACH the lake as `store`; a read-write attach creates it (and its tables) if new.
+
+    >>> attach(con, "ducklake:postgres:dbname=iop host=127.0.0.1 user=iop", read_only=True)
+    """
+    spec = catalog_spec(target)
+    password = os.environ.get("IOP_LAKE_PASSWORD")
+    if password:
+        # The unnamed postgres secret is merged into every postgres connection
+        # string, so the password never appears in the target.
+        con.execute("CREATE OR REPLACE TEMPORARY SECRET iop_lake_password (TYPE postgres, PASSWORD "
+                    + _sql_string(password) + ")")
+    options = []
+    if read_only:
+        options.append("READ_ONLY")
+    else:
+        path = data_path()
+        if path is not None:
+            if "://" not in path:
+                Path(path).mkdir(parents=True, exist_ok=True)
+            options.append("DATA_PATH " + _sql_string(path))
+    sql = "ATTACH " + _sql_string(PREFIX + spec) + " AS store"
+    if options:
+        sql += " (" + ", ".join(options) + ")"
+    try:
+        con.execute(sql)
+    except duckdb.Error as exc:
+        raise LakeError(_explain_attach_error(str(exc), read_only)) from None
+    if not read_only:
+        try:
+            retrying(con, _create_tables)
+        except BaseException:
+            con.execute("DETACH store")
+            raise
+
+
+def _explain_attach_error(message: str, read_only: bool) -> str:
+    if "does not exist" in message and "creating a new DuckLake is explicitly disabled" in message:
+        return ("the DuckLake catalog is empty: import data first "
+                "(python -m analytics ingest --db ducklake:... FILE...)")
+    if "data_path is not set" in message:
+        return ("a new DuckLake needs a data path for its Parquet files: "
+                "set IOP_LAKE_DATA or [lake] data_path in config/iop.toml")
+    if "does not match existing data path" in message:
+        return ("IOP_LAKE_DATA / [lake] data_path differs from the data path this lake was "
+                "created with; unset it or set it to the lake's path")
+    if "password authentication failed" in message or "no password supplied" in message:
+        return "PostgreSQL refused the password: set PGPASSWORD or IOP_LAKE_PASSWORD"
+    return "cannot open the DuckLake catalog: " + _redact(message).splitlines()[0][:300]
+
+
+def _create_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """Create the store tables that are missing, partitioning new ones by month.
+
+    Partition keys are set only on creation: altering a table on every attach
+    would make a snapshot each time and conflict with concurrent inserts.
+    """
+    from analytics.schema import STORE_DDL  # here, not at import: schema has no lake knowledge
+
+    existing = {
+        row[0] for row in cur.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'"
+        ).fetchall()
+    }
+    for ddl in STORE_DDL + (SUPERSEDED_DDL,):
+        name = re.search(r"store\.(\w+)", ddl).group(1)
+        if name in existing:
+            continue
+        cur.execute(ddl)
+        if name in _PARTITIONS:
+            cur.execute(_PARTITIONS[name])
+
+
+def snapshot_token(cur: duckdb.DuckDBPyConnection) -> str:
+    """The lake's current snapshot id as text; it changes with every commit anywhere."""
+    return "lake:" + str(cur.execute("SELECT id FROM store.current_snapshot()").fetchone()[0])
+
+
+# -- retrying writes ---------------------------------------------------------
+MAX_ATTEMPTS = 8
+FIRST_WAIT_SECONDS = 0.05
+BACKOFF = 2.0
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """True for DuckLake's 'another transaction changed this first' commit failures."""
+    return isinstance(exc, duckdb.Error) and "conflict" in str(exc).lower()
+
+
+def _backoff(attempt: int) -> float:
+    # Jitter, so two writers that collided do not collide again in lockstep.
+    return FIRST_WAIT_SECONDS * (BACKOFF ** attempt) * random.uniform(0.5, 1.5)
+
+
+def retrying(
+    con: duckdb.DuckDBPyConnection,
+    work: Callable[[duckdb.DuckDBPyConnection], T],
+    on_retry: Callable[[int, BaseException], None] | None = None,
+) -> T:
+    """Run work(cur) in one transaction on an attached lake, rerunning it on conflicts.
+
+    The one path for anything that deletes or replaces in the lake (appends
+    never conflict). Bounded: after MAX_ATTEMPTS the conflict is raised.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        cur = con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = work(cur)
+                cur.execute("COMMIT")
+                return result
+            except BaseException as exc:
+                _rollback_quietly(cur)
+                if not is_conflict(exc) or attempt == MAX_ATTEMPTS - 1:
+                    raise
+                if on_retry is not None:
+                    on_retry(attempt + 1, exc)
+        finally:
+            cur.close()
+        time.sleep(_backoff(attempt))
+    raise AssertionError("unreachable")
+
+
+def retrying_write(store, work: Callable[[duckdb.DuckDBPyConnection], T],
+                   on_retry: Callable[[int, BaseException], None] | None = None) -> T:
+    """Run work(cur) inside store.write(), rerunning the whole transaction on DuckLake conflicts.
+
+    >>> retrying_write(store, lambda cur: set_meta(cur, "contents", "imported"))
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            with store.write() as cur:
+                return work(cur)
+        except BaseException as exc:
+            if not is_conflict(exc) or attempt == MAX_ATTEMPTS - 1:
+                raise
+            if on_retry is not None:
+                on_retry(attempt + 1, exc)
+        time.sleep(_backoff(attempt))
+    raise AssertionError("unreachable")
+
+
+def _rollback_quietly(cur: duckdb.DuckDBPyConnection) -> None:
+    # A failed COMMIT has already ended the transaction; ROLLBACK then errors.
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
+# -- batches -----------------------------------------------------------------
+def new_batch_id() -> int:
+    """A batch id unique across concurrent writers on any machine, ordered by time.
+
+    Microseconds since the epoch times 1000 plus 10 random bits' worth: two
+    writers collide only if they start in the same microsecond and draw the
+    same number. Later imports get larger ids, which is what "latest wins" means.
+    """
+    return time.time_ns() // 1000 * 1000 + secrets.randbelow(1000)
+
+
+# Batches appended by this process since the last settle() (one Store per target per process).
+_PENDING: set[tuple[str, int]] = set()
+
+
+def append_versions(cur: duckdb.DuckDBPyConnection, kind: str, rows: str, batch_id: int) -> int:
+    """Append new and changed rows as versions of batch_id; mark the versions they replace.
+
+    rows names a relation in the in-memory `main` catalog (a table or view that
+    cursors can see) with the store table's columns except batch_id, holding
+    only inserted and updated rows. Returns the number of rows appended.
+    >>> append_versions(cur, "sessions", "main.staged_changes", lake.new_batch_id())
+    """
+    table, id_column = VERSIONED[kind]
+    if not re.fullmatch(r"(main\.)?[A-Za-z_][A-Za-z0-9_]*", rows):
+        raise ValueError("rows must name a relation in the main catalog")
+    columns = [
+        r[0] for r in cur.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'store' "
+            "AND table_name = $t ORDER BY column_index", {"t": kind},
+        ).fetchall()
+    ]
+    # The versions being replaced: the visible ones (main.<kind> is the latest-wins view).
+    cur.execute(
+        f"INSERT INTO store.superseded (kind, record_id, batch_id) "
+        f"SELECT $kind, v.{id_column}, v.batch_id FROM main.{kind} AS v "
+        f"SEMI JOIN {rows} AS r ON r.{id_column} = v.{id_column}",
+        {"kind": kind},
+    )
+    select = ", ".join("$batch_id" if c == "batch_id" else f"r.{c}" for c in columns)
+    appended = cur.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {rows} AS r",
+        {"batch_id": batch_id},
+    ).fetchone()[0]
+    _PENDING.add((kind, batch_id))
+    return appended
+
+
+def settle(con: duckdb.DuckDBPyConnection) -> None:
+    """After a commit: hide versions that a concurrent import made stale for our batches.
+
+    Two imports that write the same id at the same moment each mark only the
+    versions they saw, so both new versions stay visible. The later committer
+    sees both here and marks the older one (smaller batch id) superseded.
+    Append-only, so it never conflicts; `maintain` repeats it for the whole lake.
+    """
+    pending = sorted(_PENDING)
+    _PENDING.clear()
+    for kind, batch_id in pending:
+        cur = con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            _mark_stale_versions(cur, kind, batch_id)
+            cur.execute("COMMIT")
+        except duckdb.Error:
+            _rollback_quietly(cur)  # left for the next import or `maintain` to settle
+        finally:
+            cur.close()
+
+
+def _mark_stale_versions(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int | None) -> int:
+    """Mark every visible version but the latest of ids written by batch_id (all ids if None)."""
+    table, id_column = VERSIONED[kind]
+    scope = "" if batch_id is None else (
+        f"SEMI JOIN (SELECT {id_column} FROM {table} WHERE batch_id = $batch_id) AS b "
+        f"ON b.{id_column} = v.{id_column}"
+    )
+    return cur.execute(
+        f"""INSERT INTO store.superseded (kind, record_id, batch_id)
+        -- visible versions (not yet superseded) of the ids in scope, all but the newest
+        SELECT $kind, v.{id_column}, v.batch_id
+        FROM main.{kind} AS v {scope}
+        QUALIFY row_number() OVER (PARTITION BY v.{id_column} ORDER BY v.batch_id DESC) > 1""",
+        {"kind": kind} | ({} if batch_id is None else {"batch_id": batch_id}),
+    ).fetchone()[0]
+
+
+# -- maintenance -------------------------------------------------------------
+def maintain(target: str, older_than_days: int) -> dict:
+    """Settle versions, merge small files, expire old snapshots, delete unused files.
+
+    Runs on a connection of its own (maintenance calls cannot run inside the
+    store's write transaction). Returns what was done, for the CLI to print.
+    """
+    from analytics.extensions import load_extensions
+    from analytics import macros
+    from analytics.schema import LAKE_READ_VIEWS_DDL
+
+    con = duckdb.connect(":memory:")
+    try:
+        load_extensions(con, ("postgres", "ducklake"))
+        attach(con, target, read_only=False)
+        for ddl in LAKE_READ_VIEWS_DDL:
+            con.execute(ddl)
+        macros.define(con)
+        settled = retrying(con, lambda cur: sum(_mark_stale_versions(cur, k, None) for k in VERSIONED))
+        files_before = _count_files(con)
+        con.execute("CALL ducklake_flush_inlined_data('store')")
+        con.execute("CALL ducklake_merge_adjacent_files('store')")
+        expired = con.execute(
+            "SELECT count(*) FROM ducklake_expire_snapshots('store', older_than => now() - to_days($d))",
+            {"d": older_than_days},
+        ).fetchone()[0]
+        deleted = con.execute(
+            "SELECT count(*) FROM ducklake_cleanup_old_files('store', older_than => now() - to_days($d))",
+            {"d": older_than_days},
+        ).fetchone()[0]
+        return {
+            "versions_settled": int(settled),
+            "data_files_before": files_before,
+            "data_files_after": _count_files(con),
+            "snapshots_expired": int(expired),
+            "files_deleted": int(deleted),
+            "snapshot": snapshot_token(con),
+        }
+    except LakeError:
+        raise
+    except duckdb.Error as exc:
+        raise LakeError("maintenance failed: " + _redact(str(exc)).splitlines()[0][:300]) from None
+    finally:
+        con.close()
+
+
+def _count_files(con: duckdb.DuckDBPyConnection) -> int:
+    return sum(
+        int(con.execute("SELECT count(*) FROM ducklake_list_files('store', $t)", {"t": t}).fetchone()[0])
+        for t in ("sessions", "enrollments")
+    )
+
+
+def add_cli_args(parser: argparse.ArgumentParser) -> None:
+    from analytics.cli_args import add_db_arg
+
+    add_db_arg(parser)
+    parser.add_argument(
+        "--older-than", type=int, default=7, metavar="DAYS",
+        help="expire snapshots and delete unused files older than DAYS (default 7)",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cli_main(args: argparse.Namespace) -> int:
+    from analytics.store import StoreError, default_target, is_lake_target
+
+    target = args.db or default_target()
+    if not is_lake_target(target):
+        raise StoreError("maintain works on a DuckLake store (--db ducklake:postgres:...); "
+                         "an embedded file needs no maintenance")
+    if args.older_than < 0:
+        raise StoreError("--older-than must be 0 or more days")
+    try:
+        done = maintain(target, args.older_than)
+    except LakeError as exc:
+        raise StoreError(str(exc)) from None
+    if args.format == "json":
+        print(json.dumps(done, sort_keys=True))
+    else:
+        for key, value in done.items():
+            print(f"{key}: {value}")
+    sys.stdout.flush()
+    return 0
