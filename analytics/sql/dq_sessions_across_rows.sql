@@ -1,7 +1,8 @@
 -- Problems of session rows that only show across rows or against the store:
 -- a session id repeated with different content, an episode the store does not
 -- know, a session dated outside its episode. Enrollments of the same command were
--- applied first, so they count as known. One row per record index.
+-- applied first, so they count as known. One row per record index. The date is
+-- shown as read, in the profile's (first) date format.
 CREATE OR REPLACE TEMP TABLE ingest_file_problems AS
 WITH duplicate AS (
     SELECT
@@ -21,12 +22,13 @@ episode AS (
                 {'column': 'episode_id', 'raw_value': r.episode_id,
                  'reason': 'unknown episode: no enrollment with this episode_id in the store (import enrollments first)'}
             ELSE
-                {'column': 'session_date', 'raw_value': r.session_date_raw,
+                {'column': 'session_date', 'raw_value': strftime(r.session_date, $date_format),
                  'reason': 'session outside its episode''s dates (admitted ' || strftime(e.admit_date, '%Y-%m-%d')
                            || coalesce(', discharged ' || strftime(e.discharge_date, '%Y-%m-%d'), ', still active') || ')'}
         END AS problem
     FROM ingest_rows AS r
-    LEFT JOIN store.enrollments AS e ON e.episode_id = r.episode_id
+    -- main.enrollments: the current version of each episode (latest wins on DuckLake)
+    LEFT JOIN main.enrollments AS e ON e.episode_id = r.episode_id
     WHERE r.episode_id IS NOT NULL
       AND (e.episode_id IS NULL
            OR r.session_date < e.admit_date

@@ -8,14 +8,14 @@ WITH typed AS (
     SELECT
         src.*,
         coalesce(
-            try_strptime(src.admit_date, $date_formats)::DATE,
+            CASE WHEN $iso_dates THEN try_cast(src.admit_date AS DATE) ELSE try_strptime(src.admit_date, $date_formats)::DATE END,
             CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.admit_date AS DOUBLE))::INTEGER END
         ) AS admit_date_v,
         coalesce(
-            try_strptime(src.discharge_date, $date_formats)::DATE,
+            CASE WHEN $iso_dates THEN try_cast(src.discharge_date AS DATE) ELSE try_strptime(src.discharge_date, $date_formats)::DATE END,
             CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.discharge_date AS DOUBLE))::INTEGER END
         ) AS discharge_date_v,
-        map_extract_value(MAP($reason_keys, $reason_values), lower(src.discharge_reason)) AS discharge_reason_v,
+        ($reason_values)[list_position($reason_keys, lower(src.discharge_reason))] AS discharge_reason_v,
         try_cast(src.planned_weeks AS DECIMAL(18, 3)) AS planned_weeks_d
     FROM ingest_source AS src
 ),
@@ -42,7 +42,6 @@ checked AS (
     FROM flags
 )
 SELECT
-    episode_id AS record_id,
     episode_id,
     patient_id,
     site,
@@ -52,9 +51,6 @@ SELECT
     discharge_reason_v AS discharge_reason,
     CASE WHEN NOT failed THEN planned_weeks_d::INTEGER END AS planned_weeks,
     extra,
-    -- what identifies identical content when an id repeats within the file
-    hash(episode_id, patient_id, site, program, admit_date_v, discharge_date_v, discharge_reason_v, planned_weeks_d, extra,
-         CASE WHEN failed THEN hash(admit_date, discharge_date, discharge_reason, planned_weeks) END) AS content,
     CASE WHEN failed THEN list_filter([
         CASE WHEN episode_id IS NULL THEN {'column': 'episode_id', 'raw_value': NULL::VARCHAR, 'reason': 'missing; episode_id is required'} END,
         -- patient ids are never echoed back: the raw value is masked

@@ -8,13 +8,13 @@ WITH typed AS (
     SELECT
         src.*,
         coalesce(
-            try_strptime(src.session_date, $date_formats)::DATE,
+            CASE WHEN $iso_dates THEN try_cast(src.session_date AS DATE) ELSE try_strptime(src.session_date, $date_formats)::DATE END,
             CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.session_date AS DOUBLE))::INTEGER END
         ) AS session_date_v,
         try_cast(src.scheduled_minutes AS DECIMAL(18, 3)) AS scheduled_d,
         try_cast(src.attended_minutes AS DECIMAL(18, 3)) AS attended_d,
-        map_extract_value(MAP($status_keys, $status_values), lower(src.status)) AS status_v,
-        coalesce(map_extract_value(MAP($type_keys, $type_values), lower(src.session_type)), src.session_type) AS session_type_v
+        ($status_values)[list_position($status_keys, lower(src.status))] AS status_v,
+        coalesce(($type_values)[list_position($type_keys, lower(src.session_type))], src.session_type) AS session_type_v
     FROM ingest_source AS src
 ),
 flags AS (
@@ -41,7 +41,6 @@ checked AS (
     FROM flags
 )
 SELECT
-    session_id AS record_id,
     session_id,
     episode_id,
     session_date_v AS session_date,
@@ -50,10 +49,6 @@ SELECT
     CASE WHEN NOT failed THEN scheduled_d::INTEGER END AS scheduled_minutes,
     CASE WHEN NOT failed THEN attended_d::INTEGER END AS attended_minutes,
     status_v AS status,
-    session_date AS session_date_raw,
-    -- what identifies identical content when an id repeats within the file
-    hash(session_id, episode_id, session_date_v, session_type_v, clinician, scheduled_d, attended_d, status_v,
-         CASE WHEN failed THEN hash(session_date, scheduled_minutes, attended_minutes, status) END) AS content,
     CASE WHEN failed THEN list_filter([
         CASE WHEN session_id IS NULL THEN {'column': 'session_id', 'raw_value': NULL::VARCHAR, 'reason': 'missing; session_id is required'} END,
         CASE WHEN episode_id IS NULL THEN {'column': 'episode_id', 'raw_value': NULL, 'reason': 'missing; episode_id is required'} END,
