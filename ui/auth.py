@@ -94,10 +94,11 @@ def _user_email() -> str | None:
 
 
 def current_actor() -> str:
-    """The signed-in user's email, or "local" when no login is configured."""
-    if auth_configured() and st.user.get("is_logged_in") is True:
-        return _user_email() or "unknown"
-    return "local"
+    """Who the audit log names: the signed-in email; without login "anonymous" when
+    IOP_ALLOW_ANONYMOUS=1 is set, else "local" (sample data only)."""
+    if auth_configured():
+        return (_user_email() or "unknown") if st.user.get("is_logged_in") is True else "unknown"
+    return "anonymous" if anonymous_allowed() else "local"
 
 
 def _store_contents() -> str | None:
@@ -205,7 +206,7 @@ def _local_scope() -> Scope:
     contents = _store_contents()
     if contents in ("sample", "empty"):
         st.info(LOCAL_BANNER)
-        return Scope.everything("local")
+        return Scope.everything(current_actor())
     # 'imported', or anything unrecognised: treat as real patient data.
     if not anonymous_allowed():
         st.error(
@@ -219,7 +220,7 @@ def _local_scope() -> Scope:
         audit_once("login", {"mode": "anonymous"}, key="login:anonymous")
     except StoreError:
         _deny("The audit log cannot be written right now, so no data is shown. Try again shortly.")
-    return Scope.everything("anonymous")
+    return Scope.everything(current_actor())
 
 
 def require_access() -> Scope:
@@ -234,7 +235,7 @@ def require_access() -> Scope:
 
 def render_identity(scope: Scope) -> None:
     """Sidebar: who is signed in, their role and sites, and a logout button (call once per run)."""
-    if scope.actor in ("local", "anonymous"):
+    if not auth_configured():
         return
     sites = "all sites" if scope.allowed_sites is None else ", ".join(scope.allowed_sites)
     # st.text, not markdown: site names come from imported files.
