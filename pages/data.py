@@ -1,11 +1,181 @@
-"""Data: import exports, the import log, rejected rows, and data coverage by site and month."""
+"""Data: import exports, the import log, rejected rows, coverage by site and month, the audit log."""
 from __future__ import annotations
 
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-from ui import widgets
+from analytics import access, charts
+from analytics.store import StoreError
+from analytics.suppression import SuppressionSpec
+from ui import auth, data, widgets
 from ui.context import page_context
 
 ctx = page_context(require_data=False)
 st.title("Data")
 widgets.as_of_line(ctx)
+
+# Imports, the import log and rejects are store-wide, not a site's: directors only
+# (local mode acts as a director).
+STORE_WIDE = ctx.scope.role == "director" and ctx.scope.allowed_sites is None
+NO_SUPPRESSION = SuppressionSpec(column_totals=False)
+_RESULT_KEY = "_data_import_result"
+
+
+def _safe_upload_name(name: str) -> str:
+    """The uploaded file's base name reduced to plain characters (it names a temp file)."""
+    base = Path(name).name
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", base).strip("._") or "upload.csv"
+
+
+def upload() -> None:
+    st.subheader("Import exports")
+    if not STORE_WIDE:
+        st.info("Importing is for clinical directors (it changes every site's data).")
+        return
+    st.caption("Attendance/duration exports (sessions) and enrollment/discharge exports, as CSV or Excel. "
+               "Every row is either loaded or kept with its reason in the rejected rows below. "
+               "Re-importing a file updates changed rows and leaves the rest unchanged.")
+    finished = st.session_state.pop(_RESULT_KEY, None)
+    if finished is not None:
+        st.success("Import finished. The figures on every page now include it.")
+        st.dataframe(finished, hide_index=True, width="stretch")
+    with st.form("import_form", clear_on_submit=True):
+        files = st.file_uploader("Export files", type=["csv", "txt", "tsv", "xlsx"], accept_multiple_files=True,
+                                 key="import_files")
+        try:
+            key = auth.pseudonym_key()
+        except auth.AccessConfigError as exc:
+            st.error(str(exc))
+            key = None
+        pseudonymise = st.checkbox(
+            "Replace patient ids by keyed pseudonyms", value=key is not None, disabled=key is None,
+            help="Needs [pseudonymisation] key in .streamlit/secrets.toml; the store then never holds the EHR's ids.",
+        )
+        submitted = st.form_submit_button("Import", type="primary")
+    if not submitted:
+        return
+    if not files:
+        st.warning("Choose one or more files first.")
+        return
+    from analytics.ingest import ImportRefused, import_files
+
+    bar = st.progress(0.0, text="Starting the import…")
+
+    def progress(fraction: float, message: str) -> None:
+        # message comes from the importer: file names and stages, never row values.
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+
+    with tempfile.TemporaryDirectory(prefix="iop-upload-") as tmp:
+        paths = []
+        for f in files:
+            path = Path(tmp) / _safe_upload_name(f.name)
+            path.write_bytes(f.getbuffer())
+            paths.append(path)
+        try:
+            result = import_files(ctx.store, paths, actor=auth.current_actor(), progress=progress,
+                                  pseudonymise_key=key if pseudonymise else None)
+        except ImportRefused as exc:
+            bar.empty()
+            st.error(f"Nothing was imported. {exc}")
+            return
+        except StoreError as exc:
+            bar.empty()
+            st.error(str(exc))
+            return
+    bar.progress(1.0, text="Import finished")
+    # Rerun so every section below reads the new data version; the result is shown once after it.
+    st.session_state[_RESULT_KEY] = pd.DataFrame([vars(r) for r in result.files])
+    st.rerun()
+
+
+def import_log() -> None:
+    st.subheader("Import log")
+    if not STORE_WIDE:
+        st.info("The import log is shown to clinical directors.")
+        return
+    log = data.query(ctx, "import_history:import_log", 500)
+    if log.empty:
+        st.info("Nothing has been imported yet.")
+        return
+    st.dataframe(log, hide_index=True, width="stretch")
+    widgets.download_table(ctx, log, "import_log", NO_SUPPRESSION)
+
+
+def rejects() -> None:
+    st.subheader("Rejected rows")
+    if not STORE_WIDE:
+        st.info("Rejected rows are shown to clinical directors.")
+        return
+    rows = data.query(ctx, "import_history:rejected_rows")
+    if rows.empty:
+        st.success("No rejected rows: every input row was loaded.")
+        return
+    st.caption("One row per problem found; the line is the line in the file. Patient ids and free-text "
+               "values are masked.")
+    reasons = rows.groupby(["kind", "column", "reason"], as_index=False).size().rename(columns={"size": "rows"})
+    st.dataframe(reasons.sort_values("rows", ascending=False), hide_index=True, width="stretch")
+    st.dataframe(rows, hide_index=True, width="stretch")
+    widgets.download_table(ctx, rows, "rejected_rows", NO_SUPPRESSION, label="Download rejected rows (CSV)")
+
+
+def coverage() -> None:
+    st.subheader("Data coverage by site and month")
+    if not ctx.has_data:
+        st.info("The store holds no data yet. Import exports above.")
+        return
+    # Coverage follows the site and program filters, not the admission range: the point is
+    # to see where each site's exports stop.
+    sites_only = replace(ctx.filters, admitted_from=None, admitted_to=None)
+    last = data.query(ctx, "coverage:site_last_dates", filters=sites_only)
+    monthly = data.query(ctx, "coverage:coverage_by_site_month", filters=sites_only)
+    if last.empty:
+        widgets.note_empty("No site in this selection.")
+        return
+    late = last[last["lagging"]]
+    if not late.empty:
+        st.warning(f"{len(late)} site(s) have no sessions in the last weeks before the data date "
+                   f"({ctx.as_of}). Their exports probably stop early; their recent weeks would read as "
+                   "missed sessions until the next import.")
+    shown = last.rename(columns={"lagging": "data stop early"})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "first_session": st.column_config.DateColumn("First session"),
+        "last_session": st.column_config.DateColumn("Last session"),
+        "last_admission": st.column_config.DateColumn("Last admission"),
+        "as_of": st.column_config.DateColumn("Data as of"),
+        "lag_days": st.column_config.NumberColumn("Days before data date"),
+    })
+    widgets.download_table(ctx, last, "site_last_dates", SuppressionSpec(counts=("episodes",), column_totals=False))
+    if not monthly.empty:
+        fig = charts.heatmap(monthly, x="month", y="site", z="sessions", percent=False,
+                             title="Sessions recorded per site and month", x_title="Month of session",
+                             y_title="Site", z_title="Sessions")
+        widgets.chart(fig, "data_coverage")
+        widgets.table(ctx, monthly, "coverage_by_site_month",
+                      SuppressionSpec(counts=("episodes", "patients"), group_size="patients", column_totals=False))
+    widgets.how_computed(
+        "Sessions recorded per site and calendar month, and each site's first and last session date. "
+        "The data date (as of) is the latest date anywhere in the store. A site is flagged when its last "
+        "session is more than 14 days before it: IOP patients attend several times a week, so two quiet "
+        "weeks at a whole site usually mean a missing export, not a pause in treatment.", "data-coverage")
+
+
+def audit_log() -> None:
+    if not access.may_view_audit(ctx.scope) or not ctx.has_data:
+        return
+    st.subheader("Audit log")
+    st.caption("Logins, imports, exports and views of patient-level lists (42 CFR Part 2 accounting of disclosures).")
+    rows = data.query(ctx, "audit:audit_rows", 500)
+    if rows.empty:
+        st.info("No audit rows yet.")
+        return
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+for section, name in ((upload, "Import"), (import_log, "Import log"), (rejects, "Rejected rows"),
+                      (coverage, "Data coverage"), (audit_log, "Audit log")):
+    widgets.guarded(section, name)

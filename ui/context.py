@@ -106,13 +106,12 @@ def gate() -> Scope:
 # -- filter persistence -------------------------------------------------------
 def _seed(key: str, default: Any, valid: Any = None) -> None:
     """Put the kept value (or default) into a widget key that has no state this run."""
-    present = key in st.session_state
-    value = st.session_state[key] if present else st.session_state.get(_KEEP + key, default)
+    value = st.session_state[key] if key in st.session_state else st.session_state.get(_KEEP + key, default)
     if valid is not None:
         value = valid(value)
-    # Write only when needed: a widget's own state is left alone while it is valid.
-    if not present or st.session_state[key] != value:
-        st.session_state[key] = value
+    # Written on every run: after a page switch the key still reads the old page's
+    # widget, but the new widget takes its value only from a Session State write.
+    st.session_state[key] = value
 
 
 def _keep(key: str) -> None:
