@@ -325,8 +325,11 @@ def _define_rows(cur: duckdb.DuckDBPyConnection, plan: _Plan, profile: Profile, 
         positions = [r[0] for r in cur.execute(
             "SELECT DISTINCT line_byte_position FROM reject_errors").fetchall()]
         for pos in positions:
-            k = bisect.bisect_left(record_offsets, pos)
-            if k < len(record_offsets):
+            # DuckDB reports a position within a byte of the record's start (on the
+            # line break before it, or just after the start), so take the last
+            # record starting at or before pos + 1.
+            k = bisect.bisect_right(record_offsets, pos + 1) - 1
+            if k >= 0:
                 rejected_at.add(k)
                 reject_lines.append((pos, record_lines[k]))
     good = [line for k, line in enumerate(record_lines) if k not in rejected_at]

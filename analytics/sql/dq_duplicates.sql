@@ -12,7 +12,7 @@ WITH repeated AS (
 ),
 copies AS (
     -- a copy's content: every value after checks and casts (and its problems, if any)
-    SELECT record_id, idx, hash(COLUMNS(* EXCLUDE (idx, line, record_id))) AS content
+    SELECT record_id, idx, hash(*COLUMNS(* EXCLUDE (idx, line, record_id))) AS content
     FROM ingest_rows
     SEMI JOIN repeated USING (record_id)
 )
