@@ -104,7 +104,7 @@ def weekly_hours_distribution(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Weekly hours per program as a half-hour histogram (one row per non-empty bin).
 
     Columns: program, hours_from, hours_to (bin [from, to)), target_hours, met
-    (the whole bin is at or above the target), met_weeks, episode_weeks.
+    (the whole bin is at or above the target), met_weeks, episode_weeks, episodes, patients.
     The episode-weeks themselves stay in DuckDB; see weekly_hours_percentiles().
     """
     return _run(cur, "dose_hours_histogram", EPISODE_DIMENSIONS["program"], target_hours(cur))

@@ -137,14 +137,15 @@ def test_by_program_and_site_percentiles(filled):
 def test_histogram_by_hand(filled):
     with bound(filled) as cur:
         h = dose.weekly_hours_distribution(cur)
-    got = {(r.program, r.hours_from): (r.episode_weeks, bool(r.met)) for r in h.itertuples()}
+    got = {(r.program, r.hours_from): (r.episode_weeks, r.met_weeks, bool(r.met), r.patients)
+           for r in h.itertuples()}
     assert got == {
-        ("Adult IOP", 0.0): (1, False),
-        ("Adult IOP", 3.0): (1, False),
-        ("Adult IOP", 9.0): (1, True),
-        ("Adolescent IOP", 5.0): (1, False),
-        ("Adolescent IOP", 6.0): (1, True),
-        ("Adolescent IOP", 6.5): (1, True),
+        ("Adult IOP", 0.0): (1, 0, False, 1),
+        ("Adult IOP", 3.0): (1, 0, False, 1),
+        ("Adult IOP", 9.0): (1, 1, True, 1),
+        ("Adolescent IOP", 5.0): (1, 0, False, 1),
+        ("Adolescent IOP", 6.0): (1, 1, True, 1),
+        ("Adolescent IOP", 6.5): (1, 1, True, 1),
     }
     assert (h["hours_to"] - h["hours_from"] == 0.5).all()
 
@@ -294,7 +295,9 @@ def test_matches_an_independent_pandas_implementation(scratch_store, data):
             want = groups.hours.quantile(q).tolist()  # pandas' linear = DuckDB's quantile_cont
             assert frame[name].tolist() == pytest.approx(want), name
 
-    bins = expected.assign(hours_from=(expected.hours * 60 // 30) * 0.5)
-    want_bins = bins.groupby(["program", "hours_from"]).size()
-    got_bins = histogram.set_index(["program", "hours_from"]).episode_weeks
-    assert got_bins.sort_index().to_dict() == want_bins.sort_index().to_dict()
+    bins = expected.assign(hours_from=(expected.hours * 60 // 30) * 0.5).groupby(["program", "hours_from"])
+    got_bins = histogram.set_index(["program", "hours_from"]).sort_index()
+    assert got_bins.episode_weeks.to_dict() == bins.size().sort_index().to_dict()
+    assert got_bins.episodes.to_dict() == bins.episode_id.nunique().sort_index().to_dict()
+    assert got_bins.patients.to_dict() == bins.patient_id.nunique().sort_index().to_dict()
+    assert got_bins.met_weeks.to_dict() == bins.met.sum().sort_index().to_dict()

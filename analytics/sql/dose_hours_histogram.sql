@@ -1,6 +1,19 @@
 -- (continues episode_weeks.sql, grouped by program) Weekly hours binned by half
 -- an hour, per program: the chart's data without sending millions of
 -- episode-weeks to Python. Bin [h, h + 0.5) holds weeks with 60h <= minutes < 60h + 30.
+-- Unlike the other dose queries this one lists the complete weeks one row per
+-- episode-week (inside DuckDB, joined on integer keys), because each bin needs
+-- its distinct episodes and patients for small-cell suppression.
+, weeks AS (
+    SELECT e.ep, e.patient_id, e.grp, e.target_minutes, coalesce(m.minutes, 0) AS minutes
+    FROM (
+        SELECT ep, unnest(range(1, complete_weeks + 1)) AS week_number
+        FROM episodes
+        WHERE complete_weeks > 0
+    ) AS k
+    JOIN episodes AS e USING (ep)
+    LEFT JOIN week_minutes AS m USING (ep, week_number)
+)
 SELECT
     grp                                     AS program,
     (minutes // 30) * 0.5                   AS hours_from,
@@ -8,8 +21,10 @@ SELECT
     any_value(target_minutes) / 60          AS target_hours,
     -- targets are whole half-hours by default, so a bin is all met or all not
     bool_and(minutes >= target_minutes)     AS met,
-    coalesce(sum(weeks) FILTER (WHERE minutes >= target_minutes), 0)::BIGINT AS met_weeks,
-    sum(weeks)::BIGINT                      AS episode_weeks
-FROM week_counts
+    count(*) FILTER (WHERE minutes >= target_minutes) AS met_weeks,
+    count(*)                                AS episode_weeks,
+    count(DISTINCT ep)                      AS episodes,
+    count(DISTINCT patient_id)              AS patients
+FROM weeks
 GROUP BY grp, minutes // 30
 ORDER BY program, hours_from
