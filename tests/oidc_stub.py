@@ -48,11 +48,16 @@ class OidcStub:
         self._server.shutdown()
         self._server.server_close()
 
-    def auth_secrets(self, app_port: int) -> str:
-        """The [auth] section of a secrets.toml that points Streamlit at this provider."""
+    def auth_secrets(self, app_port: int | None = None) -> str:
+        """The [auth] section of a secrets.toml that points Streamlit at this provider.
+
+        Without app_port the redirect URI says {port}, which Streamlit fills in with
+        the port it serves on.
+        """
+        port = "{port}" if app_port is None else str(app_port)
         return (
             "[auth]\n"
-            f'redirect_uri = "http://127.0.0.1:{app_port}/oauth2callback"\n'
+            f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
             f'cookie_secret = "{secrets.token_hex(32)}"\n'
             f'client_id = "{CLIENT_ID}"\n'
             f'client_secret = "{CLIENT_SECRET}"\n'
