@@ -58,10 +58,11 @@ def style(fig: go.Figure, title: str, x_title: str, y_title: str, *, percent: bo
         colorway=list(OKABE_ITO),
         template="plotly_white",
         height=height,
-        margin=dict(l=60, r=20, t=90, b=50),
-        # Legend in its own row between the title and the plot, so neither covers the other.
-        legend=dict(title=dict(text=legend_title or ""), orientation="h", yanchor="bottom", y=1.02,
-                    xanchor="left", x=0.0),
+        margin=dict(l=60, r=20, t=60, b=120),
+        # Legend at the foot of the figure, under the x-axis title: at the top it would
+        # wrap into the title on a narrow column.
+        legend=dict(title=dict(text=legend_title or ""), orientation="h", yref="container", yanchor="bottom",
+                    y=0.0, xanchor="left", x=0.0),
         hoverlabel=dict(namelength=-1),
     )
     fig.update_xaxes(title_text=x_title)
@@ -293,7 +294,7 @@ def box_from_quantiles(df: pd.DataFrame, group: str, *, q1: str, median: str, q3
     return style(fig, title, x_title, y_title)
 
 
-def control_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str = "Period",
+def control_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str = "Period (month or week starting)",
                   percent: bool = True, interventions: pd.DataFrame | None = None,
                   target: float | None = None, target_label: str = "Target") -> go.Figure:
     """A control chart: values, centre line, limits, signal points, baseline shading, interventions.

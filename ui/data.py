@@ -30,7 +30,7 @@ from analytics.store import Store, default_target, open_store
 
 # Functions whose first argument is a cursor with the filters bound. Anything else
 # listed in STORE_FUNCTIONS is called as fn(store, filters, scope, *args).
-STORE_FUNCTIONS: frozenset[str] = frozenset({"metrics:summary"})
+STORE_FUNCTIONS: frozenset[str] = frozenset({"metrics:summary", "periods:compare_months"})
 
 
 @st.cache_resource(show_spinner=False)
