@@ -67,8 +67,10 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
     with store.read() as cur:
         check_filter_columns(cur, filters)
         as_of = bind_filters(cur, filters, scope)
-        out = outcomes.outcome_summary(cur)
-        ret, in_prog = retention.headline(cur, HEADLINE_WEEKS)
+        # one scan of the episodes serves the outcome counts and the survival estimates
+        counts = retention.event_counts(cur)
+        out = outcomes.outcome_summary(cur, counts, with_patients=False)
+        ret, in_prog = retention.headline(cur, HEADLINE_WEEKS, counts=counts)
         readmit = outcomes.readmission_rates(cur)
         rates = sessions.session_rates(cur)
         dosage = dose.dose_summary(cur)

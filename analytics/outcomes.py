@@ -21,9 +21,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics.queries import sql_text
+from analytics.retention import event_counts
 
 READMISSION_WINDOWS: tuple[int, ...] = (30, 90)
 
@@ -41,7 +43,7 @@ class OutcomeSummary:
     discharged: int
     completed: int
     unplanned: int
-    patients: int
+    patients: int | None  # distinct patients (None when not asked for)
     completion_rate: float | None  # completed / discharged
     median_los_days: float | None  # over discharged episodes
 
@@ -49,15 +51,46 @@ class OutcomeSummary:
         return asdict(self)
 
 
-def outcome_summary(cur: duckdb.DuckDBPyConnection) -> OutcomeSummary:
-    """Episode counts, completion rate and median length of stay."""
-    row = cur.execute(sql_text("outcome_counts")).fetchone()
-    episodes, active, discharged, completed, unplanned, median_los, patients = row
+def _median_from_counts(times: np.ndarray, counts: np.ndarray) -> float | None:
+    """The median of values given as (value, count) pairs sorted by value; an even
+    total takes the mean of the two middle values. Exact for integer days."""
+    total = int(counts.sum())
+    if total == 0:
+        return None
+    upto = np.cumsum(counts)
+    lower = times[np.searchsorted(upto, (total - 1) // 2 + 1)]  # value at 0-based (n-1)//2
+    upper = times[np.searchsorted(upto, total // 2 + 1)]        # value at 0-based n//2
+    return (float(lower) + float(upper)) / 2
+
+
+def outcome_summary(
+    cur: duckdb.DuckDBPyConnection, counts: pd.DataFrame | None = None, with_patients: bool = True
+) -> OutcomeSummary:
+    """Episode counts, completion rate and median length of stay.
+
+    counts: retention.event_counts(cur) when the caller has it already (one scan
+    serves the survival estimates and these counts). with_patients=False skips
+    the distinct-patient count (for small-cell suppression) when not needed.
+    """
+    if counts is None:
+        counts = event_counts(cur)
+    counts = counts.sort_values("time")
+    times = counts["time"].to_numpy()
+    discharged_at = (counts["unplanned"] + counts["other"]).to_numpy(dtype="int64")
+    discharged = int(discharged_at.sum())
+    completed = int(counts["completed"].sum())
+    patients = None
+    if with_patients:
+        patients = int(cur.execute(sql_text("episode_patients")).fetchone()[0])
     return OutcomeSummary(
-        episodes=int(episodes), active_episodes=int(active), discharged=int(discharged),
-        completed=int(completed), unplanned=int(unplanned), patients=int(patients),
-        completion_rate=_rate(int(completed), int(discharged)),
-        median_los_days=None if median_los is None else float(median_los),
+        episodes=int(discharged + counts["censored"].sum()),
+        active_episodes=int(counts["censored"].sum()),
+        discharged=discharged,
+        completed=completed,
+        unplanned=int(counts["unplanned"].sum()),
+        patients=patients,
+        completion_rate=_rate(completed, discharged),
+        median_los_days=_median_from_counts(times, discharged_at),
     )
 
 
@@ -69,16 +102,21 @@ class Readmission:
     rate: float | None
 
 
+def readmission_rates(
+    cur: duckdb.DuckDBPyConnection, windows: tuple[int, ...] = READMISSION_WINDOWS
+) -> dict[int, Readmission]:
+    """Readmission within each window (default 30 and 90 days), found in one query."""
+    rows = cur.execute(sql_text("readmission"), {"days": [int(d) for d in windows]}).fetchall()
+    return {
+        int(days): Readmission(days=int(days), eligible=int(eligible), readmitted=int(readmitted),
+                               rate=_rate(int(readmitted), int(eligible)))
+        for days, eligible, readmitted in rows
+    }
+
+
 def readmission(cur: duckdb.DuckDBPyConnection, days: int) -> Readmission:
     """Readmission within `days` days of discharge (see module docstring)."""
-    eligible, readmitted = cur.execute(sql_text("readmission"), {"days": int(days)}).fetchone()
-    return Readmission(days=int(days), eligible=int(eligible), readmitted=int(readmitted),
-                       rate=_rate(int(readmitted), int(eligible)))
-
-
-def readmission_rates(cur: duckdb.DuckDBPyConnection) -> dict[int, Readmission]:
-    """Readmission within 30 and within 90 days."""
-    return {days: readmission(cur, days) for days in READMISSION_WINDOWS}
+    return readmission_rates(cur, (int(days),))[int(days)]
 
 
 def discharge_reasons_by_month(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -127,4 +165,4 @@ def period_counts(cur: duckdb.DuckDBPyConnection, start: date, end: date) -> Per
 
 def census(cur: duckdb.DuckDBPyConnection) -> int:
     """Active episodes at as_of (admitted by as_of, not discharged by it)."""
-    return outcome_summary(cur).active_episodes
+    return outcome_summary(cur, with_patients=False).active_episodes

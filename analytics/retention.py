@@ -35,7 +35,11 @@ def with_episode_times(query_name: str) -> str:
 
 
 def event_counts(cur: duckdb.DuckDBPyConnection, by: str | None = None) -> pd.DataFrame:
-    """Counts per (grp, time): unplanned, other, censored. grp is 'all' without a breakdown."""
+    """Episode counts per (grp, time): unplanned, other, censored, completed.
+
+    grp is 'all' without a breakdown. Outcomes (outcomes.outcome_summary) read the
+    same table, so one scan of the episodes serves both.
+    """
     if by is None:
         expression, params = breakdowns.TOTAL_EXPRESSION, {}
     else:
@@ -44,12 +48,16 @@ def event_counts(cur: duckdb.DuckDBPyConnection, by: str | None = None) -> pd.Da
     return cur.execute(sql, params).df()
 
 
-def fits(cur: duckdb.DuckDBPyConnection, by: str | None = None) -> dict[object, SurvivalFit]:
+def fits(
+    cur: duckdb.DuckDBPyConnection, by: str | None = None, counts: pd.DataFrame | None = None
+) -> dict[object, SurvivalFit]:
     """One fitted SurvivalFit per group (a single 'all' group without a breakdown).
 
     An empty selection gives {'all': empty fit} without a breakdown, {} with one.
+    counts: event_counts(cur, by) when the caller has it already.
     """
-    counts = event_counts(cur, by)
+    if counts is None:
+        counts = event_counts(cur, by)
     if by is None and counts.empty:
         return {"all": fit_counts([], [], [], [])}
     out: dict[object, SurvivalFit] = {}
@@ -130,9 +138,14 @@ def survival_steps(cur: duckdb.DuckDBPyConnection, *, by: str | None = None) -> 
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def headline(cur: duckdb.DuckDBPyConnection, weeks=(4, 8, 12)) -> tuple[dict[str, float | None], dict[str, float | None]]:
-    """({week_w: retention}, {week_w: in_program}) for the summary; None when not estimable."""
-    curve = curve_at_weeks(fits(cur)["all"], weeks)
+def headline(
+    cur: duckdb.DuckDBPyConnection, weeks=(4, 8, 12), counts: pd.DataFrame | None = None
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """({week_w: retention}, {week_w: in_program}) for the summary; None when not estimable.
+
+    counts: event_counts(cur) when the caller has it already.
+    """
+    curve = curve_at_weeks(fits(cur, counts=counts)["all"], weeks)
     retention, in_program = {}, {}
     for row in curve.itertuples():
         key = f"week_{row.week}"

@@ -1,0 +1,175 @@
+"""Benchmark: the metrics summary on generated data against a pandas baseline.
+
+For each size (sessions), it generates data with the sample generator (or reuses
+it), imports it with the real importer into a store, then in a fresh process:
+1. times analytics.metrics.summary warm (one warm-up call, then the median of 3),
+   and reports the peak RSS of that process up to then;
+2. loads the same tables into pandas (not timed) and times the vectorised pandas
+   implementation of the same definitions (benchmarks/pandas_baseline.py);
+3. checks that both give the same figures, and prints the speed ratio;
+and finally times the whole `python -m analytics metrics` command as a process.
+
+Targets at 10 M sessions, 2 cores: summary <= 1.5 s warm, >= 10x faster than
+pandas, <= 2 GB peak. Nothing is asserted; figures are printed.
+
+    .venv/bin/python benchmarks/bench_metrics.py --sessions 1000000
+    .venv/bin/python benchmarks/bench_metrics.py --sessions 1000000 10000000 --workdir /data/bench
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SESSIONS_PER_EPISODE = 33.9  # what the generator produces on average (measured: 29,000 -> 982,719)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def prepare(sessions: int, workdir: Path, seed: int) -> Path:
+    """Generate (python -m sample_data.generate) and import one size; reused when present."""
+    episodes = max(1, round(sessions / SESSIONS_PER_EPISODE))
+    data = workdir / f"s{sessions}"
+    db = data / "store.duckdb"
+    if db.exists() and (data / "imported.ok").exists():
+        print(f"reusing {db}")
+        return db
+    if not (data / "sessions.csv").exists():
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sample_data.generate", "--episodes", str(episodes),
+                        "--seed", str(seed), "--out", str(data)], cwd=REPO, check=True)
+        print(f"generated {episodes} episodes in {time.perf_counter() - t0:.1f} s")
+    for leftover in (db, Path(str(db) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    from analytics.ingest import import_files
+    from analytics.store import Store
+
+    t0 = time.perf_counter()
+    store = Store(str(db))
+    result = import_files(store, [data / "enrollments.csv", data / "sessions.csv"])
+    store.close()
+    print(f"imported {[(f.kind, f.inserted, f.rejected) for f in result.files]} "
+          f"in {time.perf_counter() - t0:.1f} s")
+    (data / "imported.ok").write_text("ok\n")
+    return db
+
+
+def measure(db: str, repeats: int) -> dict:
+    """Run in a fresh process: the summary warm, then the pandas baseline; returns figures."""
+    from analytics import metrics
+    from analytics.store import Store
+    from benchmarks.pandas_baseline import load_frames, pandas_summary
+
+    store = Store(db)
+    with store.read() as cur:
+        sessions, episodes = cur.execute(
+            "SELECT (SELECT count(*) FROM main.sessions), (SELECT count(*) FROM main.enrollments)"
+        ).fetchone()
+    metrics.summary(store)  # warm-up: attach, macro definitions, file cache
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sql_result = metrics.summary(store).to_dict()
+        times.append(time.perf_counter() - t0)
+    summary_rss = _peak_rss_mb()
+
+    enr, ses = load_frames(store)
+    pandas_times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        pd_result = pandas_summary(enr, ses)
+        pandas_times.append(time.perf_counter() - t0)
+    mismatches = _compare(sql_result, pd_result)
+    return {
+        "sessions": sessions, "episodes": episodes,
+        "summary_seconds": times, "summary_median": statistics.median(times),
+        "summary_peak_rss_mb": summary_rss,
+        "pandas_seconds": pandas_times, "pandas_median": statistics.median(pandas_times),
+        "process_peak_rss_mb": _peak_rss_mb(),
+        "mismatches": mismatches,
+    }
+
+
+def _compare(a: dict, b: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, expected in b.items():
+        got = a.get(key)
+        if isinstance(expected, dict):
+            if not isinstance(got, dict) or set(got) != set(expected):
+                out.append(f"{prefix}{key}: keys differ")
+            else:
+                out += _compare(got, expected, prefix=f"{prefix}{key}.")
+        elif expected is None or got is None or isinstance(expected, str):
+            if got != expected:
+                out.append(f"{prefix}{key}: {got!r} != {expected!r}")
+        elif abs(float(got) - float(expected)) > 1e-9 * max(1.0, abs(float(expected))):
+            out.append(f"{prefix}{key}: {got!r} != {expected!r}")
+    return out
+
+
+def cli_seconds(db: Path) -> tuple[float, int, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "analytics", "metrics", "--db", str(db),
+                           "--format", "json"], cwd=REPO, capture_output=True, text=True)
+    return time.perf_counter() - t0, proc.returncode, proc.stderr.strip().splitlines()[-1:] and \
+        proc.stderr.strip().splitlines()[-1] or ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/iop-bench"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: DB path, run in a child
+    args = parser.parse_args(argv)
+
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.repeats)))
+        return 0
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"cpus: {os.cpu_count()}  python: {sys.version.split()[0]}")
+    for size in args.sessions:
+        print(f"\n== {size:,} sessions ==")
+        db = prepare(size, args.workdir, args.seed)
+        child = subprocess.run([sys.executable, __file__, "--measure", str(db), "--repeats",
+                                str(args.repeats)], cwd=REPO, capture_output=True, text=True)
+        if child.returncode != 0:
+            print(child.stderr)
+            return 1
+        r = json.loads(child.stdout.strip().splitlines()[-1])
+        ratio = r["pandas_median"] / r["summary_median"] if r["summary_median"] else float("nan")
+        print(f"store: {r['episodes']:,} episodes, {r['sessions']:,} sessions")
+        print(f"metrics.summary warm: median {r['summary_median']:.3f} s  "
+              f"(runs: {', '.join(f'{t:.3f}' for t in r['summary_seconds'])})  target <= 1.5 s at 10 M")
+        print(f"peak RSS after the summary runs: {r['summary_peak_rss_mb']:.0f} MB  target <= 2048 MB")
+        print(f"pandas baseline (data in memory): median {r['pandas_median']:.3f} s  "
+              f"(runs: {', '.join(f'{t:.3f}' for t in r['pandas_seconds'])}); "
+              f"process peak RSS with the frames loaded: {r['process_peak_rss_mb']:.0f} MB")
+        print(f"speed ratio pandas / summary: {ratio:.1f}x  target >= 10x")
+        if r["mismatches"]:
+            print("DISAGREEMENT between the SQL and pandas implementations:")
+            for line in r["mismatches"]:
+                print("  " + line)
+        else:
+            print("SQL and pandas implementations agree on every figure")
+        seconds, code, last = cli_seconds(db)
+        status = "ok" if code == 0 else f"exit {code}: {last}"
+        print(f"whole process `python -m analytics metrics`: {seconds:.2f} s ({status})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
