@@ -29,8 +29,8 @@ ENCODINGS: dict[str, str] = {
     "latin-1": "latin-1",
     "latin1": "latin-1",
     "iso-8859-1": "latin-1",
-    "windows-1252": "windows-1252-2000",
-    "cp1252": "windows-1252-2000",
+    "windows-1252": "CP1252",
+    "cp1252": "CP1252",
 }
 FILE_TYPES = ("csv", "xlsx")
 # Which canonical column each label table maps, and what it may map to (None: any text).

@@ -10,19 +10,27 @@ WITH typed AS (
         coalesce(
             CASE WHEN $iso_dates THEN try_cast(src.admit_date AS DATE) ELSE try_strptime(src.admit_date, $date_formats)::DATE END,
             CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.admit_date AS DOUBLE))::INTEGER END
-        ) AS admit_date_v,
+        ) AS admit_date_p,
         coalesce(
             CASE WHEN $iso_dates THEN try_cast(src.discharge_date AS DATE) ELSE try_strptime(src.discharge_date, $date_formats)::DATE END,
             CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.discharge_date AS DOUBLE))::INTEGER END
-        ) AS discharge_date_v,
+        ) AS discharge_date_p,
         ($reason_values)[list_position($reason_keys, lower(src.discharge_reason))] AS discharge_reason_v,
         try_cast(src.planned_weeks AS DECIMAL(18, 3)) AS planned_weeks_d
     FROM ingest_source AS src
 ),
+dated AS (
+    -- a year outside 1900-2099 is a misread date (e.g. '2/5/24' read with %Y is year 24)
+    SELECT
+        typed.*,
+        CASE WHEN admit_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN admit_date_p END AS admit_date_v,
+        CASE WHEN discharge_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN discharge_date_p END AS discharge_date_v
+    FROM typed
+),
 flags AS (
     -- one flag per check, so the problem list below is built only for failing rows
     SELECT
-        typed.*,
+        dated.*,
         admit_date IS NOT NULL AND admit_date_v IS NULL AS bad_admit,
         discharge_date IS NOT NULL AND discharge_date_v IS NULL AS bad_discharge,
         discharge_date_v < admit_date_v AS discharge_before_admit,
@@ -31,7 +39,7 @@ flags AS (
         discharge_date IS NOT NULL AND discharge_reason IS NULL AS date_without_reason,
         planned_weeks IS NOT NULL AND (planned_weeks_d IS NULL OR planned_weeks_d <> trunc(planned_weeks_d)) AS bad_weeks_number,
         planned_weeks_d IS NOT NULL AND planned_weeks_d = trunc(planned_weeks_d) AND planned_weeks_d <= 0 AS bad_weeks_range
-    FROM typed
+    FROM dated
 ),
 checked AS (
     SELECT

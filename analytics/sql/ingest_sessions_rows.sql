@@ -10,17 +10,24 @@ WITH typed AS (
         coalesce(
             CASE WHEN $iso_dates THEN try_cast(src.session_date AS DATE) ELSE try_strptime(src.session_date, $date_formats)::DATE END,
             CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.session_date AS DOUBLE))::INTEGER END
-        ) AS session_date_v,
+        ) AS session_date_p,
         try_cast(src.scheduled_minutes AS DECIMAL(18, 3)) AS scheduled_d,
         try_cast(src.attended_minutes AS DECIMAL(18, 3)) AS attended_d,
         ($status_values)[list_position($status_keys, lower(src.status))] AS status_v,
         coalesce(($type_values)[list_position($type_keys, lower(src.session_type))], src.session_type) AS session_type_v
     FROM ingest_source AS src
 ),
+dated AS (
+    -- a year outside 1900-2099 is a misread date (e.g. '2/5/24' read with %Y is year 24)
+    SELECT
+        typed.*,
+        CASE WHEN session_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN session_date_p END AS session_date_v
+    FROM typed
+),
 flags AS (
     -- one flag per check, so the problem list below is built only for failing rows
     SELECT
-        typed.*,
+        dated.*,
         session_date IS NOT NULL AND session_date_v IS NULL AS bad_date,
         scheduled_minutes IS NOT NULL AND (scheduled_d IS NULL OR scheduled_d <> trunc(scheduled_d)) AS bad_scheduled_number,
         scheduled_d IS NOT NULL AND scheduled_d = trunc(scheduled_d) AND scheduled_d <= 0 AS bad_scheduled_range,
@@ -29,7 +36,7 @@ flags AS (
         status IS NOT NULL AND status_v IS NULL AS bad_status,
         attended_d > 0 AND status_v IS NOT NULL AND status_v <> 'attended' AS minutes_not_attended,
         attended_d > 0 AND scheduled_d > 0 AND attended_d > scheduled_d AS over_scheduled
-    FROM typed
+    FROM dated
 ),
 checked AS (
     SELECT
