@@ -54,7 +54,9 @@ def control_chart_figure(
     or `target` for the hours chart), and interventions as labelled vertical lines."""
     percent = chart.value_kind == "proportion"
     title = chart.title + (" — Laney p′ limits" if chart.kind == "p'" else "")
-    if chart.points.empty:
+    if chart.points.empty or chart.points["value"].isna().all():
+        if "suppressed" in chart.points.columns and chart.points["suppressed"].any():
+            return charts.empty_figure(title, "Every point is hidden by small-cell suppression.")
         return charts.empty_figure(title, "No complete period to chart for this selection.")
     tgt = targets.target_for(chart.metric)
     target_value = target if target is not None else (tgt.value if tgt else None)
@@ -80,8 +82,7 @@ def control_chart_figure(
     if "suppressed" in points.columns and points["suppressed"].any():
         hidden = points[points["suppressed"].astype(bool)]
         fig.add_trace(go.Scatter(
-            x=hidden["period"], y=hidden["cl"], mode="markers+text", name="hidden (small numbers)",
-            text=[suppressed_marker] * len(hidden), textposition="top center",
+            x=hidden["period"], y=hidden["cl"], mode="markers", name=f"hidden ({safe_text(suppressed_marker)})",
             marker=dict(symbol="x-thin-open", size=10, color="#777"),
             hovertemplate=f"%{{x}}: {safe_text(suppressed_marker)}<extra></extra>",
         ))
@@ -90,12 +91,14 @@ def control_chart_figure(
 
 def funnel_figure(plot: FunnelPlot, metric: str) -> go.Figure:
     """A funnel plot of one program's units with 95% and 99.8% limits and the metric's target line."""
-    title = plot.title or "Funnel plot"
+    title = safe_text(plot.title or "Funnel plot")
     if plot.points.empty or plot.p0 is None:
-        return charts.empty_figure(title, "No unit has any volume for this selection.")
+        hidden = any("small-cell suppression" in o for o in plot.outliers)
+        return charts.empty_figure(title, "Every unit is hidden by small-cell suppression." if hidden
+                                   else "No unit has any volume for this selection.")
     points = plot.points.assign(unit=plot.points["unit"].map(safe_text))
     fig = charts.funnel_plot(
-        points, plot.curve, plot.p0, title=safe_text(title),
+        points, plot.curve, plot.p0, title=title,
         x_title=FUNNEL_X_TITLES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
         unit_label=plot.unit_kind.capitalize(),
     )
