@@ -31,6 +31,7 @@ import random
 import re
 import secrets
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -114,9 +115,9 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
     spec = catalog_spec(target)
     password = os.environ.get("IOP_LAKE_PASSWORD")
     if password:
-        # The unnamed postgres secret is merged into every postgres connection
+        # The default (unnamed) postgres secret is merged into every postgres connection
         # string, so the password never appears in the target.
-        con.execute("CREATE OR REPLACE TEMPORARY SECRET iop_lake_password (TYPE postgres, PASSWORD "
+        con.execute("CREATE OR REPLACE TEMPORARY SECRET __default_postgres (TYPE postgres, PASSWORD "
                     + _sql_string(password) + ")")
     options = []
     if read_only:
@@ -200,46 +201,19 @@ def _backoff(attempt: int) -> float:
     return FIRST_WAIT_SECONDS * (BACKOFF ** attempt) * random.uniform(0.5, 1.5)
 
 
-def retrying(
-    con: duckdb.DuckDBPyConnection,
-    work: Callable[[duckdb.DuckDBPyConnection], T],
+def retry_on_conflict(
+    attempt_once: Callable[[], T],
     on_retry: Callable[[int, BaseException], None] | None = None,
 ) -> T:
-    """Run work(cur) in one transaction on an attached lake, rerunning it on conflicts.
+    """Call attempt_once() (one whole transaction) until it commits without a DuckLake conflict.
 
-    The one path for anything that deletes or replaces in the lake (appends
-    never conflict). Bounded: after MAX_ATTEMPTS the conflict is raised.
-    """
-    for attempt in range(MAX_ATTEMPTS):
-        cur = con.cursor()
-        try:
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                result = work(cur)
-                cur.execute("COMMIT")
-                return result
-            except BaseException as exc:
-                _rollback_quietly(cur)
-                if not is_conflict(exc) or attempt == MAX_ATTEMPTS - 1:
-                    raise
-                if on_retry is not None:
-                    on_retry(attempt + 1, exc)
-        finally:
-            cur.close()
-        time.sleep(_backoff(attempt))
-    raise AssertionError("unreachable")
-
-
-def retrying_write(store, work: Callable[[duckdb.DuckDBPyConnection], T],
-                   on_retry: Callable[[int, BaseException], None] | None = None) -> T:
-    """Run work(cur) inside store.write(), rerunning the whole transaction on DuckLake conflicts.
-
-    >>> retrying_write(store, lambda cur: set_meta(cur, "contents", "imported"))
+    The one retry loop for anything that deletes or replaces in the lake
+    (appends never conflict). Bounded: after MAX_ATTEMPTS the conflict is
+    raised. Waits grow by BACKOFF with jitter between attempts.
     """
     for attempt in range(MAX_ATTEMPTS):
         try:
-            with store.write() as cur:
-                return work(cur)
+            return attempt_once()
         except BaseException as exc:
             if not is_conflict(exc) or attempt == MAX_ATTEMPTS - 1:
                 raise
@@ -247,6 +221,39 @@ def retrying_write(store, work: Callable[[duckdb.DuckDBPyConnection], T],
                 on_retry(attempt + 1, exc)
         time.sleep(_backoff(attempt))
     raise AssertionError("unreachable")
+
+
+def retrying_write(store, work: Callable[[duckdb.DuckDBPyConnection], T],
+                   on_retry: Callable[[int, BaseException], None] | None = None) -> T:
+    """work(cur) inside store.write(), the whole transaction rerun on DuckLake conflicts.
+
+    >>> retrying_write(store, lambda cur: set_meta(cur, "contents", "imported"))
+    """
+    def attempt_once() -> T:
+        with store.write() as cur:
+            return work(cur)
+
+    return retry_on_conflict(attempt_once, on_retry)
+
+
+def retrying(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T],
+             on_retry: Callable[[int, BaseException], None] | None = None) -> T:
+    """work(cur) in one transaction on a connection with the lake attached, rerun on conflicts."""
+    def attempt_once() -> T:
+        cur = con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = work(cur)
+                cur.execute("COMMIT")
+                return result
+            except BaseException:
+                _rollback_quietly(cur)
+                raise
+        finally:
+            cur.close()
+
+    return retry_on_conflict(attempt_once, on_retry)
 
 
 def _rollback_quietly(cur: duckdb.DuckDBPyConnection) -> None:
@@ -268,41 +275,60 @@ def new_batch_id() -> int:
     return time.time_ns() // 1000 * 1000 + secrets.randbelow(1000)
 
 
-# Batches appended by this process since the last settle() (one Store per target per process).
-_PENDING: set[tuple[str, int]] = set()
+# Batches appended by each thread's open write transaction, settled after its COMMIT
+# (Store.write commits in the thread that ran the body).
+_PENDING: dict[int, set[tuple[str, int]]] = {}
 
 
-def append_versions(cur: duckdb.DuckDBPyConnection, kind: str, rows: str, batch_id: int) -> int:
-    """Append new and changed rows as versions of batch_id; mark the versions they replace.
+def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, columns: list[str],
+                source: str = "ingest_valid") -> tuple[int, int]:
+    """Append a batch's new and changed rows as versions; returns (inserted, updated).
 
-    rows names a relation in the in-memory `main` catalog (a table or view that
-    cursors can see) with the store table's columns except batch_id, holding
-    only inserted and updated rows. Returns the number of rows appended.
-    >>> append_versions(cur, "sessions", "main.staged_changes", lake.new_batch_id())
+    The lake branch of ingest._apply. source is the importer's relation of
+    validated rows (the canonical columns plus `line`, one row per id); each row
+    is compared with the visible version (main.<kind> is the latest-wins view),
+    so identical rows count as unchanged and are not written again. Replaced
+    versions get a marker in store.superseded. Appends only: never conflicts.
+    >>> inserted, updated = apply_batch(cur, "sessions", lake.new_batch_id(), ["session_id", ...])
     """
     table, id_column = VERSIONED[kind]
-    if not re.fullmatch(r"(main\.)?[A-Za-z_][A-Za-z0-9_]*", rows):
-        raise ValueError("rows must name a relation in the main catalog")
-    columns = [
-        r[0] for r in cur.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'store' "
-            "AND table_name = $t ORDER BY column_index", {"t": kind},
-        ).fetchall()
-    ]
-    # The versions being replaced: the visible ones (main.<kind> is the latest-wins view).
+    known = set(_store_columns(cur, kind))
+    if not set(columns) <= known or not re.fullmatch(r"[a-z_]+", source):
+        raise ValueError("columns must be store columns and source a plain relation name")
+    same = " AND ".join(f"v.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
+    cur.execute(
+        f"""CREATE OR REPLACE TEMP TABLE lake_changed AS
+        -- rows that are new (no visible version) or differ from the visible version
+        SELECT v.*, s.batch_id AS replaces
+        FROM {source} AS v LEFT JOIN main.{kind} AS s ON s.{id_column} = v.{id_column}
+        WHERE s.{id_column} IS NULL OR NOT ({same})"""
+    )
+    inserted, updated, rows = cur.execute(
+        f"SELECT count(DISTINCT {id_column}) FILTER (replaces IS NULL), "
+        f"count(DISTINCT {id_column}) FILTER (replaces IS NOT NULL), count(*) FROM lake_changed"
+    ).fetchone()
     cur.execute(
         f"INSERT INTO store.superseded (kind, record_id, batch_id) "
-        f"SELECT $kind, v.{id_column}, v.batch_id FROM main.{kind} AS v "
-        f"SEMI JOIN {rows} AS r ON r.{id_column} = v.{id_column}",
+        f"SELECT DISTINCT $kind, {id_column}, replaces FROM lake_changed WHERE replaces IS NOT NULL",
         {"kind": kind},
     )
-    select = ", ".join("$batch_id" if c == "batch_id" else f"r.{c}" for c in columns)
-    appended = cur.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {rows} AS r",
+    listed = ", ".join(columns)
+    # One new version per id, even where a concurrent race left two visible versions.
+    once = "" if rows == inserted + updated else f" QUALIFY row_number() OVER (PARTITION BY {id_column}) = 1"
+    cur.execute(
+        f"INSERT INTO {table} ({listed}, batch_id, source_line) "
+        f"SELECT {listed}, $batch_id, line FROM lake_changed" + once,
         {"batch_id": batch_id},
-    ).fetchone()[0]
-    _PENDING.add((kind, batch_id))
-    return appended
+    )
+    cur.execute("DROP TABLE lake_changed")
+    _PENDING.setdefault(threading.get_ident(), set()).add((kind, batch_id))
+    return int(inserted), int(updated)
+
+
+def _store_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in cur.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'store' AND table_name = $t "
+        "ORDER BY column_index", {"t": table}).fetchall()]
 
 
 def settle(con: duckdb.DuckDBPyConnection) -> None:
@@ -313,8 +339,7 @@ def settle(con: duckdb.DuckDBPyConnection) -> None:
     sees both here and marks the older one (smaller batch id) superseded.
     Append-only, so it never conflicts; `maintain` repeats it for the whole lake.
     """
-    pending = sorted(_PENDING)
-    _PENDING.clear()
+    pending = sorted(_PENDING.pop(threading.get_ident(), ()))
     for kind, batch_id in pending:
         cur = con.cursor()
         try:

@@ -236,5 +236,7 @@ def get_meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     """Set a meta value with a write cursor."""
+    if get_meta(cur, key) == value:
+        return  # unchanged: no delete, so concurrent DuckLake imports do not conflict here
     cur.execute("DELETE FROM store.meta WHERE key = $key", {"key": key})
     cur.execute("INSERT INTO store.meta VALUES ($key, $value)", {"key": key, "value": value})
