@@ -170,7 +170,10 @@ def _run(cur, name: str) -> pd.DataFrame:
             text = f"WITH {dep} AS (\n{sql_text(dep)}\n)\n" + text
     if PLACEHOLDER in text:
         text = with_dimension(text, "site")
-    params = {k: v for k, v in QUERY_PARAMS.items() if "$" + k in text}
+    params = {k: v for k, v in QUERY_PARAMS.items() if re.search(rf"\${k}\b", text)}
+    for k, v in params.items():  # a parameter cast to a list type gets a one-element list
+        if re.search(rf"\${k}::\w+(\(\d+(,\s*\d+)?\))?\[\]", text) and not isinstance(v, list):
+            params[k] = [v]
     try:
         return cur.execute(text, params).df()
     except duckdb.InvalidInputException as exc:  # a message for the next query's author
