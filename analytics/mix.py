@@ -31,7 +31,7 @@ def therapy_mix_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def therapy_mix(cur: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """session_type -> share of attended minutes; {} when nothing was attended."""
-    table = therapy_mix_table(cur)
+    table = cur.execute(sql_text("mix_shares")).df()
     if table.empty or table["share"].isna().any():
         return {}  # no attended session, or attended sessions of 0 minutes only
     return {str(t): float(s) for t, s in zip(table["session_type"], table["share"])}
