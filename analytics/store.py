@@ -64,6 +64,9 @@ class Store:
         self.target = target
         self.is_lake = is_lake_target(target)
         self._con = duckdb.connect(":memory:")
+        # DuckDB draws a progress bar on stdout for slow statements; it would corrupt
+        # CLI output (--format json). Cursors inherit the setting.
+        self._con.execute("SET enable_progress_bar = false")
         extensions = ("excel", "encodings") + (("postgres", "ducklake") if self.is_lake else ())
         load_extensions(self._con, extensions)
         self._cond = threading.Condition()
