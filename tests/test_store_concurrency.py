@@ -1,0 +1,119 @@
+"""The store under concurrent use: a CLI import while another process keeps reading, and a killed import.
+
+Real processes and a real store file: the reader runs like the dashboard between
+reruns (a Store held for the process's life, a read now and then), the import is
+`python -m analytics ingest` in its own process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+
+from analytics.ingest import import_files
+from analytics.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
+SESSION_HEADER = "session_id,episode_id,session_date,session_type,clinician,scheduled_minutes,attended_minutes,status"
+
+READER = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    from analytics.store import Store
+    store = Store(sys.argv[1])
+    stop = Path(sys.argv[2])
+    while not stop.exists():
+        with store.read() as cur:
+            n = cur.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        print(json.dumps({"version": store.data_version(), "sessions": n}), flush=True)
+        time.sleep(0.05)
+""")
+
+
+def prepared_store(tmp_path: Path) -> str:
+    target = str(tmp_path / "shared.duckdb")
+    store = Store(target)
+    import_files(store, [FIXTURES / "base_enrollments.csv"])
+    store.close()
+    return target
+
+
+def test_cli_import_succeeds_while_another_process_reads_and_the_reader_sees_new_data(tmp_path):
+    target = prepared_store(tmp_path)
+    sessions = tmp_path / "sessions.csv"
+    sessions.write_text(SESSION_HEADER + "\n" + "\n".join(
+        f"S{i},E1,2024-01-{i + 1:02d},group,A,180,180,attended" for i in range(1, 21)) + "\n")
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, target, str(stop)], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(reader.stdout.readline())  # the reader is up and has read once
+        assert first["sessions"] == 0
+        done = subprocess.run([sys.executable, "-m", "analytics", "ingest", "--db", target, "--format", "json",
+                               str(sessions)], cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["files"][0]["inserted"] == 20
+        deadline = time.monotonic() + 120
+        while True:  # the reader's next reads show the import
+            line = json.loads(reader.stdout.readline())
+            if line["sessions"] == 20:
+                break
+            assert time.monotonic() < deadline, "the reader never saw the imported rows"
+        assert line["version"] != first["version"]
+    finally:
+        stop.touch()
+        try:
+            reader.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            reader.kill()
+            reader.wait()
+    assert reader.returncode == 0, reader.stderr.read()
+
+
+def store_state(target: str) -> list:
+    con = duckdb.connect(target, read_only=True)
+    try:
+        return [con.execute(f"SELECT count(*), sum(hash(t::VARCHAR)) FROM {table} AS t").fetchone()
+                for table in ("enrollments", "sessions", "rejects", "import_log", "audit_log", "meta")]
+    finally:
+        con.close()
+
+
+def test_killing_an_import_midway_leaves_the_store_as_it_was(tmp_path):
+    target = prepared_store(tmp_path)
+    big = tmp_path / "big_sessions.csv"
+    con = duckdb.connect()
+    # 400 000 sessions of the one long episode E1 (admitted 2024-01-01, discharged 2024-03-31)
+    con.execute(f"""COPY (SELECT 'K' || i AS session_id, 'E1' AS episode_id,
+                           DATE '2024-01-01' + (i % 90)::INTEGER AS session_date, 'group' AS session_type,
+                           'Clinician ' || (i % 7) AS clinician, 180 AS scheduled_minutes,
+                           CASE WHEN i % 5 = 0 THEN 0 ELSE 180 END AS attended_minutes,
+                           CASE WHEN i % 5 = 0 THEN 'no_show' ELSE 'attended' END AS status
+                    FROM range(400000) AS r(i)) TO '{big}' (HEADER)""")
+    con.close()
+    before = store_state(target)
+
+    proc = subprocess.Popen([sys.executable, "-m", "analytics", "ingest", "--db", target, str(big)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # progress lines; kill while rows are being written to the store
+        if "applying to the store" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+
+    assert store_state(target) == before
+    # and the store still takes an import
+    store = Store(target)
+    result = import_files(store, [big]).files[0]
+    store.close()
+    assert (result.rows, result.inserted) == (400000, 400000)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
