@@ -83,7 +83,10 @@ def funnel(units: pd.DataFrame, *, title: str = "", unit_kind: str = "site", cur
         )
 
     n_max = float(pts["n"].max())
-    grid = np.unique(np.concatenate([np.geomspace(1.0, max(n_max * 1.1, 2.0), curve_points), pts["n"].to_numpy()]))
+    # from half the smallest volume: limits near n = 1 span 0-100% and squash the plot
+    n_min = max(1.0, 0.5 * float(pts["n"].min()))
+    grid = np.unique(np.concatenate([np.geomspace(n_min, max(n_max * 1.1, n_min + 1.0), curve_points),
+                                     pts["n"].to_numpy()]))
     curve = pd.DataFrame({"n": grid})
     curve["lo95"], curve["hi95"] = limits(p0, grid, Z95)
     curve["lo998"], curve["hi998"] = limits(p0, grid, Z998)

@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 
 from analytics import charts, charts_qi, dose, funnel, mix, outcomes, periods, retention, sessions, spc, targets
 from analytics.audit import record
-from analytics.cli_args import add_db_arg, add_filter_args, filters_from_args
+from analytics.cli_args import _iso_date, add_db_arg, add_filter_args, filters_from_args
 from analytics.config import suppression_threshold
 from analytics.filters import Filters, Scope
 from analytics.interventions import list_interventions
@@ -432,10 +432,13 @@ def write_pdf(html_text: str, out_path: str | Path, *, timeout_ms: int = 60_000)
 
 # -- audit and CLI ----------------------------------------------------------------------
 def record_report(store: Store, scope: Scope, filters: Filters, files: dict[str, str], html_text: str) -> None:
-    """One audit row for a packet: who, which filters, where it went, and its hash."""
+    """One audit row for a packet: who, which filters, where it went, and its hash.
+
+    The dashboard's packet button calls this too, with files {"download": name}.
+    """
     with store.write() as cur:
         record(cur, scope.actor, "report", {
-            "filters": dict(filters.describe()), "as_of": filters.as_of, "files": files,
+            "filters": dict(filters.describe()), "as_of": filters.as_of or "data cutoff", "files": files,
             "sha256": hashlib.sha256(html_text.encode("utf-8")).hexdigest(),
         })
 
@@ -445,9 +448,9 @@ def add_cli_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="HTML file to write")
     parser.add_argument("--pdf", default=None, help="also print the packet to this PDF file")
     add_filter_args(parser)
-    parser.add_argument("--baseline-start", type=date.fromisoformat, default=None,
+    parser.add_argument("--baseline-start", type=_iso_date, default=None,
                         help="first period of the control-limit baseline (YYYY-MM-DD)")
-    parser.add_argument("--baseline-end", type=date.fromisoformat, default=None,
+    parser.add_argument("--baseline-end", type=_iso_date, default=None,
                         help="last period of the control-limit baseline (YYYY-MM-DD)")
     parser.add_argument("--no-laney", action="store_true", help="plain p limits on the session charts")
 
@@ -457,7 +460,10 @@ def cli_main(args: argparse.Namespace) -> int:
 
     store = open_store(args.db)
     filters = filters_from_args(args)
-    actor = f"cli:{getpass.getuser()}"
+    try:
+        actor = f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in some containers
+        actor = "cli"
     scope = Scope.everything(actor=actor)
     try:
         with store.read() as cur:
