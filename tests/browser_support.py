@@ -102,19 +102,31 @@ def running_dashboard(store_path: str | Path, *, env: dict[str, str] | None = No
             log.close()
 
 
-def wait_for_app(page, *, timeout_ms: int = 60_000, charts: bool = True) -> None:
-    """Wait until the script run has finished: app rendered, status widget gone, charts drawn."""
+def wait_for_app(page, *, heading: str | None = None, timeout_ms: int = 90_000, charts: bool = True) -> None:
+    """Wait until the script run has finished: heading shown, status widget gone, charts drawn."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout_ms)
+    if heading is not None:
+        page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=timeout_ms)
     # The status widget ("Running...") is shown while the script runs.
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
-    )
+    idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+    page.wait_for_function(idle, timeout=timeout_ms)
     if charts:
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=timeout_ms)
-    # A short settle so a rerun triggered at the end of the first run has started if any,
-    # then wait for it to finish too.
-    page.wait_for_timeout(500)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+    # Skeletons are placeholders for elements still to come.
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms)
+    page.wait_for_timeout(300)
+    page.wait_for_function(idle, timeout=timeout_ms)
+
+
+def full_page_screenshot(page, path: Path, width: int = 1400) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main block, so the
+    viewport is stretched to the content's height first."""
+    height = page.evaluate(
+        "() => Math.max(...['stMain', 'stAppViewContainer'].map(id => "
+        "(document.querySelector(`[data-testid=\"${id}\"]`) || {scrollHeight: 0}).scrollHeight))"
     )
+    page.set_viewport_size({"width": width, "height": max(800, min(int(height) + 40, 12_000))})
+    page.wait_for_timeout(700)  # Plotly redraws to the new size
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": width, "height": 900})
