@@ -24,6 +24,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +42,9 @@ from analytics.store import Store, StoreError, open_store, set_meta
 
 Progress = Callable[[float, str], None]
 PSEUDONYM_ENV = "IOP_PSEUDONYM_KEY"
+# The CLI's cap on DuckDB's memory; beyond it DuckDB spills to disk beside the store.
+MEMORY_ENV = "IOP_IMPORT_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
 _XLSX_MAGIC = b"PK\x03\x04"
 _SCAN_CHUNK = 1 << 22
 # Kinds in the order a command applies them: sessions are checked against enrollments.
@@ -528,11 +532,14 @@ def import_files(
     pseudonymise_key: bytes | None = None,
     progress: Progress | None = None,
     mark_sample: bool = False,
+    memory_limit: str | None = None,
     _retried: bool = False,
 ) -> ImportResult:
     """Import files in one transaction; enrollments first. Raises ImportRefused (nothing loaded).
 
-    Results come in the order the files were applied.
+    Results come in the order the files were applied. memory_limit (e.g. "1GB")
+    caps DuckDB's memory for the whole process, spilling to <store>.tmp: the CLI
+    sets it; a dashboard process leaves its own settings alone.
     """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
@@ -542,7 +549,7 @@ def import_files(
         paths = list(paths)
         return _lake().retry_on_conflict(lambda: import_files(
             store, paths, kind=kind, profile=profile, actor=actor, pseudonymise_key=pseudonymise_key,
-            progress=progress, mark_sample=mark_sample, _retried=True))
+            progress=progress, mark_sample=mark_sample, memory_limit=memory_limit, _retried=True))
     if not isinstance(profile, Profile):
         profile = load_profile(profile)
     labels = [str(p) for p in paths]
@@ -556,6 +563,11 @@ def import_files(
         results: list[FileResult] = []
         with store.write() as cur:
             cur.execute("SET enable_progress_bar = false")  # progress goes through `progress`
+            if memory_limit:
+                cur.execute("SET memory_limit = $v", {"v": memory_limit})
+                spill = store.target + ".tmp" if not store.is_lake else os.path.join(
+                    tempfile.gettempdir(), "iop-import.tmp")
+                cur.execute("SET temp_directory = $v", {"v": spill})
             plans = [_plan(cur, scan, profile, kind) for scan in scans]
             plans.sort(key=lambda p: _KIND_ORDER.index(p.kind))
             batch_id = cur.execute("SELECT coalesce(max(batch_id), 0) FROM store.import_log").fetchone()[0]
@@ -648,7 +660,8 @@ def cli_main(args: argparse.Namespace) -> int:
     try:
         result = import_files(open_store(target), args.files, kind=args.kind, profile=profile,
                               actor=os.environ.get("USER", "cli"), pseudonymise_key=key,
-                              progress=_print_progress if text else None)
+                              progress=_print_progress if text else None,
+                              memory_limit=os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT))
     except ImportRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

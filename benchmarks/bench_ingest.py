@@ -1,0 +1,137 @@
+"""Benchmark: importing generated exports with `python -m analytics ingest`, against a pandas baseline.
+
+For each size (session rows) it generates canonical exports with the sample
+generator (reused when present), then, each in a fresh process so peak memory
+is that process's own (os.wait4 rusage):
+1. the first import of enrollments + sessions into an empty store (one command);
+2. a second import of the same sessions file (every row unchanged);
+3. a pandas baseline doing the same row checks vectorised (read as text, parse
+   dates and minutes, vocabularies, duplicates, episode join), without writing.
+It prints rows/s (session rows, wall clock), CPU seconds and peak RSS.
+
+Targets (2 cores): >= 1 M rows/s for the first import; <= 2 GB peak RSS at 10 M.
+Nothing is asserted; figures are printed.
+
+    .venv/bin/python benchmarks/bench_ingest.py                      # 1 M
+    .venv/bin/python benchmarks/bench_ingest.py --sessions 1000000 10000000 --workdir /data/bench
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SESSIONS_PER_EPISODE = 33.9  # the generator's average (29,000 episodes -> 982,719 sessions)
+
+PANDAS_BASELINE = textwrap.dedent("""
+    import sys, pandas as pd
+    enrollments = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
+    s = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False)
+    s = s.apply(lambda c: c.str.strip())
+    date = pd.to_datetime(s["session_date"], format="%Y-%m-%d", errors="coerce")
+    scheduled = pd.to_numeric(s["scheduled_minutes"], errors="coerce")
+    attended = pd.to_numeric(s["attended_minutes"], errors="coerce")
+    status = s["status"].str.lower()
+    bad = (
+        s[["session_id", "episode_id", "session_date", "session_type", "scheduled_minutes",
+           "attended_minutes", "status"]].eq("").any(axis=1)
+        | date.isna() | scheduled.isna() | (scheduled <= 0) | attended.isna() | (attended < 0)
+        | ~status.isin(["attended", "no_show", "patient_cancelled", "program_cancelled"])
+        | ((attended > 0) & (status != "attended")) | (attended > scheduled)
+    )
+    dup = s["session_id"].duplicated(keep=False)
+    e = enrollments.set_index("episode_id")
+    admit = pd.to_datetime(s["episode_id"].map(e["admit_date"]), errors="coerce")
+    discharge = pd.to_datetime(s["episode_id"].map(e["discharge_date"].replace("", None)), errors="coerce")
+    outside = admit.isna() | (date < admit) | (date > discharge)
+    print(int((bad | dup | outside).sum()))
+""")
+
+
+def measured(args: list[str], env: dict | None = None) -> dict:
+    """Like run_measured, with CPU and peak RSS of exactly that child (os.wait4)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, **(env or {})})
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args[:4])} ... failed with exit code {proc.returncode}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+            "stdout": out}
+
+
+def generate(sessions: int, workdir: Path, seed: int) -> Path:
+    episodes = max(1, round(sessions / SESSIONS_PER_EPISODE))
+    data = workdir / f"s{sessions}"
+    if not (data / "sessions.csv").exists():
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sample_data.generate", "--episodes", str(episodes),
+                        "--seed", str(seed), "--out", str(data)], cwd=REPO, check=True,
+                       stdout=subprocess.DEVNULL)
+        print(f"generated {data} in {time.perf_counter() - t0:.1f} s")
+    return data
+
+
+def bench(sessions: int, workdir: Path, seed: int) -> None:
+    data = generate(sessions, workdir, seed)
+    enrollments, session_file = data / "enrollments.csv", data / "sessions.csv"
+    with open(session_file, "rb") as f:
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b"")) - 1
+    db = data / "bench.duckdb"
+    for stale in (db, Path(str(db) + ".wal"), data / "fixed.duckdb", data / "fixed.duckdb.wal"):
+        stale.unlink(missing_ok=True)
+    ingest = [sys.executable, "-m", "analytics", "ingest", "--db", str(db), "--format", "json"]
+
+    # the fixed cost of a command (interpreter, imports, extensions), from a header-only file
+    header_only = data / "header_only.csv"
+    header_only.write_text(session_file.open().readline())
+    fixed = measured([sys.executable, "-m", "analytics", "ingest", "--db", str(data / "fixed.duckdb"),
+                      "--format", "json", str(header_only)])
+    first = measured(ingest + [str(enrollments), str(session_file)])
+    counts = json.loads(first["stdout"])["files"]
+    second = measured(ingest + [str(session_file)])
+    again = json.loads(second["stdout"])["files"][0]
+    pandas = measured([sys.executable, "-c", PANDAS_BASELINE, str(enrollments), str(session_file)])
+
+    size_mb = session_file.stat().st_size / 2**20
+    print(f"\n== {rows:,} session rows ({size_mb:.0f} MB CSV) + {counts[0]['rows']:,} enrollments ==")
+    for label, m in (("first import (empty store)", first), ("second import (all unchanged)", second),
+                     ("pandas checks only (baseline)", pandas)):
+        print(f"{label:32s} {m['wall']:7.2f} s wall  {rows / m['wall'] / 1e6:5.2f} M rows/s  "
+              f"{m['cpu']:7.2f} s CPU  peak RSS {m['rss_mb']:7.0f} MB")
+    net = first["wall"] - fixed["wall"]
+    print(f"{'(a header-only import: fixed cost)':32s} {fixed['wall']:7.2f} s wall  {'':15s}"
+          f"{fixed['cpu']:7.2f} s CPU  peak RSS {fixed['rss_mb']:7.0f} MB")
+    print(f"first import without the fixed cost: {net:.2f} s wall, {rows / net / 1e6:.2f} M rows/s, "
+          f"{first['cpu'] - fixed['cpu']:.2f} s CPU")
+    print(f"first import counts: {counts}")
+    print(f"second import counts: {again}")
+    print(f"pandas flagged {pandas['stdout'].strip()} rows; the importer rejected "
+          f"{sum(f['rejected'] for f in counts)}")
+    print(f"store file {db.stat().st_size / 2**20:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/iop-bench-ingest"))
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"cpus available: {len(os.sched_getaffinity(0))}; memory limit for the import: "
+          f"{os.environ.get('IOP_IMPORT_MEMORY_LIMIT', '1GB (default)')}")
+    for n in args.sessions:
+        bench(n, args.workdir, args.seed)
+
+
+if __name__ == "__main__":
+    main()
