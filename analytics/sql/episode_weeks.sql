@@ -25,9 +25,11 @@ WITH targets AS (
         unnest($target_programs::VARCHAR[]) AS target_program,
         unnest($target_hours::DOUBLE[]) * 60 AS target_minutes
 ),
-episodes AS (
+episodes AS MATERIALIZED (
     -- each selected episode's number of complete weeks; discharge_date is
-    -- already NULL when it falls after as_of, so the episode then runs to as_of
+    -- already NULL when it falls after as_of, so the episode then runs to as_of.
+    -- MATERIALIZED: computed once, so `ep` (numbered in no particular order)
+    -- is the same in every part of the query that joins on it.
     SELECT
         row_number() OVER () AS ep,  -- an integer key: cheaper to group and join on
         e.episode_id, e.patient_id, e.admit_date, t.target_minutes,
