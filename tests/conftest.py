@@ -8,6 +8,7 @@ Helpers take small hand-made rows so each test states its own data:
 from __future__ import annotations
 
 import os
+import signal
 from datetime import date
 from typing import Iterable, Sequence
 
@@ -90,8 +91,18 @@ def pg_cluster():
             pytest.fail(message)
         pytest.skip(message)
     cluster = PgCluster.start()
-    yield cluster
-    cluster.stop()
+
+    # A test run stopped with SIGTERM (a timeout, CI cancelling) still stops the cluster:
+    # pytest treats KeyboardInterrupt as "stop now, run the teardowns".
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield cluster
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        cluster.stop()
 
 
 @pytest.fixture
