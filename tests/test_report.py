@@ -192,3 +192,10 @@ def test_pdf_is_printed_with_charts(packet_html, tmp_path):
     assert data.startswith(b"%PDF")
     assert len(data) > 50_000  # charts drawn, not blank pages
     assert not list(tmp_path.glob("*.print.html"))
+
+
+def test_empty_store_still_builds_a_packet(store_file):
+    html_text = report.build_report_html(store_file, Filters(), Scope(), generated_by="t")
+    # 7 control charts (each saying why it is empty), no funnel, retention, dose and mix
+    assert html_text.count('class="plotly-graph-div"') == 10
+    assert "Data as of <strong>no data</strong>" in html_text
