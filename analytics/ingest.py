@@ -18,9 +18,9 @@ How a file goes in (all inside one transaction for the whole command):
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import hmac
-import io
 import json
 import os
 import sys
@@ -167,8 +167,8 @@ def _read_error(scan: _Scan, profile: Profile, exc: Exception) -> ImportRefused:
     if scan.file_type == "xlsx":
         problem = "cannot be read as an .xlsx workbook"
     else:
-        problem = (f"cannot be read as a CSV file with delimiter {profile.delimiter!r} and quote "
-                   f"{profile.quote!r} (check the profile)")
+        problem = (f"cannot be read as a CSV file (a quote that is never closed, or not delimiter "
+                   f"{profile.delimiter!r} and quote {profile.quote!r} as the profile says)")
     return ImportRefused(scan.label, problem, scan.sha256)
 
 
@@ -269,30 +269,43 @@ def _trimmed(position: int) -> str:
 
 # -- step 3: line numbers -----------------------------------------------------------
 def _record_starts(scan: _Scan, profile: Profile) -> tuple[list[int], list[int]]:
-    """(byte offset, physical line) of every record start, the way DuckDB splits records.
+    """(byte offset, physical line) of every record start, found by a CSV parser.
 
     Only used when the file has blank lines, line breaks inside quoted fields or
     records the reader rejected; a plain file's line is its row index + 2.
-    A record starts on a non-blank line outside quotes.
+    Python's csv module splits records the way DuckDB does (blank lines skipped,
+    a quote inside an unquoted field taken literally); feeding it line by line
+    gives the line, and so the byte offset, where each record starts.
     """
-    data = scan.path.read_bytes()
-    if profile.duckdb_encoding != "utf-8":
-        # DuckDB converts to UTF-8 before splitting, so offsets are counted there.
-        data = data.decode(profile.encoding, errors="replace").encode("utf-8")
-    quote = profile.quote.encode()
-    escaped = (profile.escape + profile.quote).encode() if profile.escape != profile.quote else None
     offsets: list[int] = []
     lines: list[int] = []
-    in_quotes = False
-    offset = 0
-    for number, raw in enumerate(io.BytesIO(data), start=1):
-        if not in_quotes and raw.strip(b"\r\n"):
-            offsets.append(offset)
-            lines.append(number)
-        quotes = raw.count(quote) - (raw.count(escaped) if escaped else 0)
-        if quotes % 2:
-            in_quotes = not in_quotes
-        offset += len(raw)
+    line_offsets = [0]
+    encoding = "utf-8-sig" if profile.duckdb_encoding == "utf-8" else profile.encoding
+
+    def text_lines():
+        # DuckDB converts to UTF-8 before splitting, so offsets are counted in UTF-8.
+        with open(scan.path, "rb") as handle:
+            for raw in handle:
+                text = raw.decode(encoding, errors="replace")
+                encoding_now = text.encode("utf-8")
+                line_offsets.append(line_offsets[-1] + len(raw if profile.duckdb_encoding == "utf-8"
+                                                         else encoding_now))
+                yield text
+
+    reader = csv.reader(
+        text_lines(), delimiter=profile.delimiter, quotechar=profile.quote,
+        doublequote=profile.escape == profile.quote,
+        escapechar=None if profile.escape == profile.quote else profile.escape, strict=False,
+    )
+    previous = 0
+    try:
+        for record in reader:
+            if record:
+                offsets.append(line_offsets[previous])
+                lines.append(previous + 1)
+            previous = reader.line_num
+    except csv.Error:
+        pass  # an unterminated quote at the end; the counts below will not match
     return offsets, lines
 
 

@@ -102,6 +102,7 @@ def test_multiline_records_keep_their_text_and_physical_line(base_store):
     assert rows["S42"] == ("Clinician\r\nwith a line break", 3)
     assert rows["S44"] == ('say "hi"', 9)
     assert rows["S48"] == ("Clinician A", 14)
+    assert rows["S49"] == ('Clinician O"Brien', 15)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
