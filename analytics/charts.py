@@ -34,6 +34,16 @@ COMPONENT_COLOURS = {
     "Group therapy": OKABE_ITO[0], "Individual counselling": OKABE_ITO[1], "Family therapy": OKABE_ITO[2],
     "Relapse prevention": OKABE_ITO[4], "Life skills": OKABE_ITO[5],
 }
+# TEDS-D discharge reasons: planned endings in blues/greens, unplanned in warm colours.
+REASON_LABELS = {
+    "completed": "Completed", "transferred": "Transferred", "dropped_out": "Dropped out",
+    "terminated": "Terminated by facility", "incarcerated": "Incarcerated", "death": "Death", "other": "Other",
+}
+REASON_COLOURS = {
+    "Completed": OKABE_ITO[0], "Transferred": OKABE_ITO[5], "Dropped out": OKABE_ITO[3],
+    "Terminated by facility": OKABE_ITO[1], "Incarcerated": OKABE_ITO[4], "Death": OKABE_ITO[7],
+    "Other": "#999999",
+}
 STATUS_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "none": "#999999"}
 FONT = dict(family="sans-serif", size=13, color="#1B1F24")
 
@@ -76,7 +86,8 @@ def _groups(df: pd.DataFrame, color: str | None) -> Iterable[tuple[str | None, p
     if color is None or color not in df.columns:
         yield None, df
         return
-    for i, (name, part) in enumerate(df.groupby(color, sort=True, dropna=False)):
+    # Groups in order of first appearance: the caller's row order sets the legend and stack order.
+    for name, part in df.groupby(color, sort=False, dropna=False):
         yield str(name), part
 
 
@@ -216,8 +227,10 @@ def retention_curves(df: pd.DataFrame, *, group: str, title: str, y_title: str,
     style(fig, title, "", y_title, height=460 + (18 * max(0, len(groups) - 2) if has_table else 0))
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=1)
     if has_table:
-        fig.update_yaxes(title_text="At risk (episodes)", autorange="reversed", showgrid=False, row=2, col=1,
-                         title_font=dict(size=11))
+        fig.update_yaxes(title_text="", autorange="reversed", showgrid=False, row=2, col=1)
+        fig.add_annotation(text="Number at risk (episodes) at the start of each week", xref="paper",
+                           yref="paper", x=0, y=0.235, xanchor="left", yanchor="bottom", showarrow=False,
+                           font=dict(size=11, color="#555"))
         fig.update_xaxes(title_text=x_title, dtick=1, row=2, col=1)
     else:
         fig.update_xaxes(title_text=x_title, dtick=1)

@@ -50,7 +50,7 @@ def lag_flag() -> None:
     # Site names come from imported files: a table, never markdown.
     st.dataframe(late[["site", "last_session", "lag_days"]].rename(
         columns={"site": "Site", "last_session": "Last session", "lag_days": "Days before data date"}),
-        hide_index=True, width="content")
+        hide_index=True, width="content", column_config={"Last session": st.column_config.DateColumn()})
 
 
 def tiles() -> None:

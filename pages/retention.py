@@ -14,8 +14,8 @@ st.title("Retention")
 widgets.as_of_line(ctx)
 
 MEASURES = {
-    "Retention (no unplanned discharge)": ("retention", "Share without an unplanned discharge (%)"),
-    "Still in program (any discharge ends it)": ("in_program", "Share still in program (%)"),
+    "Retention (no unplanned discharge)": ("retention", "Retained (%)"),
+    "Still in program (any discharge ends it)": ("in_program", "Still in program (%)"),
 }
 ALL = "All selected episodes"
 
@@ -120,11 +120,15 @@ def discharge_reasons() -> None:
     view = st.radio("Show", ["Share of discharges", "Number of discharges"], key="ret_reason_view",
                     horizontal=True)
     share = view.startswith("Share")
-    fig = charts.bar_chart(reasons, x="month", y="share" if share else "discharges", color="discharge_reason",
-                           barmode="stack", percent=share,
+    shown = reasons.assign(discharge_reason=reasons["discharge_reason"].map(lambda r: charts.REASON_LABELS.get(r, r)))
+    # Stack in the TEDS-D order so the colours and the legend read the same every month.
+    order = {label: i for i, label in enumerate(charts.REASON_LABELS.values())}
+    shown = shown.sort_values("discharge_reason", key=lambda s: s.map(order))
+    fig = charts.bar_chart(shown, x="month", y="share" if share else "discharges", color="discharge_reason",
+                           barmode="stack", percent=share, colour_map=charts.REASON_COLOURS,
                            title="Discharge reasons by month of discharge", x_title="Month of discharge",
                            y_title="Share of discharges (%)" if share else "Discharges (episodes)")
-    fig.update_layout(legend_title_text="Reason")
+    fig.update_layout(legend_traceorder="normal")
     widgets.chart(fig, "ret_reasons")
     widgets.how_computed(
         "Discharged episodes per calendar month of discharge, split by the TEDS-D discharge reason "
@@ -142,6 +146,7 @@ def time_in_program() -> None:
     if los.empty:
         widgets.note_empty("No discharges in this selection yet.")
         return
+    los = los.assign(discharge_reason=los["discharge_reason"].map(lambda r: charts.REASON_LABELS.get(r, r)))
     fig = charts.box_from_quantiles(los, "discharge_reason", q1="q1", median="median", q3="q3",
                                     lower="lower_whisker", upper="upper_whisker",
                                     title="Days from admission to discharge, by discharge reason",

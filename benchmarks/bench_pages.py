@@ -1,0 +1,122 @@
+"""Benchmark: how long each dashboard page takes to finish a run, under Streamlit's AppTest.
+
+On generated data (python -m sample_data.generate, imported with the real
+importer; the store is shared with bench_metrics.py's work directory), for each page:
+1. cold: the first run with empty st.cache_data (the Store stays open, as in a
+   running server after its first visitor);
+2. filter change, new value: a site is selected in the shared sidebar filter and
+   the page reruns; its results are not cached yet, so this is the query time;
+3. filter change, cached: the filter is cleared and set again, so every result
+   comes from st.cache_data (what a user clicking back and forth sees);
+and, for scale, the pandas baseline of the headline metrics on the same data.
+
+Targets (issue 4), 2 cores: <= 1 s per page after a filter change with a warm
+cache, <= 3 s cold. Nothing is asserted; figures and peak memory are printed.
+
+    .venv/bin/python benchmarks/bench_pages.py --sessions 1000000
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+PAGES = ("overview", "retention", "attendance", "therapy_mix", "qi", "data")
+TIMEOUT = 900
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed_run(at) -> float:
+    t0 = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - t0
+    if at.exception:
+        raise RuntimeError(f"page raised: {[e.value for e in at.exception]}")
+    failed = [w.value for w in at.warning if "could not be computed" in w.value]
+    if failed:
+        raise RuntimeError(f"a section failed: {failed}")
+    return elapsed
+
+
+def bench_page(page: str) -> dict:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from ui.context import K_SITES
+
+    st.cache_data.clear()
+    at = AppTest.from_file(str(REPO / "pages" / f"{page}.py"), default_timeout=TIMEOUT)
+    cold = _timed_run(at)
+    charts = len(at.get("plotly_chart"))
+    sites = at.multiselect(key=K_SITES)
+    site = sites.options[0]
+    sites.select(site)
+    changed = _timed_run(at)
+    at.multiselect(key=K_SITES).unselect(site)
+    back = _timed_run(at)
+    at.multiselect(key=K_SITES).select(site)
+    cached = _timed_run(at)
+    return {"page": page, "charts": charts, "cold": cold, "changed": changed, "back": back, "cached": cached}
+
+
+def pandas_reference(db: str) -> float:
+    """Seconds for the pandas baseline of the headline metrics (data already in memory)."""
+    from analytics.store import Store
+    from benchmarks.pandas_baseline import load_frames, pandas_summary
+
+    store = Store(db)
+    frames = load_frames(store)
+    store.close()
+    t0 = time.perf_counter()
+    pandas_summary(*frames)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/iop-bench"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+
+    from benchmarks.bench_metrics import prepare
+
+    db = prepare(args.sessions, args.workdir, args.seed)
+    os.environ["IOP_DB"] = str(db)
+    # The generated store holds imported (non-sample) data; local mode shows it only with this opt-in.
+    os.environ["IOP_ALLOW_ANONYMOUS"] = "1"
+
+    print(f"\npages on {db} ({args.sessions:,} sessions requested), seconds per page run:")
+    print(f"{'page':<12} {'charts':>6} {'cold':>7} {'filter':>7} {'back':>7} {'cached':>7}")
+    rows = []
+    for page in args.pages:
+        r = bench_page(page)
+        rows.append(r)
+        print(f"{r['page']:<12} {r['charts']:>6} {r['cold']:>7.2f} {r['changed']:>7.2f} {r['back']:>7.2f} "
+              f"{r['cached']:>7.2f}", flush=True)
+    print("\ncold: first run, empty result cache; filter: a site selected (new queries); "
+          "back: filter cleared (cached); cached: the site again (cached).")
+    print("targets: <= 3 s cold, <= 1 s after a filter change with a warm cache.")
+    print(f"worst cold {max(r['cold'] for r in rows):.2f} s; worst filter change {max(r['changed'] for r in rows):.2f} s; "
+          f"worst cached rerun {max(max(r['back'], r['cached']) for r in rows):.2f} s")
+    print(f"peak RSS of this process: {_peak_rss_mb():.0f} MB")
+    try:
+        print(f"pandas baseline of the headline metrics alone (in memory, for scale): {pandas_reference(str(db)):.2f} s")
+    except Exception as exc:  # noqa: BLE001 - the reference is optional
+        print(f"pandas baseline unavailable: {type(exc).__name__}")
+    print(f"load average now: {os.getloadavg()[0]:.1f} (2-core machine)")
+
+
+if __name__ == "__main__":
+    main()
