@@ -148,6 +148,28 @@ def compare_months(store: Store, filters: Filters, scope: Scope) -> PeriodCompar
     return PeriodComparison(as_of, months, pd.DataFrame(rows))
 
 
+def _complement_census(cells: pd.DataFrame, hidden: pd.Series) -> None:
+    """Census at the end of this month = census a month before + admissions - discharges,
+    so when one of admissions and discharges is hidden and both censuses are shown, the
+    hidden one could be worked out: hide the other too, or (if it is 0) this month's census.
+    """
+    def index(kpi: str, period: str):
+        found = cells.index[(cells["kpi"] == kpi) & (cells["period"] == period)]
+        return found[0] if len(found) else None
+
+    adm, dis = index("admissions", "this"), index("discharges", "this")
+    now, before = index("active_census", "this"), index("active_census", "previous")
+    if None in (adm, dis, now, before) or hidden[now] or hidden[before]:
+        return
+    if hidden[adm] == hidden[dis]:
+        return
+    other = dis if hidden[adm] else adm
+    if cells.loc[other, "value"]:
+        hidden[other] = True
+    else:
+        hidden[now] = True
+
+
 def comparison_table(comparison: PeriodComparison, *, suppress: bool = False,
                      threshold: int | None = None) -> pd.DataFrame:
     """One row per KPI: kpi, label, the three months' values and the two changes.
@@ -177,6 +199,7 @@ def comparison_table(comparison: PeriodComparison, *, suppress: bool = False,
                 spec = SuppressionSpec(rates=(RateSpec("value"),), group_size="patients", column_totals=False)
                 mask = suppression_mask(part, spec, threshold)["value"]
             hidden.loc[part.index] = mask.to_numpy()
+        _complement_census(cells, hidden)
     lookup = {(r.kpi, r.period): (r.value, bool(hidden.loc[i])) for i, r in cells.iterrows()}
     out = []
     for kpi, (label, _) in KPIS.items():

@@ -103,6 +103,8 @@ def suppressed_tiles(values: dict[str, object], threshold: int) -> list[Tile]:
         rates=(RateSpec("completion_rate", "completed", "discharged"), RateSpec("retention_week_4"),
                RateSpec("retention_week_8"), RateSpec("retention_week_12")),
         group_size="patients", column_totals=False,
+        # episodes = active + discharged: one hidden alone could be worked out
+        row_groups=(("active_episodes", "discharged", "episodes"),),
     )
     shown = suppress_kpis(values, episode_spec, threshold)
     for rate, group in (("attendance_rate", "session_patients"), ("no_show_rate", "session_patients"),

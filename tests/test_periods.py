@@ -55,3 +55,25 @@ def test_suppressed_comparison_hides_small_cells(store):
     assert table.loc["discharges", "this_month"] == 0  # zero is shown
     assert table.loc["attendance_rate", "previous_month"] == "<11"  # 3 patients
     assert table.loc["retention_week_4", "previous_month"] == "<11"
+
+
+def _cells(adm, dis, census_now, census_before):
+    rows = [("admissions", "this", adm), ("discharges", "this", dis),
+            ("active_census", "this", census_now), ("active_census", "previous", census_before)]
+    return pd.DataFrame([{"kpi": k, "period": p, "month": date(2026, 2, 1), "value": v, "numerator": v,
+                          "denominator": None, "patients": None} for k, p, v in rows])
+
+
+def test_census_identity_gets_complementary_suppression():
+    # 40 = 38 + 5 - 3: with admissions (5) hidden, discharges (3) hidden too; the censuses stay.
+    comp = periods.PeriodComparison(date(2026, 3, 20), {"this": date(2026, 2, 1)}, _cells(5, 30, 40, 65))
+    table = periods.comparison_table(comp, suppress=True, threshold=11).set_index("kpi")
+    assert table.loc["admissions", "this_month"] == "<11"
+    assert table.loc["discharges", "this_month"] == "<11"  # 30 would give 5 = 40 - 65 + 30
+    assert table.loc["active_census", "this_month"] == 40
+    # When the other is 0, this month's census is hidden instead (0 stays 0).
+    comp = periods.PeriodComparison(date(2026, 3, 20), {"this": date(2026, 2, 1)}, _cells(5, 0, 40, 35))
+    table = periods.comparison_table(comp, suppress=True, threshold=11).set_index("kpi")
+    assert table.loc["discharges", "this_month"] == 0
+    assert table.loc["active_census", "this_month"] == "<11"
+    assert table.loc["active_census", "change_vs_previous"] == "<11"

@@ -199,3 +199,20 @@ def test_empty_store_still_builds_a_packet(store_file):
     # 7 control charts (each saying why it is empty), no funnel, retention, dose and mix
     assert html_text.count('class="plotly-graph-div"') == 10
     assert "Data as of <strong>no data</strong>" in html_text
+
+
+def test_tiles_complement_active_and_discharged():
+    # 8 active of 400 episodes: the 392 discharged would give the 8 away, so it is hidden too.
+    values = {"active_episodes": 8, "episodes": 400, "discharged": 392, "completed": 150,
+              "completion_rate": 150 / 392, "retention_week_4": 0.8, "retention_week_8": 0.7,
+              "retention_week_12": 0.6, "attendance_rate": 0.8, "no_show_rate": 0.1,
+              "dose_target_met_rate": 0.5, "median_weekly_hours": 8.0, "patients": 380,
+              "session_patients": 380, "dose_patients": 370}
+    tiles = {t.key: t for t in report.suppressed_tiles(values, 11)}
+    assert tiles["active_episodes"].value == "<11"
+    assert tiles["discharged"].value == "<11"
+    assert tiles["episodes"].value == 400
+    # the completion rate rests on the hidden discharged count
+    assert tiles["completion_rate"].value == "<11"
+    assert tiles["attendance_rate"].value == 0.8 and tiles["attendance_rate"].status == "green"
+    assert tiles["no_show_rate"].status == "green" and tiles["dose_target_met_rate"].status == "red"
