@@ -6,9 +6,11 @@ admit_date + 7(k-1) .. admit_date + 7k - 1 and counts once its last day is
 0 when nothing was attended. A week meets the dose when its hours are at or
 above its program's target (config/iop.toml: 9 h, adolescent programs 6 h).
 
-The episode-weeks are built in analytics/sql/episode_weeks.sql and stay in
-DuckDB (about 3 M rows at 10 M sessions); only summaries, a half-hour
-histogram and percentiles come back.
+The week rules live in analytics/sql/episode_weeks.sql, the head of a CTE
+chain that each dose query continues (spc.py and atrisk.py continue it too,
+through _run()). At 10 M sessions there are about 3 M episode-weeks; they are
+counted by minutes inside DuckDB rather than listed, and only summaries, a
+half-hour histogram and percentiles come back to Python.
 
 >>> with store.read() as cur:
 ...     bind_filters(cur, Filters(programs=("Adolescent IOP",)))
@@ -64,6 +66,13 @@ def _episode_weeks_sql(query: str, group: str) -> str:
 
 def _run(cur: duckdb.DuckDBPyConnection, query: str, group: str, targets: dict[str, float],
          params: dict | None = None) -> pd.DataFrame:
+    """Run sql/QUERY.sql after episode_weeks.sql, grouped by `group`, with the targets bound.
+
+    QUERY may use the CTEs `episodes` (ep, episode_id, patient_id, admit_date,
+    target_minutes, grp, complete_weeks), `week_minutes` (ep, week_number, minutes:
+    complete weeks with attended sessions only) and `week_counts` (grp,
+    target_minutes, week_number, minutes, weeks: every complete week, counted).
+    """
     text = _episode_weeks_sql(query, group)
     return cur.execute(text, {**_target_params(targets), **(params or {})}).df()
 
@@ -72,8 +81,6 @@ def _stats(cur: duckdb.DuckDBPyConnection, group: str, by_week: bool,
            params: dict | None = None) -> pd.DataFrame:
     targets = target_hours(cur)
     return _run(cur, "dose_stats", group, targets, {"by_week": by_week, **(params or {})})
-
-
 
 
 def dose_summary(cur: duckdb.DuckDBPyConnection) -> DoseSummary:
