@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics import audit
+from analytics.extensions import load_extensions
 from analytics.profiles import Profile, ProfileError, load_profile
 from analytics.queries import sql_text
 from analytics.schema import ID_COLUMN, KINDS
@@ -46,6 +47,8 @@ PSEUDONYM_ENV = "IOP_PSEUDONYM_KEY"
 MEMORY_ENV = "IOP_IMPORT_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"
 _XLSX_MAGIC = b"PK\x03\x04"
+# Encodings DuckDB's CSV reader knows without the `encodings` extension.
+BUILTIN_ENCODINGS = ("utf-8", "latin-1", "utf-16")
 _SCAN_CHUNK = 1 << 22
 # Kinds in the order a command applies them: sessions are checked against enrollments.
 _KIND_ORDER = ("enrollments", "sessions")
@@ -182,6 +185,8 @@ def _encoding_refusal(scan: _Scan, profile: Profile, kind: str | None = None) ->
 
 
 def _headers(cur: duckdb.DuckDBPyConnection, scan: _Scan, profile: Profile) -> list[str]:
+    if profile.duckdb_encoding not in BUILTIN_ENCODINGS:
+        load_extensions(cur, ("encodings",))  # loads once per process; large, so only when needed
     reader, params = _reader_sql(scan, profile)
     try:
         described = cur.execute("DESCRIBE SELECT * FROM " + reader, params).fetchall()

@@ -67,7 +67,9 @@ class Store:
         # DuckDB draws a progress bar on stdout for slow statements; it would corrupt
         # CLI output (--format json). Cursors inherit the setting.
         self._con.execute("SET enable_progress_bar = false")
-        extensions = ("excel", "encodings") + (("postgres", "ducklake") if self.is_lake else ())
+        # `encodings` (about 330 MB of ICU tables in memory) is loaded by the importer
+        # only for a profile that needs it (analytics.ingest).
+        extensions = ("excel",) + (("postgres", "ducklake") if self.is_lake else ())
         load_extensions(self._con, extensions)
         self._cond = threading.Condition()
         self._readers = 0
