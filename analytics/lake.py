@@ -131,10 +131,20 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
     sql = "ATTACH " + _sql_string(PREFIX + spec) + " AS store"
     if options:
         sql += " (" + ", ".join(options) + ")"
-    try:
-        con.execute(sql)
-    except duckdb.Error as exc:
-        raise LakeError(_explain_attach_error(str(exc), read_only)) from None
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            con.execute(sql)
+            break
+        except duckdb.Error as exc:
+            message = str(exc)
+            # Two first imports into an empty catalog race to create the lake; the
+            # loser's PostgreSQL transaction fails and rolls back, and its next
+            # attempt finds the lake the winner made.
+            racing = "Failed to initialize DuckLake" in message and (
+                "duplicate key" in message or "already exists" in message)
+            if read_only or not racing or attempt == MAX_ATTEMPTS - 1:
+                raise LakeError(_explain_attach_error(message, read_only)) from None
+        time.sleep(_backoff(attempt))
     if not read_only:
         try:
             retrying(con, _create_tables)

@@ -309,3 +309,33 @@ def test_settle_marks_only_older_versions(lake_target):
         rows = cur.execute("SELECT session_id, attended_minutes FROM main.sessions ORDER BY 1").fetchall()
     assert rows == [("s1", 120), ("s2", 90)]
     store.close()
+
+
+@pytest.mark.lake
+def test_first_writers_racing_on_an_empty_catalog_all_succeed(lake_target):
+    """Several sites' first imports can meet on a new catalog: one creates the lake, all commit."""
+    start = threading.Barrier(3, timeout=60)
+    errors: list[BaseException] = []
+
+    def first_write(n: int) -> None:
+        store = Store(lake_target)
+        try:
+            start.wait()
+            with store.write() as cur:
+                cur.execute("INSERT INTO store.audit_log VALUES (now()::TIMESTAMP, $who, 'test', '{}')",
+                            {"who": f"writer{n}"})
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=first_write, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    with Store(lake_target).read() as cur:
+        assert cur.execute("SELECT count(*) FROM main.audit_log").fetchone()[0] == 3
+        tables = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store'").fetchone()[0]
+    assert tables == len(STORE_TABLES) + 1  # and store.superseded
