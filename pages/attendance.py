@@ -72,12 +72,15 @@ def over_time() -> None:
         return
     long = table.melt(id_vars=[dim, "expected"], value_vars=list(RATE_NAMES), var_name="rate", value_name="value")
     long["rate"] = long["rate"].map(RATE_NAMES)
-    fig = charts.line_chart(long, x=dim, y="value", color="rate", percent=True, hover_n="expected",
-                            title=f"Attendance, no-show and cancellation rates by {dim}",
-                            x_title="Week starting (Monday)" if dim == "week" else "Month",
-                            y_title="Share of sessions (%)")
-    fig.update_layout(legend_title_text="")
-    widgets.chart(fig, "att_over_time")
+
+    def build():
+        fig = charts.line_chart(long, x=dim, y="value", color="rate", percent=True, hover_n="expected",
+                                title=f"Attendance, no-show and cancellation rates by {dim}",
+                                x_title="Week starting (Monday)" if dim == "week" else "Month",
+                                y_title="Share of sessions (%)")
+        fig.update_layout(legend_title_text="")
+        return fig
+    widgets.cached_chart(ctx, "att_over_time", build, dim)
     widgets.how_computed(RATES_HELP, "sessions")
     with st.expander("Table"):
         widgets.table(ctx, table, f"session_rates_by_{dim}", SESSION_RATE_SPEC)
@@ -100,13 +103,16 @@ def by_dimension() -> None:
         from analytics.breakdowns import WEEKDAY_ORDER
         order = [d for d in WEEKDAY_ORDER if d in set(long[dim])]
     many = long[dim].nunique() > 8
-    fig = charts.bar_chart(long, x=dim, y="value", color="rate", percent=True, horizontal=many,
-                           category_order=order, title=f"Session rates by {labels[dim].lower()}",
-                           x_title="Share of expected sessions (%)" if many else labels[dim],
-                           y_title=labels[dim] if many else "Share of expected sessions (%)",
-                           height=max(380, 26 * long[dim].nunique() + 120) if many else 380)
-    fig.update_layout(legend_title_text="")
-    widgets.chart(fig, "att_by_dim")
+
+    def build():
+        fig = charts.bar_chart(long, x=dim, y="value", color="rate", percent=True, horizontal=many,
+                               category_order=order, title=f"Session rates by {labels[dim].lower()}",
+                               x_title="Share of expected sessions (%)" if many else labels[dim],
+                               y_title=labels[dim] if many else "Share of expected sessions (%)",
+                               height=max(380, 26 * long[dim].nunique() + 120) if many else 380)
+        fig.update_layout(legend_title_text="")
+        return fig
+    widgets.cached_chart(ctx, "att_by_dim", build, dim)
     if dim == "clinician":
         st.caption("Rates per clinician vary by chance with few sessions; the QI page's funnel plots show "
                    "which differences go beyond chance.")
@@ -126,9 +132,12 @@ def minutes() -> None:
         "Scheduled": table["minutes_scheduled"] / 60.0,
         "Delivered": table["minutes_attended"] / 60.0,
     })
-    fig = charts.bar_chart(hours, x="month", y=["Scheduled", "Delivered"], title="Hours scheduled and delivered by month",
-                           x_title="Month", y_title="Hours (attended minutes / 60)")
-    widgets.chart(fig, "att_minutes")
+
+    def build():
+        fig = charts.bar_chart(hours, x="month", y=["Scheduled", "Delivered"], title="Hours scheduled and delivered by month",
+                               x_title="Month", y_title="Hours (attended minutes / 60)")
+        return fig
+    widgets.cached_chart(ctx, "att_minutes", build)
     widgets.how_computed(
         "**Scheduled** = scheduled minutes of expected sessions (program cancellations left out); "
         "**delivered** = attended minutes of attended sessions. Both shown in hours.", "sessions")
@@ -155,22 +164,28 @@ def dose() -> None:
             by_hours.setdefault(h, []).append(program)
         targets = {f"ASAM 2.1: {h:g} h ({', '.join(ps)})" if len(ps) < 3 else f"ASAM 2.1: {h:g} h": h
                    for h, ps in by_hours.items()}
-        fig = charts.histogram_bins(hist, "hours_from", "hours_to", "episode_weeks", color="program",
-                                    title="Distribution of weekly attended hours per episode-week",
-                                    x_title="Attended hours in the week (h)", y_title="Episode-weeks",
-                                    targets=targets)
-        fig.update_layout(legend_title_text="Program")
-        widgets.chart(fig, "att_dose_hist")
+
+        def build():
+            fig = charts.histogram_bins(hist, "hours_from", "hours_to", "episode_weeks", color="program",
+                                        title="Distribution of weekly attended hours per episode-week",
+                                        x_title="Attended hours in the week (h)", y_title="Episode-weeks",
+                                        targets=targets)
+            fig.update_layout(legend_title_text="Program")
+            return fig
+        widgets.cached_chart(ctx, "att_dose_hist", build)
     by_week = data.query(ctx, "dose:dose_by_program_week")
     if not by_week.empty:
-        fig = charts.line_chart(by_week, x="week_number" if "week_number" in by_week.columns else by_week.columns[0],
-                                y="dose_target_met_rate", percent=True, hover_n="episode_weeks",
-                                names={"dose_target_met_rate": "Meeting the dose target"},
-                                target=_target("dose_target_met_rate"), target_label="QI target",
-                                title="Share of episode-weeks meeting the dose target, by program week",
-                                x_title="Program week", y_title="Episode-weeks meeting target (%)")
-        fig.update_xaxes(dtick=1)
-        widgets.chart(fig, "att_dose_by_week")
+
+        def build():
+            fig = charts.line_chart(by_week, x="week_number" if "week_number" in by_week.columns else by_week.columns[0],
+                                    y="dose_target_met_rate", percent=True, hover_n="episode_weeks",
+                                    names={"dose_target_met_rate": "Meeting the dose target"},
+                                    target=_target("dose_target_met_rate"), target_label="QI target",
+                                    title="Share of episode-weeks meeting the dose target, by program week",
+                                    x_title="Program week", y_title="Episode-weeks meeting target (%)")
+            fig.update_xaxes(dtick=1)
+            return fig
+        widgets.cached_chart(ctx, "att_dose_by_week", build)
     widgets.how_computed(
         "Week *k* of an episode covers admission day + 7(k−1) to + 7k − 1 and counts once its last day "
         "has passed (by discharge or the data date). Its hours are the attended minutes in it / 60 "

@@ -151,10 +151,13 @@ def coverage() -> None:
     })
     widgets.download_table(ctx, last, "site_last_dates", SuppressionSpec(counts=("episodes",), column_totals=False))
     if not monthly.empty:
-        fig = charts.heatmap(monthly, x="month", y="site", z="sessions", percent=False,
-                             title="Sessions recorded per site and month", x_title="Month of session",
-                             y_title="Site", z_title="Sessions")
-        widgets.chart(fig, "data_coverage")
+
+        def build():
+            fig = charts.heatmap(monthly, x="month", y="site", z="sessions", percent=False,
+                                 title="Sessions recorded per site and month", x_title="Month of session",
+                                 y_title="Site", z_title="Sessions")
+            return fig
+        widgets.cached_chart(ctx, "data_coverage", build)
         widgets.table(ctx, monthly, "coverage_by_site_month",
                       SuppressionSpec(counts=("episodes", "patients"), group_size="patients", column_totals=False))
     widgets.how_computed(

@@ -159,8 +159,11 @@ def trends() -> None:
         for col, (title, df, y, y_title, pct, target) in zip(cols, panels[i:i + 3]):
             with col:
                 recent = df.sort_values("month").tail(24)
-                widgets.chart(charts.sparkline(recent, "month", y, title=title, y_title=y_title, percent=pct,
-                                               target=target), f"ov_spark_{i}_{title}")
+                widgets.cached_chart(
+                    ctx, f"ov_spark_{title}",
+                    lambda recent=recent, y=y, title=title, y_title=y_title, pct=pct, target=target: charts.sparkline(
+                        recent, "month", y, title=title, y_title=y_title, percent=pct, target=target),
+                )
     widgets.how_computed(
         "The last 24 months of each figure, over the episodes the sidebar filters select. Admissions, "
         "retention and the dose share are grouped by admission month; discharges and completion by "

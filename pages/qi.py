@@ -68,7 +68,11 @@ def control_charts() -> None:
                 chart = suppress_control_chart(chart, person_counts=key in PERSON_COUNT_CHARTS)
             target = dose_hours_target(ctx.filters.programs or ctx.options.programs) if key == "median_hours_month" else None
             with col:
-                widgets.chart(charts_qi.control_chart_figure(chart, interventions, target=target), f"qi_{key}")
+                widgets.cached_chart(
+                    ctx, f"qi_{key}",
+                    lambda chart=chart, target=target: charts_qi.control_chart_figure(chart, interventions, target=target),
+                    start, end, laney,
+                )
                 if chart.signals:
                     # Signals hold period labels and figures only; st.text keeps them literal.
                     st.text("Signals:\n" + "\n".join(f"• {s}" for s in chart.signals))
@@ -154,7 +158,8 @@ def funnel_plots() -> None:
         if SUPPRESSED:
             plot = suppress_funnel(plot, person_counts=measure != "attendance_rate")
         with cols[i % len(cols)]:
-            widgets.chart(charts_qi.funnel_figure(plot, measure), f"qi_funnel_{i}")
+            widgets.cached_chart(ctx, f"qi_funnel_{i}", lambda plot=plot: charts_qi.funnel_figure(plot, measure),
+                                 measure, unit, program)
             if plot.outliers:
                 # Unit names come from imported files: plain text only.
                 st.text("Beyond the limits:\n" + "\n".join(f"• {o}" for o in plot.outliers))

@@ -38,12 +38,15 @@ def retention_curves() -> None:
     group = None if by == ALL else by
     if group is not None:
         shown[group] = shown[group].fillna("(not recorded)").astype(str)
-    fig = charts.retention_curves(
-        shown.rename(columns={column: "y", f"{column}_lo": "lo", f"{column}_hi": "hi", "n_at_risk": "at_risk"}),
-        group=group or "__none__", y="y", title=f"{measure} by week since admission",
-        y_title=y_title, target=None,
-    )
-    widgets.chart(fig, "ret_curve")
+
+    def build():
+        fig = charts.retention_curves(
+            shown.rename(columns={column: "y", f"{column}_lo": "lo", f"{column}_hi": "hi", "n_at_risk": "at_risk"}),
+            group=group or "__none__", y="y", title=f"{measure} by week since admission",
+            y_title=y_title, target=None,
+        )
+        return fig
+    widgets.cached_chart(ctx, "ret_curve", build, by, measure)
     dropped = sorted(set(curve[group].fillna("(not recorded)").astype(str)) - set(shown[group])) if group else []
     if dropped:
         st.caption(f"{len(dropped)} group(s) have fewer than 10 episodes at risk from the start and are not drawn.")
@@ -95,10 +98,13 @@ def cohort_heatmap() -> None:
     cells = cohorts.copy()
     # A cell resting on fewer than 10 episodes at risk says nothing; leave it blank.
     cells.loc[cells["low_risk"].astype(bool), "retention"] = float("nan")
-    fig = charts.heatmap(cells, x="week", y="cohort", z="retention", text_n="n_at_risk",
-                         title="Share without an unplanned discharge, by admission month and program week",
-                         x_title="Program week", y_title="Admission month", z_title="Retention")
-    widgets.chart(fig, "ret_heatmap")
+
+    def build():
+        fig = charts.heatmap(cells, x="week", y="cohort", z="retention", text_n="n_at_risk",
+                             title="Share without an unplanned discharge, by admission month and program week",
+                             x_title="Program week", y_title="Admission month", z_title="Retention")
+        return fig
+    widgets.cached_chart(ctx, "ret_heatmap", build)
     widgets.how_computed(
         "Each row is the episodes admitted in one month, each column a program week. A cell is the "
         "retention at the end of that week for that cohort, with patients still in treatment censored. "
@@ -124,12 +130,15 @@ def discharge_reasons() -> None:
     # Stack in the TEDS-D order so the colours and the legend read the same every month.
     order = {label: i for i, label in enumerate(charts.REASON_LABELS.values())}
     shown = shown.sort_values("discharge_reason", key=lambda s: s.map(order))
-    fig = charts.bar_chart(shown, x="month", y="share" if share else "discharges", color="discharge_reason",
-                           barmode="stack", percent=share, colour_map=charts.REASON_COLOURS,
-                           title="Discharge reasons by month of discharge", x_title="Month of discharge",
-                           y_title="Share of discharges (%)" if share else "Discharges (episodes)")
-    fig.update_layout(legend_traceorder="normal")
-    widgets.chart(fig, "ret_reasons")
+
+    def build():
+        fig = charts.bar_chart(shown, x="month", y="share" if share else "discharges", color="discharge_reason",
+                               barmode="stack", percent=share, colour_map=charts.REASON_COLOURS,
+                               title="Discharge reasons by month of discharge", x_title="Month of discharge",
+                               y_title="Share of discharges (%)" if share else "Discharges (episodes)")
+        fig.update_layout(legend_traceorder="normal")
+        return fig
+    widgets.cached_chart(ctx, "ret_reasons", build, view)
     widgets.how_computed(
         "Discharged episodes per calendar month of discharge, split by the TEDS-D discharge reason "
         "(completed, dropped out, terminated, transferred, incarcerated, death, other). "
@@ -147,11 +156,14 @@ def time_in_program() -> None:
         widgets.note_empty("No discharges in this selection yet.")
         return
     los = los.assign(discharge_reason=los["discharge_reason"].map(lambda r: charts.REASON_LABELS.get(r, r)))
-    fig = charts.box_from_quantiles(los, "discharge_reason", q1="q1", median="median", q3="q3",
-                                    lower="lower_whisker", upper="upper_whisker",
-                                    title="Days from admission to discharge, by discharge reason",
-                                    x_title="Discharge reason", y_title="Time in program (days)")
-    widgets.chart(fig, "ret_los")
+
+    def build():
+        fig = charts.box_from_quantiles(los, "discharge_reason", q1="q1", median="median", q3="q3",
+                                        lower="lower_whisker", upper="upper_whisker",
+                                        title="Days from admission to discharge, by discharge reason",
+                                        x_title="Discharge reason", y_title="Time in program (days)")
+        return fig
+    widgets.cached_chart(ctx, "ret_los", build)
     widgets.how_computed(
         "Days from admission to discharge (discharge date − admission date) for discharged episodes. "
         "The box spans the 25th to 75th percentile with the median inside; whiskers reach the most "

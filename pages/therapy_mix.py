@@ -44,13 +44,16 @@ def overall() -> None:
     shown = _label(table)
     shown["hours"] = shown["attended_minutes"] / 60.0
     shown = shown.sort_values("share")
-    fig = charts.bar_chart(shown, x="session_type", y="share", horizontal=True, percent=True,
-                           color="session_type", colour_map=charts.COMPONENT_COLOURS,
-                           category_order=list(shown["session_type"]),
-                           title="Share of attended hours by therapy component",
-                           x_title="Share of attended hours (%)", y_title="Component", height=320)
-    fig.update_layout(showlegend=False)
-    widgets.chart(fig, "mix_overall")
+
+    def build():
+        fig = charts.bar_chart(shown, x="session_type", y="share", horizontal=True, percent=True,
+                               color="session_type", colour_map=charts.COMPONENT_COLOURS,
+                               category_order=list(shown["session_type"]),
+                               title="Share of attended hours by therapy component",
+                               x_title="Share of attended hours (%)", y_title="Component", height=320)
+        fig.update_layout(showlegend=False)
+        return fig
+    widgets.cached_chart(ctx, "mix_overall", build)
     widgets.how_computed(MIX_HELP, "therapy-mix")
     with st.expander("Table"):
         widgets.table(ctx, table, "therapy_mix", MIX_SPEC)
@@ -62,13 +65,16 @@ def by_week() -> None:
     if table.empty:
         widgets.note_empty("No attended sessions in program weeks 1 to 12 for this selection.")
         return
-    fig = charts.stacked_share(_label(table), x="week_number", series="session_type", share="share",
-                               title="Share of attended hours by component, program weeks 1–12",
-                               colour_map=charts.COMPONENT_COLOURS,
-                               x_title="Program week", y_title="Share of attended hours (%)")
-    fig.update_xaxes(type="category")
-    fig.update_layout(legend_traceorder="normal")
-    widgets.chart(fig, "mix_by_week")
+
+    def build():
+        fig = charts.stacked_share(_label(table), x="week_number", series="session_type", share="share",
+                                   title="Share of attended hours by component, program weeks 1–12",
+                                   colour_map=charts.COMPONENT_COLOURS,
+                                   x_title="Program week", y_title="Share of attended hours (%)")
+        fig.update_xaxes(type="category")
+        fig.update_layout(legend_traceorder="normal")
+        return fig
+    widgets.cached_chart(ctx, "mix_by_week", build)
     widgets.how_computed(MIX_HELP + " Program week *k* is admission day + 7(k−1) to + 7k − 1.", "therapy-mix")
     with st.expander("Table"):
         widgets.table(ctx, table, "therapy_mix_by_program_week", MIX_SPEC)
@@ -85,12 +91,15 @@ def compared() -> None:
     shown = _label(table)
     shown[dim] = shown[dim].fillna("(not recorded)").astype(str)
     n = shown[dim].nunique()
-    fig = charts.stacked_share(shown, x=dim, series="session_type", share="share", horizontal=True,
-                               title=f"Share of attended hours by component and {dim}",
-                               x_title="Share of attended hours (%)", y_title=labels[dim],
-                               colour_map=charts.COMPONENT_COLOURS,
-                               height=max(300, 40 * n + 140))
-    widgets.chart(fig, "mix_by_dim")
+
+    def build():
+        fig = charts.stacked_share(shown, x=dim, series="session_type", share="share", horizontal=True,
+                                   title=f"Share of attended hours by component and {dim}",
+                                   x_title="Share of attended hours (%)", y_title=labels[dim],
+                                   colour_map=charts.COMPONENT_COLOURS,
+                                   height=max(300, 40 * n + 140))
+        return fig
+    widgets.cached_chart(ctx, "mix_by_dim", build, dim)
     widgets.how_computed(MIX_HELP, "therapy-mix")
     with st.expander("Table"):
         widgets.table(ctx, table, f"therapy_mix_by_{dim}", MIX_SPEC)
@@ -103,12 +112,15 @@ def reach() -> None:
         widgets.note_empty("No selected episode attended any session yet.")
         return
     shown = _label(table)
-    fig = charts.bar_chart(shown, x="session_type", y="reach", percent=True, category_order=ORDER,
-                           color="session_type", colour_map=charts.COMPONENT_COLOURS,
-                           title="Share of episodes that attended each component at least once",
-                           x_title="Component", y_title="Share of episodes (%)", height=340)
-    fig.update_layout(showlegend=False)
-    widgets.chart(fig, "mix_reach")
+
+    def build():
+        fig = charts.bar_chart(shown, x="session_type", y="reach", percent=True, category_order=ORDER,
+                               color="session_type", colour_map=charts.COMPONENT_COLOURS,
+                               title="Share of episodes that attended each component at least once",
+                               x_title="Component", y_title="Share of episodes (%)", height=340)
+        fig.update_layout(showlegend=False)
+        return fig
+    widgets.cached_chart(ctx, "mix_reach", build)
     widgets.how_computed(
         "**Reach** of a component = episodes that attended at least one session of it / episodes that "
         "attended any session. For example, the share of episodes with any family therapy.", "therapy-mix")

@@ -100,3 +100,19 @@ def options(target: str, version: str, scope: Scope) -> tuple[FilterOptions, dat
 def call_uncached(target: str, filters: Filters, scope: Scope, name: str, *args: Any, **kwargs: Any) -> Any:
     """The same call without Streamlit's cache (benchmarks and the concurrency test)."""
     return _call(target, filters, scope, name, tuple(args), tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
+def _figure(key: tuple, _build: Callable[[], Any]) -> Any:
+    # `_build` is not hashed (leading underscore): the key says what the figure shows.
+    return _build()
+
+
+def figure(ctx: Any, name: str, build: Callable[[], Any], *params: Any) -> Any:
+    """A Plotly figure built once per data version, filters, scope, chart name and params.
+
+    Building a Plotly figure (validation of every property) costs tens of
+    milliseconds, so a page with several charts would spend most of a cached
+    rerun there. params must hold every page control the figure depends on.
+    """
+    return _figure((ctx.target, ctx.data_version, ctx.filters, ctx.scope, name, params), build)

@@ -153,3 +153,10 @@ def tile(label: str, value: object, kind: str = "count", *, previous: object = N
         words = {"green": "on target", "amber": "near target", "red": "off target"}
         badge_colour = {"green": "green", "amber": "orange", "red": "red"}[status]
         st.badge(f"{status.upper()}: {words[status]}", color=badge_colour)
+
+
+def cached_chart(ctx: Any, key: str, build: Callable[[], Any], *params: Any) -> None:
+    """chart() of a figure cached by ui.data.figure (params: the page controls it depends on)."""
+    from ui import data
+
+    chart(data.figure(ctx, key, build, *params), key)
