@@ -332,9 +332,15 @@ def _define_rows(cur: duckdb.DuckDBPyConnection, plan: _Plan, profile: Profile, 
     )
     cur.execute("DROP TABLE IF EXISTS ingest_lines")
     if plain:
-        # header on line 1, one line per record, nothing skipped
+        # header on line 1, one line (or sheet row) per record
+        where = ""
+        if scan.file_type == "xlsx":
+            # A sheet's empty rows are not records (a CSV reader skips blank lines
+            # alike); they are left out after numbering, so rows keep their sheet row.
+            where = " WHERE NOT (" + " AND ".join(f"{c.name} IS NULL" for c in KINDS[plan.kind]) + ")"
         cur.execute("CREATE OR REPLACE TEMP VIEW ingest_rows AS "
-                    f"SELECT idx, idx + 2 AS line, {id_col} AS record_id, * EXCLUDE (idx) FROM ingest_indexed")
+                    f"SELECT idx, idx + 2 AS line, {id_col} AS record_id, * EXCLUDE (idx) FROM ingest_indexed"
+                    + where)
         cur.execute("CREATE OR REPLACE TEMP TABLE ingest_reject_lines (byte_position BIGINT, line BIGINT)")
         return
     offsets, lines = _record_starts(scan, profile)
@@ -474,6 +480,8 @@ def _import_one(cur: duckdb.DuckDBPyConnection, store: Store, plan: _Plan, profi
     if pseudonymise_key is not None and kind == "enrollments":
         _pseudonymise(cur, pseudonymise_key)
     _define_rows(cur, plan, profile, n_rows, reader_rejects)
+    if scan.file_type == "xlsx":
+        n_rows = cur.execute("SELECT count(*) FROM ingest_rows").fetchone()[0]
 
     step(0.5, f"{scan.label}: checking across rows")
     cur.execute(sql_text("dq_duplicates"))
@@ -625,6 +633,8 @@ def _lake():
 
 def _log_refused(store: Store, refused: ImportRefused, profile: Profile, started: datetime, actor: str) -> None:
     """Record a refused attempt in its own transaction, after the command's rollback."""
+    if not store.is_lake and not Path(store.target).exists():
+        return  # no store yet: do not create one just to log a refusal
     try:
         with store.write() as cur:
             batch_id = _lake().new_batch_id() if store.is_lake else cur.execute(

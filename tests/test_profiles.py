@@ -89,7 +89,7 @@ def test_windows_1252_export_loads_through_its_profile_and_is_refused_without_it
         assert cur.execute("SELECT site FROM enrollments").fetchone()[0] == "Café Señora"
 
 
-def test_xlsx_export_loads_with_excel_dates_and_sheet_rows_as_lines(store, tmp_path):
+def test_xlsx_export_loads_with_excel_dates_sheet_rows_as_lines_and_empty_rows_skipped(store, tmp_path):
     path = tmp_path / "sessions.xlsx"
     import_files(store, [FIXTURES / "base_enrollments.csv"])
     con = duckdb.connect()
@@ -100,6 +100,7 @@ def test_xlsx_export_loads_with_excel_dates_and_sheet_rows_as_lines(store, tmp_p
     con.execute(f"""COPY (SELECT * FROM (VALUES
         ('X1', 'E1', DATE '2024-01-02', 'group', 'A', 180, 180, 'attended'),
         ('X2', 'E1', DATE '2024-01-03', 'group', 'A', 180, 0, 'no_show'),
+        (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
         ('X3', 'E1', DATE '2024-01-04', 'group', 'A', 180, 30, 'no_show'))
         AS t(session_id, episode_id, session_date, session_type, clinician, scheduled_minutes,
              attended_minutes, status)) TO '{path}' (FORMAT xlsx, HEADER true)""")
@@ -107,7 +108,8 @@ def test_xlsx_export_loads_with_excel_dates_and_sheet_rows_as_lines(store, tmp_p
     assert (result.kind, result.rows, result.inserted, result.rejected) == ("sessions", 3, 2, 1)
     with store.read() as cur:
         assert cur.execute("SELECT session_date FROM sessions WHERE session_id = 'X2'").fetchone()[0] == date(2024, 1, 3)
-        assert cur.execute("SELECT line, record_id FROM rejects").fetchall() == [(4, "X3")]
+        # the empty sheet row 4 is not a record; X3 is on sheet row 5
+        assert cur.execute("SELECT line, record_id FROM rejects").fetchall() == [(5, "X3")]
 
 
 @pytest.mark.parametrize("body, words", [
