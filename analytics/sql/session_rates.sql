@@ -6,18 +6,28 @@
 -- session off, so it is kept out of every attendance denominator (expected).
 -- Why DECIMAL for the completion share: 0.9 * scheduled must compare exactly
 -- (54 of 60 minutes is completed), which binary floating point does not promise.
-WITH per_patient_status AS (
-    -- one GROUP BY splits the statuses (cheaper than a FILTER per status over
-    -- every session) and leaves a few rows per patient for the distinct count
+WITH per_status AS (
+    -- one GROUP BY splits the statuses: cheaper than a FILTER per status over
+    -- every session (this is the headline query, run on every page)
     SELECT
-        patient_id, status,
+        status,
         count(*)                                                               AS sessions,
         count(*) FILTER (WHERE attended_minutes
             >= $completion_share::DECIMAL(9, 6) * scheduled_minutes)           AS at_share,
         sum(scheduled_minutes)                                                 AS scheduled_minutes,
         sum(attended_minutes)                                                  AS attended_minutes
     FROM main.selected_sessions()
-    GROUP BY patient_id, status
+    GROUP BY status
+),
+patients AS (
+    -- distinct patients with a selected session: the same set as
+    -- count(DISTINCT patient_id) over selected_sessions(), but the distinct
+    -- count runs over episodes instead of every session
+    SELECT count(DISTINCT patient_id) AS patients
+    FROM main.selected_episodes()
+    WHERE episode_id IN (
+        SELECT episode_id FROM main.sessions WHERE session_date <= getvariable('as_of')
+    )
 )
 SELECT
     coalesce(sum(sessions) FILTER (WHERE status <> 'program_cancelled'), 0)::BIGINT AS expected,
@@ -30,5 +40,5 @@ SELECT
     coalesce(sum(scheduled_minutes) FILTER (WHERE status <> 'program_cancelled'), 0)::BIGINT
                                                                                     AS minutes_scheduled,
     coalesce(sum(attended_minutes) FILTER (WHERE status = 'attended'), 0)::BIGINT   AS minutes_attended,
-    count(DISTINCT patient_id)                                                      AS patients
-FROM per_patient_status
+    (SELECT patients FROM patients)                                                 AS patients
+FROM per_status
