@@ -39,6 +39,7 @@ from typing import Callable, TypeVar
 import duckdb
 
 from analytics.config import settings
+from analytics.schema import LAKE_READ_VIEWS_DDL, STORE_DDL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "ducklake:"
@@ -143,7 +144,7 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
             racing = "Failed to initialize DuckLake" in message and (
                 "duplicate key" in message or "already exists" in message)
             if read_only or not racing or attempt == MAX_ATTEMPTS - 1:
-                raise LakeError(_explain_attach_error(message, read_only)) from None
+                raise LakeError(_explain_attach_error(message)) from None
         time.sleep(_backoff(attempt))
     if not read_only:
         try:
@@ -153,7 +154,7 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
             raise
 
 
-def _explain_attach_error(message: str, read_only: bool) -> str:
+def _explain_attach_error(message: str) -> str:
     if "does not exist" in message and "creating a new DuckLake is explicitly disabled" in message:
         return ("the DuckLake catalog is empty: import data first "
                 "(python -m analytics ingest --db ducklake:... FILE...)")
@@ -174,8 +175,6 @@ def _create_tables(cur: duckdb.DuckDBPyConnection) -> None:
     Partition keys are set only on creation: altering a table on every attach
     would make a snapshot each time and conflict with concurrent inserts.
     """
-    from analytics.schema import STORE_DDL  # here, not at import: schema has no lake knowledge
-
     existing = {
         row[0] for row in cur.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'"
@@ -386,21 +385,23 @@ def maintain(target: str, older_than_days: int) -> dict:
     Runs on a connection of its own (maintenance calls cannot run inside the
     store's write transaction). Returns what was done, for the CLI to print.
     """
-    from analytics.extensions import load_extensions
     from analytics import macros
-    from analytics.schema import LAKE_READ_VIEWS_DDL
+    from analytics.extensions import load_extensions
 
     con = duckdb.connect(":memory:")
     try:
         load_extensions(con, ("postgres", "ducklake"))
+        attach(con, target, read_only=True)  # an empty catalog is refused, not turned into a lake
+        con.execute("DETACH store")
         attach(con, target, read_only=False)
         for ddl in LAKE_READ_VIEWS_DDL:
             con.execute(ddl)
         macros.define(con)
         settled = retrying(con, lambda cur: sum(_mark_stale_versions(cur, k, None) for k in VERSIONED))
         files_before = _count_files(con)
-        con.execute("CALL ducklake_flush_inlined_data('store')")
-        con.execute("CALL ducklake_merge_adjacent_files('store')")
+        # Compaction rewrites files that a concurrent replacing write may touch too.
+        retry_on_conflict(lambda: con.execute("CALL ducklake_flush_inlined_data('store')"))
+        retry_on_conflict(lambda: con.execute("CALL ducklake_merge_adjacent_files('store')"))
         expired = con.execute(
             "SELECT count(*) FROM ducklake_expire_snapshots('store', older_than => now() - to_days($d))",
             {"d": older_than_days},

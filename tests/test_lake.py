@@ -339,3 +339,12 @@ def test_first_writers_racing_on_an_empty_catalog_all_succeed(lake_target):
         assert cur.execute("SELECT count(*) FROM main.audit_log").fetchone()[0] == 3
         tables = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store'").fetchone()[0]
     assert tables == len(STORE_TABLES) + 1  # and store.superseded
+
+
+@pytest.mark.lake
+def test_maintain_does_not_create_a_lake_in_an_empty_catalog(lake_target):
+    done = cli("maintain", "--db", lake_target)
+    assert done.returncode == 2 and "catalog is empty" in done.stderr
+    with pytest.raises(StoreError, match="catalog is empty"):
+        with Store(lake_target).read():
+            pass
