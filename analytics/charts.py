@@ -293,14 +293,15 @@ def histogram_bins(df: pd.DataFrame, lo: str, hi: str, count: str, *, title: str
 
 def box_from_quantiles(df: pd.DataFrame, group: str, *, q1: str, median: str, q3: str,
                        lower: str | None = None, upper: str | None = None, title: str, x_title: str,
-                       y_title: str, category_order: Sequence[str] | None = None) -> go.Figure:
+                       y_title: str, category_order: Sequence[str] | None = None,
+                       colour_map: dict[str, str] | None = None) -> go.Figure:
     """Box plots drawn from precomputed quartiles (the rows never leave DuckDB)."""
     fig = go.Figure()
     for i, (_, row) in enumerate(df.iterrows()):
         fig.add_trace(go.Box(
             name=str(row[group]), x=[str(row[group])], q1=[row[q1]], median=[row[median]], q3=[row[q3]],
             lowerfence=[row[lower]] if lower else [row[q1]], upperfence=[row[upper]] if upper else [row[q3]],
-            marker_color=colour(i), showlegend=False,
+            marker_color=(colour_map or {}).get(str(row[group]), colour(i)), showlegend=False,
         ))
     if category_order is not None:
         fig.update_xaxes(categoryorder="array", categoryarray=list(category_order))

@@ -149,7 +149,7 @@ def coverage() -> None:
         "as_of": st.column_config.DateColumn("Data as of"),
         "lag_days": st.column_config.NumberColumn("Days before data date"),
     })
-    widgets.download_table(ctx, last, "site_last_dates", SuppressionSpec(counts=("episodes",), column_totals=False))
+    widgets.download_table(ctx, last, "site_last_dates", SuppressionSpec(counts=("episodes",), column_totals=True))
     if not monthly.empty:
 
         def build():
@@ -158,13 +158,15 @@ def coverage() -> None:
                                  y_title="Site", z_title="Sessions")
             return fig
         widgets.cached_chart(ctx, "data_coverage", build)
-        widgets.table(ctx, monthly, "coverage_by_site_month",
-                      SuppressionSpec(counts=("episodes", "patients"), group_size="patients", column_totals=False))
+        with st.expander("Table: sessions per site and month"):
+            widgets.table(ctx, monthly, "coverage_by_site_month",
+                          SuppressionSpec(counts=("episodes", "patients"), group_size="patients",
+                                          column_totals=False))
     widgets.how_computed(
         "Sessions recorded per site and calendar month, and each site's first and last session date. "
         "The data date (as of) is the latest date anywhere in the store. A site is flagged when its last "
         "session is more than 14 days before it: IOP patients attend several times a week, so two quiet "
-        "weeks at a whole site usually mean a missing export, not a pause in treatment.", "data-coverage")
+        "weeks at a whole site usually mean a missing export, not a pause in treatment.", "data-and-time")
 
 
 def audit_log() -> None:

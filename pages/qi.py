@@ -85,7 +85,8 @@ def control_charts() -> None:
         "points / 1.128, for large denominators. **XmR** (median weekly hours): centre = baseline mean, "
         "limits = centre ± 2.66 × mean moving range. **Signals**: a point beyond a 3-sigma limit, or 8 or more "
         "points in a row on one side of the centre line (a shift). Retention at week 4 includes only cohorts "
-        "admitted at least 28 days before the data date. Triangles mark recorded interventions.", "qi")
+        "admitted at least 28 days before the data date. Triangles mark recorded interventions.",
+        "control-charts-analyticsspcpy", "docs/qi.md")
     with st.expander("Chart data"):
         frames = []
         for key in keys:
@@ -172,7 +173,8 @@ def funnel_plots() -> None:
         "99.8% limits around the program's overall rate p₀: p₀ ± z·√(p₀(1−p₀)/n). They widen for small "
         "volumes, where chance alone moves a rate a lot. A point outside the 99.8% limits is unlikely to be "
         "chance. Session measures belong to the session's clinician; completion and retention to the "
-        "episode's primary clinician (most attended minutes). Programs are never pooled.", "qi")
+        "episode's primary clinician (most attended minutes). Programs are never pooled.",
+        "funnel-plots-analyticsfunnelpy", "docs/qi.md")
     if frames:
         table = pd.concat(frames, ignore_index=True)
         keep = [c for c in ("program", "unit", "x", "n", "p", "lo95", "hi95", "lo998", "hi998", "flag", "patients")
@@ -223,7 +225,8 @@ def period_comparison() -> None:
     widgets.how_computed(
         "The last month that has ended by the data date, against the month before and the same month a year "
         "earlier. Counts and session rates are for the month itself; completion is for discharges in the "
-        "month; retention is for the cohort admitted in the month, as far as it has been followed.", "qi")
+        "month; retention is for the cohort admitted in the month, as far as it has been followed.",
+        "period-comparison-analyticsperiodspy", "docs/qi.md")
 
 
 def at_risk() -> None:

@@ -155,13 +155,16 @@ def time_in_program() -> None:
     if los.empty:
         widgets.note_empty("No discharges in this selection yet.")
         return
+    order = {reason: i for i, reason in enumerate(charts.REASON_LABELS)}
+    los = los.sort_values("discharge_reason", key=lambda s: s.map(order))
     los = los.assign(discharge_reason=los["discharge_reason"].map(lambda r: charts.REASON_LABELS.get(r, r)))
 
     def build():
         fig = charts.box_from_quantiles(los, "discharge_reason", q1="q1", median="median", q3="q3",
                                         lower="lower_whisker", upper="upper_whisker",
                                         title="Days from admission to discharge, by discharge reason",
-                                        x_title="Discharge reason", y_title="Time in program (days)")
+                                        x_title="Discharge reason", y_title="Time in program (days)",
+                                        colour_map=charts.REASON_COLOURS)
         return fig
     widgets.cached_chart(ctx, "ret_los", build)
     widgets.how_computed(

@@ -30,7 +30,7 @@ PAGES = {
     "pages/retention.py": 4,
     "pages/attendance.py": 5,
     "pages/therapy_mix.py": 4,
-    "pages/qi.py": 1,
+    "pages/qi.py": 5,
     "pages/data.py": 1,
 }
 
@@ -218,3 +218,19 @@ def test_ten_threads_share_one_store_correctly(sample_store_path):
     # The site lead's thread saw only their site.
     lead_last_dates = results[9][CALLS.index(("coverage:site_last_dates", ()))]
     assert set(lead_last_dates["site"]) == {sites[0]}
+
+
+def test_at_risk_list_has_no_download_and_is_audited(app_env):
+    from analytics.store import open_store
+
+    at = run_page("pages/qi.py")
+    assert_clean(at)
+    downloads_before = {b.proto.id for b in at.get("download_button")}
+    at.toggle(key="qi_show_atrisk").set_value(True).run()
+    assert_clean(at)
+    assert len(at.table) == 1 or any("No patient" in s.value for s in at.success)
+    # Showing the list adds no download button (st.table has no download control either).
+    assert {b.proto.id for b in at.get("download_button")} == downloads_before
+    with open_store(app_env).read() as cur:
+        views = cur.execute("SELECT count(*) FROM audit_log WHERE action = 'view_at_risk'").fetchone()[0]
+    assert views >= 1

@@ -124,3 +124,23 @@ def test_filters_persist_across_navigation(page, dashboard_url):
     # The chosen site is still selected on the other page, and named in the filter line.
     assert sidebar.get_by_text(site, exact=True).count() >= 1
     assert page.get_by_text(f"Sites: {site}").count() == 1
+
+
+def test_csv_download_is_suppressed_and_formula_safe(page, dashboard_url, tmp_path):
+    """The coverage table's CSV, downloaded in the browser: a site with fewer than 11 episodes reads '<11'."""
+    import csv
+    import io
+
+    page.goto(f"{dashboard_url}/data")
+    assert_page_drawn(page, "data")
+    with page.expect_download(timeout=90_000) as info:
+        page.locator(".st-key-dl_site_last_dates button").click()
+    target = tmp_path / "site_last_dates.csv"
+    info.value.save_as(target)
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert rows, "empty download"
+    small = [r for r in rows if r["episodes"].startswith("<")]
+    assert small, "the sample has a site with fewer than 11 episodes; its count must be suppressed"
+    assert all(r["episodes"] == "<11" for r in small)
+    for r in rows:
+        assert r["episodes"] == "<11" or int(r["episodes"]) >= 11

@@ -37,14 +37,14 @@ def as_of_line(ctx: Any) -> None:
     st.text(f"Filters: {described}")
 
 
-def how_computed(text: str, anchor: str = "") -> None:
+def how_computed(text: str, anchor: str = "", doc: str = METRICS_DOC) -> None:
     """A collapsed "How this is computed" note with the plain definition and the doc path.
 
     text is written by us (never data), so it may use markdown.
     """
     with st.expander("How this is computed"):
         st.markdown(text)
-        where = METRICS_DOC + (f"#{anchor}" if anchor else "")
+        where = doc + (f"#{anchor}" if anchor else "")
         st.caption(f"Full definitions and formulas: `{where}` in the repository.")
 
 
