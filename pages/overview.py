@@ -53,6 +53,34 @@ def lag_flag() -> None:
         hide_index=True, width="content", column_config={"Last session": st.column_config.DateColumn()})
 
 
+def _suppressed(summary, filters):
+    """The summary with every figure the packet would hide replaced by its '<11' marker."""
+    from analytics.config import suppression_threshold
+    from analytics.report import suppressed_tiles
+    from analytics.suppression import is_hidden
+
+    shown = {t.key: t.value for t in suppressed_tiles(data.query(ctx, "report:kpi_values", filters=filters),
+                                                       suppression_threshold())}
+    hide = {k for k, v in shown.items() if is_hidden(v)}
+    changes = {k: shown[k] for k in ("completion_rate", "attendance_rate", "no_show_rate", "dose_target_met_rate",
+                                      "median_weekly_hours") if k in hide}
+    if "completion_rate" in hide:
+        changes["median_los_days"] = shown["completion_rate"]  # the same discharged episodes
+    retention = {k: shown.get(f"retention_{k}") if f"retention_{k}" in hide else v
+                 for k, v in summary.retention.items()}
+    return replace(summary, retention=retention, **changes)
+
+
+def _suppressed_counts(counts):
+    from analytics.suppression import SuppressionSpec, suppress_kpis
+
+    fields = ("admissions", "discharges", "previous_admissions", "previous_discharges", "active_at_end",
+              "active_at_previous_end")
+    shown = suppress_kpis({f: getattr(counts, f) for f in fields},
+                          SuppressionSpec(counts=fields, column_totals=False))
+    return replace(counts, **shown)
+
+
 def tiles() -> None:
     start, end, label = _window()
     length = (end - start).days + 1
@@ -68,6 +96,11 @@ def tiles() -> None:
     if now.episodes == 0:
         widgets.note_empty("No episodes were admitted in this period for the selected sites and programs.")
         return
+    if ctx.scope.suppressed_only:
+        # Analysts see what an export would show: small counts and the rates built on them read "<11".
+        now = _suppressed(now, replace(ctx.filters, admitted_from=start, admitted_to=end))
+        before = _suppressed(before, replace(ctx.filters, admitted_from=prev_start, admitted_to=prev_end))
+        counts = _suppressed_counts(counts)
 
     row = st.columns(4)
     with row[0]:
