@@ -234,3 +234,36 @@ def test_at_risk_list_has_no_download_and_is_audited(app_env):
     with open_store(app_env).read() as cur:
         views = cur.execute("SELECT count(*) FROM audit_log WHERE action = 'view_at_risk'").fetchone()[0]
     assert views >= 1
+
+
+def test_extra_column_filter_changes_the_figures(app_env):
+    at = run_page("pages/therapy_mix.py")
+    before = [s["data"] for s in chart_specs(at)]
+    column = at.selectbox(key="flt_extra_column")
+    extra = [c for c in column.options if c != "(none)"]
+    assert extra, "the sample has extra enrollment columns"
+    column.select(extra[0]).run()
+    values = at.multiselect(key="flt_extra_values")
+    values.select(values.options[0]).run()
+    assert_clean(at)
+    assert [s["data"] for s in chart_specs(at)] != before
+    assert any(f"{extra[0]}: {values.options[0]}" in t.value for t in at.text)
+
+
+def test_markdown_escape_keeps_names_literal():
+    from ui.widgets import md_escape
+
+    assert md_escape("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert\\(1\\)\\>"
+    assert md_escape("**North** [x](http://y)") == "\\*\\*North\\*\\* \\[x\\]\\(http\\://y\\)"
+
+
+def test_chart_text_from_data_is_escaped_for_plotly():
+    import pandas as pd
+
+    from analytics import charts
+
+    evil = "<img src=x onerror=alert(1)>"
+    fig = charts.bar_chart(pd.DataFrame({"site": [evil, "North"], "rate": [0.5, 0.6]}), x="site", y="rate",
+                           title="t", x_title="Site", y_title="Rate (%)", percent=True)
+    assert evil not in fig.to_json()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in list(fig.data[0].x)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import (
+from browser_support import (
     REPO_ROOT,
     full_page_screenshot,
     launch_chromium,

@@ -28,6 +28,7 @@ from analytics.filter_options import FilterOptions
 from analytics.filters import Filters, Scope
 from analytics.store import Store, StoreError
 from ui import auth, data
+from ui.widgets import md_escape
 
 # Widget keys (fixed, so every page's widgets share them) and the kept copies.
 K_DATES = "flt_admitted"
@@ -192,7 +193,8 @@ def render_filters(opts: FilterOptions) -> Filters:
         if column != NO_COLUMN:
             values = opts.extra_values(column)
             _seed(K_EXTRA_VALS, [], _only(values))
-            sb.multiselect(f"Values of {column}", values, key=K_EXTRA_VALS, placeholder="All values")
+            # Widget labels render markdown and the column name comes from an imported header.
+            sb.multiselect(f"Values of {md_escape(column)}", values, key=K_EXTRA_VALS, placeholder="All values")
     sb.button("Reset filters", key="flt_reset", on_click=reset_filters)
     for key in FILTER_KEYS:
         if key in st.session_state:
