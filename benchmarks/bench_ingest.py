@@ -54,6 +54,18 @@ PANDAS_BASELINE = textwrap.dedent("""
 """)
 
 
+# The floor: DuckDB reading the same CSV as text and writing it to a store table,
+# with no checks at all. The importer's cost above it is the price of validation.
+DUCKDB_FLOOR = textwrap.dedent("""
+    import sys, duckdb
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("ATTACH " + repr(sys.argv[2]) + " AS store")
+    con.execute("CREATE TABLE store.raw AS SELECT * FROM read_csv($p, header = true, all_varchar = true)",
+                {"p": sys.argv[1]})
+""")
+
+
 def measured(args: list[str], env: dict | None = None) -> dict:
     """Like run_measured, with CPU and peak RSS of exactly that child (os.wait4)."""
     start = time.perf_counter()
@@ -101,11 +113,15 @@ def bench(sessions: int, workdir: Path, seed: int) -> None:
     second = measured(ingest + [str(session_file)])
     again = json.loads(second["stdout"])["files"][0]
     pandas = measured([sys.executable, "-c", PANDAS_BASELINE, str(enrollments), str(session_file)])
+    floor_db = data / "floor.duckdb"
+    floor_db.unlink(missing_ok=True)
+    floor = measured([sys.executable, "-c", DUCKDB_FLOOR, str(session_file), str(floor_db)])
+    floor_db.unlink(missing_ok=True)
 
     size_mb = session_file.stat().st_size / 2**20
     print(f"\n== {rows:,} session rows ({size_mb:.0f} MB CSV) + {counts[0]['rows']:,} enrollments ==")
     for label, m in (("first import (empty store)", first), ("second import (all unchanged)", second),
-                     ("pandas checks only (baseline)", pandas)):
+                     ("pandas checks only (baseline)", pandas), ("DuckDB read+write, no checks", floor)):
         print(f"{label:32s} {m['wall']:7.2f} s wall  {rows / m['wall'] / 1e6:5.2f} M rows/s  "
               f"{m['cpu']:7.2f} s CPU  peak RSS {m['rss_mb']:7.0f} MB")
     net = first["wall"] - fixed["wall"]
