@@ -136,6 +136,8 @@ def coverage() -> None:
     if last.empty:
         widgets.note_empty("No site in this selection.")
         return
+    # st.text: site names come from imported files and are shown literally.
+    st.text(f"Sites in view ({len(last)}): " + ", ".join(str(s) for s in last["site"]))
     late = last[last["lagging"]]
     if not late.empty:
         st.warning(f"{len(late)} site(s) have no sessions in the last weeks before the data date "

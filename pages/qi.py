@@ -260,8 +260,13 @@ def at_risk() -> None:
                            x_title="Days since last attended session", y_title="Episodes", height=300)
     fig.update_layout(showlegend=False)
     widgets.chart(fig, "qi_atrisk_buckets")
-    # st.table: static, with no download control (st.dataframe's toolbar offers CSV).
-    st.table(rows.rename(columns={"days_since_attended": "days since attended"}))
+    # st.table: static, with no download control (st.dataframe's toolbar offers CSV). It renders
+    # markdown in cells, so every text cell (ids, site and program names) is escaped first.
+    shown = rows.rename(columns={"days_since_attended": "days since attended"}).copy()
+    for col in shown.columns:
+        if shown[col].dtype == object:
+            shown[col] = shown[col].map(lambda v: v if v is None else widgets.md_escape(v))
+    st.table(shown)
 
 
 def meeting_packet() -> None:
