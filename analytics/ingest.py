@@ -32,7 +32,6 @@ from typing import Callable, Iterable, Sequence
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from analytics import audit
 from analytics.extensions import load_extensions
@@ -343,6 +342,8 @@ def _define_rows(cur: duckdb.DuckDBPyConnection, plan: _Plan, profile: Profile, 
                     + where)
         cur.execute("CREATE OR REPLACE TEMP TABLE ingest_reject_lines (byte_position BIGINT, line BIGINT)")
         return
+    import pyarrow as pa  # only files that need this slow path pay for the import
+
     offsets, lines = _record_starts(scan, profile)
     record_offsets, record_lines = offsets[1:], lines[1:]  # the first record is the header
     rejected_at: set[int] = set()
@@ -390,6 +391,8 @@ def pseudonym(key: bytes, patient_id: str) -> str:
 
 def _pseudonymise(cur: duckdb.DuckDBPyConnection, key: bytes) -> None:
     # DuckDB has no HMAC, so the few distinct ids are hashed here and joined back.
+    import pyarrow as pa
+
     ids = [r[0] for r in cur.execute(
         "SELECT DISTINCT patient_id FROM ingest_checked WHERE patient_id IS NOT NULL").fetchall()]
     table = pa.table({"patient_id": pa.array(ids, pa.string()),
