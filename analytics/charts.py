@@ -49,7 +49,7 @@ STATUS_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "non
 FONT = dict(family="sans-serif", size=13, color="#1B1F24")
 
 
-def text(value: object) -> str:
+def esc(value: object) -> str:
     """Data text (site, clinician, program names) escaped for Plotly, which renders a
     subset of HTML in labels, legends and hover text; Plotly shows the escaped form as text."""
     return html.escape(str(value), quote=False)
@@ -95,7 +95,7 @@ def _groups(df: pd.DataFrame, color: str | None) -> Iterable[tuple[str | None, p
         return
     # Groups in order of first appearance: the caller's row order sets the legend and stack order.
     for name, part in df.groupby(color, sort=False, dropna=False):
-        yield text(name), part
+        yield esc(name), part
 
 
 def add_target_line(fig: go.Figure, value: float | None, label: str, *, axis: str = "y",
@@ -159,7 +159,7 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, title: str, x
     for col_name in ys:
         for group, part in _groups(df, color):
             label = group if group is not None else (names or {}).get(col_name, col_name)
-            cat, val = part[x].map(text), part[col_name]
+            cat, val = part[x].map(esc), part[col_name]
             fig.add_trace(go.Bar(
                 x=val if horizontal else cat, y=cat if horizontal else val, name=label,
                 orientation="h" if horizontal else "v", marker_color=(colour_map or {}).get(label, colour(i)),
@@ -170,7 +170,7 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, title: str, x
     fig.update_layout(barmode=barmode)
     if category_order is not None:
         axis = fig.update_yaxes if horizontal else fig.update_xaxes
-        axis(categoryorder="array", categoryarray=[text(c) for c in category_order])
+        axis(categoryorder="array", categoryarray=[esc(c) for c in category_order])
     if horizontal:
         style(fig, title, x_title, y_title, height=height)
         if percent:
@@ -253,7 +253,7 @@ def heatmap(df: pd.DataFrame, x: str, y: str, z: str, *, title: str, x_title: st
     if text_n and text_n in df.columns:
         text = df.pivot_table(index=y, columns=x, values=text_n, aggfunc="first").reindex_like(grid)
     fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy(), x=[text(c) for c in grid.columns], y=[text(i) for i in grid.index],
+        z=grid.to_numpy(), x=[esc(c) for c in grid.columns], y=[esc(i) for i in grid.index],
         colorscale="Cividis", zmin=0 if percent else None, zmax=1 if percent else None,
         colorbar=dict(title=dict(text=z_title), tickformat=".0%" if percent else None),
         customdata=None if text is None else text.to_numpy(),
@@ -306,12 +306,12 @@ def box_from_quantiles(df: pd.DataFrame, group: str, *, q1: str, median: str, q3
     fig = go.Figure()
     for i, (_, row) in enumerate(df.iterrows()):
         fig.add_trace(go.Box(
-            name=text(row[group]), x=[text(row[group])], q1=[row[q1]], median=[row[median]], q3=[row[q3]],
+            name=esc(row[group]), x=[esc(row[group])], q1=[row[q1]], median=[row[median]], q3=[row[q3]],
             lowerfence=[row[lower]] if lower else [row[q1]], upperfence=[row[upper]] if upper else [row[q3]],
             marker_color=(colour_map or {}).get(str(row[group]), colour(i)), showlegend=False,
         ))
     if category_order is not None:
-        fig.update_xaxes(categoryorder="array", categoryarray=[text(c) for c in category_order])
+        fig.update_xaxes(categoryorder="array", categoryarray=[esc(c) for c in category_order])
     return style(fig, title, x_title, y_title)
 
 
