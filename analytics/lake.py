@@ -53,7 +53,8 @@ _PARTITIONS = {
     "enrollments": "ALTER TABLE store.enrollments SET PARTITIONED BY (year(admit_date), month(admit_date))",
 }
 SUPERSEDED_DDL = (
-    "CREATE TABLE IF NOT EXISTS store.superseded (kind VARCHAR, record_id VARCHAR, batch_id BIGINT)"
+    "CREATE TABLE IF NOT EXISTS store.superseded "
+    "(kind VARCHAR, record_id VARCHAR, batch_id BIGINT, source_line BIGINT)"
 )
 # kind -> (store table, id column); fixed identifiers, never user text.
 VERSIONED = {"sessions": ("store.sessions", "session_id"), "enrollments": ("store.enrollments", "episode_id")}
@@ -308,7 +309,7 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
     cur.execute(
         f"""CREATE OR REPLACE TEMP TABLE lake_changed AS
         -- rows that are new (no visible version) or differ from the visible version
-        SELECT v.*, s.batch_id AS replaces
+        SELECT v.*, s.batch_id AS replaces, s.source_line AS replaces_line
         FROM {source} AS v LEFT JOIN main.{kind} AS s ON s.{id_column} = v.{id_column}
         WHERE s.{id_column} IS NULL OR NOT ({same})"""
     )
@@ -317,8 +318,9 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
         f"count(DISTINCT {id_column}) FILTER (replaces IS NOT NULL), count(*) FROM lake_changed"
     ).fetchone()
     cur.execute(
-        f"INSERT INTO store.superseded (kind, record_id, batch_id) "
-        f"SELECT DISTINCT $kind, {id_column}, replaces FROM lake_changed WHERE replaces IS NOT NULL",
+        f"INSERT INTO store.superseded (kind, record_id, batch_id, source_line) "
+        f"SELECT DISTINCT $kind, {id_column}, replaces, replaces_line FROM lake_changed "
+        f"WHERE replaces IS NOT NULL",
         {"kind": kind},
     )
     listed = ", ".join(columns)
@@ -369,9 +371,9 @@ def _mark_stale_versions(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: in
         f"ON b.{id_column} = v.{id_column}"
     )
     return cur.execute(
-        f"""INSERT INTO store.superseded (kind, record_id, batch_id)
+        f"""INSERT INTO store.superseded (kind, record_id, batch_id, source_line)
         -- visible versions (not yet superseded) of the ids in scope, all but the newest
-        SELECT $kind, v.{id_column}, v.batch_id
+        SELECT $kind, v.{id_column}, v.batch_id, v.source_line
         FROM main.{kind} AS v {scope}
         QUALIFY row_number() OVER (PARTITION BY v.{id_column} ORDER BY v.batch_id DESC) > 1""",
         {"kind": kind} | ({} if batch_id is None else {"batch_id": batch_id}),
