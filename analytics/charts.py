@@ -98,8 +98,23 @@ def _groups(df: pd.DataFrame, color: str | None) -> Iterable[tuple[str | None, p
         yield esc(name), part
 
 
+# Series outside a fixed colour map (e.g. a session type beyond the five components) get greys,
+# so they never borrow a component's colour.
+OTHER_COLOURS: tuple[str, ...] = ("#999999", "#555555", "#CCCCCC", "#333333")
+
+
+def _series_colour(label: str, i: int, colour_map: dict[str, str] | None, extra_seen: list[str]) -> str:
+    if colour_map is None:
+        return colour(i)
+    if label in colour_map:
+        return colour_map[label]
+    if label not in extra_seen:
+        extra_seen.append(label)
+    return OTHER_COLOURS[extra_seen.index(label) % len(OTHER_COLOURS)]
+
+
 def add_target_line(fig: go.Figure, value: float | None, label: str, *, axis: str = "y",
-                    row: int | None = None, col: int | None = None) -> go.Figure:
+                    row: int | None = None, col: int | None = None, position: str | None = None) -> go.Figure:
     """A dashed target line with its label (horizontal for axis "y", vertical for "x")."""
     if value is None:
         return fig
@@ -108,9 +123,9 @@ def add_target_line(fig: go.Figure, value: float | None, label: str, *, axis: st
     if row is not None:
         kwargs.update(row=row, col=col)
     if axis == "y":
-        fig.add_hline(y=value, annotation_position="top left", **kwargs)
+        fig.add_hline(y=value, annotation_position=position or "top left", **kwargs)
     else:
-        fig.add_vline(x=value, annotation_position="top right", **kwargs)
+        fig.add_vline(x=value, annotation_position=position or "top right", **kwargs)
     return fig
 
 
@@ -156,13 +171,14 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, title: str, x
     fig = go.Figure()
     ys = [y] if isinstance(y, str) else list(y)
     i = 0
+    extra_seen: list[str] = []
     for col_name in ys:
         for group, part in _groups(df, color):
             label = group if group is not None else (names or {}).get(col_name, col_name)
             cat, val = part[x].map(esc), part[col_name]
             fig.add_trace(go.Bar(
                 x=val if horizontal else cat, y=cat if horizontal else val, name=label,
-                orientation="h" if horizontal else "v", marker_color=(colour_map or {}).get(label, colour(i)),
+                orientation="h" if horizontal else "v", marker_color=_series_colour(label, i, colour_map, extra_seen),
                 hovertemplate=("%{" + ("x" if horizontal else "y") + (":.1%}" if percent else ":,.2f}"))
                 + "<extra>%{fullData.name}</extra>",
             ))
@@ -293,8 +309,9 @@ def histogram_bins(df: pd.DataFrame, lo: str, hi: str, count: str, *, title: str
             hovertemplate="%{customdata[0]}–%{customdata[1]} h: %{y:,}<extra>%{fullData.name}</extra>",
         ))
     fig.update_layout(barmode="stack", bargap=0)
+    # The lower target's label to the left of its line, the next to the right: they never overlap.
     for j, (label, value) in enumerate(sorted((targets or {}).items(), key=lambda kv: kv[1])):
-        add_target_line(fig, value, label, axis="x")
+        add_target_line(fig, value, label, axis="x", position="top left" if j % 2 == 0 else "top right")
     return style(fig, title, x_title, y_title)
 
 

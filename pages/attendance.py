@@ -135,7 +135,7 @@ def minutes() -> None:
 
     def build():
         fig = charts.bar_chart(hours, x="month", y=["Scheduled", "Delivered"], title="Hours scheduled and delivered by month",
-                               x_title="Month", y_title="Hours (attended minutes / 60)")
+                               x_title="Month", y_title="Hours (minutes / 60)")
         return fig
     widgets.cached_chart(ctx, "att_minutes", build)
     widgets.how_computed(

@@ -28,7 +28,7 @@ MIX_SPEC = SuppressionSpec(counts=("episodes", "patients"), rates=(RateSpec("sha
 
 def _label(df, column="session_type"):
     out = df.copy()
-    out[column] = out[column].map(lambda t: TYPE_LABELS.get(t, str(t)))
+    out[column] = out[column].map(lambda t: TYPE_LABELS.get(t, str(t).replace("_", " ").capitalize()))
     return out
 
 
