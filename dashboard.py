@@ -16,15 +16,21 @@ st.set_page_config(page_title="IOP outcomes", layout="wide", initial_sidebar_sta
 @st.cache_resource(show_spinner="Preparing the bundled sample data…")
 def _ensure_sample_store() -> None:
     # Only when no store is named: the sample is synthetic, built from the committed CSVs.
-    try:
-        from analytics.sample_store import ensure_sample_store
-    except ImportError:
-        return
+    from analytics.sample_store import ensure_sample_store
+
     ensure_sample_store()
 
 
 if not os.environ.get("IOP_DB"):
-    _ensure_sample_store()
+    try:
+        _ensure_sample_store()
+    except Exception as exc:  # noqa: BLE001 - a plain message, never a traceback
+        import logging
+
+        logging.getLogger(__name__).error("sample store could not be built: %s", type(exc).__name__)
+        st.error("The bundled sample data could not be prepared. Check that sample_data/enrollments.csv and "
+                 "sample_data/sessions.csv exist, or set IOP_DB to a store.")
+        st.stop()
 
 from ui.context import gate, leave_pages_directory_mode  # noqa: E402  (after set_page_config)
 
