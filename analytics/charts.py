@@ -401,7 +401,10 @@ def funnel_plot(points: pd.DataFrame, curve: pd.DataFrame, p0: float | None, *, 
             text=part["unit"].astype(str),
             hovertemplate=f"{unit_label} %{{text}}: %{{y:.1%}} of %{{x:,}}<extra></extra>",
         ))
-    return style(fig, title, x_title, y_title, percent=True, height=420)
+    style(fig, title, x_title, y_title, percent=True, height=420)
+    # Zoom to the units and the limits around p0: from 0% the funnel would be a thin band.
+    fig.update_yaxes(rangemode="normal")
+    return fig
 
 
 def empty_figure(title: str, message: str) -> go.Figure:
