@@ -147,7 +147,13 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
             if read_only or not racing or attempt == MAX_ATTEMPTS - 1:
                 raise LakeError(_explain_attach_error(message)) from None
         time.sleep(_backoff(attempt))
-    if not read_only:
+    if read_only:
+        # This connection's copy of the markers, per snapshot (see begin_read).
+        con.execute("CREATE OR REPLACE TABLE main.lake_superseded "
+                    "(snapshot BIGINT, kind VARCHAR, batch_id BIGINT, source_line BIGINT)")
+        with _COPY_LOCK:
+            _COPIED[id(con)] = []
+    else:
         try:
             retrying(con, _create_tables)
         except BaseException:
@@ -188,6 +194,59 @@ def _create_tables(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute(ddl)
         if name in _PARTITIONS:
             cur.execute(_PARTITIONS[name])
+
+
+# -- reading ---------------------------------------------------------------------
+_SNAPSHOT = "SELECT id FROM store.current_snapshot()"
+_COPY_LOCK = threading.Lock()
+_COPIED: dict[int, list[int]] = {}  # id(connection) -> snapshots whose markers are copied
+KEEP_SNAPSHOTS = 16  # a read pinned to an older snapshot than this many commits ago is rare
+
+
+def begin_read(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> int:
+    """Start cur's read transaction on one lake snapshot, with that snapshot's markers copied.
+
+    The read-only views (schema.LAKE_PINNED_VIEWS_DDL) hide superseded versions
+    using main.lake_superseded rows of the snapshot in the cursor's variable
+    lake_snapshot, so every query of the read sees one consistent state.
+    Returns the snapshot id.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        probe = con.cursor()
+        try:
+            snapshot = probe.execute(_SNAPSHOT).fetchone()[0]
+        finally:
+            probe.close()
+        _copy_markers(con, snapshot)
+        # Begun after the copy committed, so the copy is visible to this transaction.
+        cur.execute("BEGIN TRANSACTION")
+        if cur.execute(_SNAPSHOT).fetchone()[0] == snapshot:
+            cur.execute("SET VARIABLE lake_snapshot = $s", {"s": snapshot})
+            return snapshot
+        _rollback_quietly(cur)  # a commit landed in between: take the newer snapshot
+    raise LakeError("the lake changed too often to start a consistent read; try again")
+
+
+def end_read(cur: duckdb.DuckDBPyConnection) -> None:
+    """Finish the read transaction begun by begin_read (nothing was written)."""
+    _rollback_quietly(cur)
+
+
+def _copy_markers(con: duckdb.DuckDBPyConnection, snapshot: int) -> None:
+    with _COPY_LOCK:
+        copied = _COPIED.setdefault(id(con), [])
+        if snapshot in copied:
+            return
+        cur = con.cursor()
+        try:
+            cur.execute(
+                "INSERT INTO main.lake_superseded SELECT $s, kind, batch_id, source_line "
+                "FROM store.main.superseded AT (VERSION => $s)", {"s": snapshot})
+            copied.append(snapshot)
+            while len(copied) > KEEP_SNAPSHOTS:
+                cur.execute("DELETE FROM main.lake_superseded WHERE snapshot = $s", {"s": copied.pop(0)})
+        finally:
+            cur.close()
 
 
 def snapshot_token(cur: duckdb.DuckDBPyConnection) -> str:

@@ -108,3 +108,18 @@ LAKE_READ_VIEWS_DDL: tuple[str, ...] = tuple(
     if kind in ("sessions", "enrollments") else ddl
     for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL)
 )
+# Readers (the lake attached read-only) anti-join against an in-memory copy of the
+# markers instead: scanning the marker table in the lake costs every query extra
+# catalog round trips. Each read pins one lake snapshot (lake.begin_read) and the
+# copy keeps the markers per snapshot, so a read sees exactly that snapshot's markers.
+_LATEST_WINS_PINNED = (
+    "CREATE OR REPLACE VIEW main.{kind} AS SELECT t.* FROM store.main.{kind} AS t "
+    "ANTI JOIN (SELECT batch_id, source_line FROM main.lake_superseded "
+    "WHERE snapshot = getvariable('lake_snapshot') AND kind = '{kind}') AS x "
+    "ON x.batch_id = t.batch_id AND x.source_line = t.source_line"
+)
+LAKE_PINNED_VIEWS_DDL: tuple[str, ...] = tuple(
+    _LATEST_WINS_PINNED.format(kind=kind)
+    if kind in ("sessions", "enrollments") else ddl
+    for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL)
+)

@@ -26,7 +26,7 @@ import duckdb
 
 from analytics import macros
 from analytics.extensions import load_extensions
-from analytics.schema import LAKE_READ_VIEWS_DDL, READ_VIEWS_DDL, STORE_DDL
+from analytics.schema import LAKE_PINNED_VIEWS_DDL, LAKE_READ_VIEWS_DDL, READ_VIEWS_DDL, STORE_DDL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_STORE_PATH = REPO_ROOT / "sample_data" / "sample.duckdb"
@@ -114,7 +114,11 @@ class Store:
         # Views and macros bind when created, so they follow each attach. Only
         # the first reader or a writer attaches, so no query is running now.
         # On DuckLake, sessions and enrollments are latest-wins views over appended batches.
-        for ddl in LAKE_READ_VIEWS_DDL if self.is_lake else READ_VIEWS_DDL:
+        if self.is_lake:
+            views = LAKE_PINNED_VIEWS_DDL if mode == "ro" else LAKE_READ_VIEWS_DDL
+        else:
+            views = READ_VIEWS_DDL
+        for ddl in views:
             self._con.execute(ddl)
         macros.define(self._con)
         self._attached = mode
@@ -136,8 +140,14 @@ class Store:
             self._readers += 1
         cur = self._con.cursor()
         try:
+            if self.is_lake:
+                from analytics import lake
+
+                lake.begin_read(self._con, cur)  # one lake snapshot for the whole read
             yield cur
         finally:
+            if self.is_lake:
+                lake.end_read(cur)
             cur.close()
             with self._cond:
                 self._readers -= 1
