@@ -10,8 +10,11 @@ Why this shape:
   never conflict in DuckLake, so two sites importing at the same moment both
   commit. The rare case of two imports writing the same id at the same moment
   is settled right after commit (settle()) and by `maintain`: the latest batch wins.
-- Anything that must delete or replace goes through retrying_write(), which
+- Anything that must delete or replace goes through retry_on_conflict(), which
   reruns the whole transaction with backoff on DuckLake's transaction conflicts.
+- Each read pins one snapshot (begin_read); readers hide superseded versions
+  with an in-memory copy of that snapshot's markers, so queries scan no more
+  lake tables than on the embedded file.
 - Data is partitioned by month (session month, admission month), not by site:
   queries filter by dates far more than by one site, and one site per folder
   would make hundreds of tiny files.
