@@ -5,9 +5,9 @@ when present), splits it into two site groups, and in fresh processes:
 1. imports everything into an embedded file and into a new lake (one importer each);
 2. times analytics.metrics.summary warm on both (one warm-up call, then the
    median of 3) and prints lake / embedded;
-3. imports group A alone into a new lake (one importer), then groups A and B at
-   the same moment into another new lake (two processes), and prints each
-   concurrent importer's rows/s as a share of the lone importer's.
+3. imports each site group alone into a new lake (one importer), then groups A
+   and B at the same moment into another new lake (two processes), and prints
+   each concurrent importer's rows/s as a share of its lone rows/s.
 A pandas baseline of the same metrics runs in the embedded measurement's
 process (benchmarks/pandas_baseline.py, the tables loaded into pandas).
 Every process prints its peak RSS.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -131,6 +132,12 @@ class Catalogs:
         self.cluster.stop()
 
 
+def _fresh(path: Path) -> str:
+    """An empty data folder for a new lake (files of an earlier run are removed)."""
+    shutil.rmtree(path, ignore_errors=True)
+    return str(path)
+
+
 def bench(sessions: int, workdir: Path, seed: int, catalogs: Catalogs) -> dict:
     data = _generate(sessions, workdir, seed)
     groups = _split(data)
@@ -144,7 +151,7 @@ def bench(sessions: int, workdir: Path, seed: int, catalogs: Catalogs) -> dict:
         leftover.unlink(missing_ok=True)
     out["import_embedded"] = _run_json(IMPORTER, str(db), *whole, env=env)
     lake_whole = catalogs.new_target()
-    env_lake = {**env, "IOP_LAKE_DATA": str(data / "lake_whole")}
+    env_lake = {**env, "IOP_LAKE_DATA": _fresh(data / "lake_whole")}
     out["import_lake"] = _run_json(IMPORTER, lake_whole, *whole, env=env_lake)
 
     # 2. the full metrics, warm, in fresh processes
@@ -152,14 +159,16 @@ def bench(sessions: int, workdir: Path, seed: int, catalogs: Catalogs) -> dict:
     out["metrics_lake"] = _run_json(METRICS, lake_whole, env=env_lake)
     out["metrics_lake_over_embedded"] = out["metrics_lake"]["median_s"] / out["metrics_embedded"]["median_s"]
 
-    # 3. one importer of group A alone, then A and B at the same moment
-    lone = catalogs.new_target()
-    with_data = {**env, "IOP_LAKE_DATA": str(data / "lake_lone")}
-    subprocess.run([sys.executable, "-c", "import sys; from analytics.store import Store\n"
-                    "with Store(sys.argv[1]).write(): pass", lone], cwd=REPO, env=with_data, check=True)
-    out["lone_importer"] = _run_json(IMPORTER, lone, *groups["a"], env=with_data)
+    # 3. each group imported alone (a new lake each), then A and B at the same moment
+    out["lone_importers"] = {}
+    for g in GROUPS:
+        lone = catalogs.new_target()
+        with_data = {**env, "IOP_LAKE_DATA": _fresh(data / f"lake_lone_{g}")}
+        subprocess.run([sys.executable, "-c", "import sys; from analytics.store import Store\n"
+                        "with Store(sys.argv[1]).write(): pass", lone], cwd=REPO, env=with_data, check=True)
+        out["lone_importers"][g] = _run_json(IMPORTER, lone, *groups[g], env=with_data)
     together = catalogs.new_target()
-    with_data = {**env, "IOP_LAKE_DATA": str(data / "lake_together")}
+    with_data = {**env, "IOP_LAKE_DATA": _fresh(data / "lake_together")}
     subprocess.run([sys.executable, "-c", "import sys; from analytics.store import Store\n"
                     "with Store(sys.argv[1]).write(): pass", together], cwd=REPO, env=with_data, check=True)
     procs = {g: subprocess.Popen([sys.executable, "-c", IMPORTER, together, *groups[g]], cwd=REPO,
@@ -172,9 +181,9 @@ def bench(sessions: int, workdir: Path, seed: int, catalogs: Catalogs) -> dict:
             raise SystemExit(stderr[-3000:])
         concurrent[g] = json.loads(stdout.strip().splitlines()[-1])
     out["concurrent_importers"] = concurrent
-    lone_rate = out["lone_importer"]["rows"] / out["lone_importer"]["seconds"]
     out["concurrent_share_of_lone_rate"] = {
-        g: (r["rows"] / r["seconds"]) / lone_rate for g, r in concurrent.items()
+        g: (r["rows"] / r["seconds"]) / (out["lone_importers"][g]["rows"] / out["lone_importers"][g]["seconds"])
+        for g, r in concurrent.items()
     }
     return out
 
@@ -193,8 +202,9 @@ def _print(result: dict) -> None:
     ratio = result["metrics_lake_over_embedded"]
     print(f"lake / embedded    {ratio:.2f}x  (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})")
     print(f"pandas baseline    median {result['metrics_embedded']['pandas_median_s']:.3f} s (same metrics, frames in memory)")
-    r = result["lone_importer"]
-    print(f"lone importer (A)  {r['rows']:>11,} rows in {r['seconds']:7.2f} s = {r['rows'] / r['seconds']:>10,.0f} rows/s")
+    for g, r in result["lone_importers"].items():
+        print(f"lone importer ({g})  {r['rows']:>11,} rows in {r['seconds']:7.2f} s = "
+              f"{r['rows'] / r['seconds']:>10,.0f} rows/s")
     for g, r in result["concurrent_importers"].items():
         share = result["concurrent_share_of_lone_rate"][g]
         print(f"concurrent ({g})     {r['rows']:>11,} rows in {r['seconds']:7.2f} s = "
