@@ -17,6 +17,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+import pandas as pd
+
 from analytics import dose, mix, outcomes, retention, sessions
 from analytics.breakdowns import UnknownColumnError, check_filter_columns
 from analytics.cli_args import add_db_arg, add_filter_args, filters_from_args
@@ -72,9 +74,8 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         out = outcomes.outcome_summary(cur, counts, with_patients=False)
         ret, in_prog = retention.headline(cur, HEADLINE_WEEKS, counts=counts)
         readmit = outcomes.readmission_rates(cur)
-        rates = sessions.session_rates(cur)
+        rates, therapy = _session_figures(cur)
         dosage = dose.dose_summary(cur)
-        therapy = mix.therapy_mix(cur)
     return Summary(
         as_of=as_of,
         episodes=out.episodes,
@@ -86,16 +87,27 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         in_program=in_prog,
         readmission_30d=readmit[30].rate,
         readmission_90d=readmit[90].rate,
-        attendance_rate=rates.attendance_rate,
-        no_show_rate=rates.no_show_rate,
-        patient_cancellation_rate=rates.patient_cancellation_rate,
-        session_completion_rate=rates.session_completion_rate,
-        expected_sessions=rates.expected,
+        attendance_rate=rates["attendance_rate"],
+        no_show_rate=rates["no_show_rate"],
+        patient_cancellation_rate=rates["patient_cancellation_rate"],
+        session_completion_rate=rates["session_completion_rate"],
+        expected_sessions=rates["expected"],
         therapy_mix=therapy,
         episode_weeks=dosage.episode_weeks,
         median_weekly_hours=dosage.median_weekly_hours,
         dose_target_met_rate=dosage.dose_target_met_rate,
     )
+
+
+def _session_figures(cur) -> tuple[dict[str, object], dict[str, float]]:
+    """The session counts and rates (as sessions.session_rates() gives them, without
+    the distinct patients, which the summary does not show) and the therapy mix
+    (as mix.therapy_mix()), from one statement: both come from session_cells.sql,
+    so the sessions are scanned and joined to the episodes once."""
+    sql = sessions.session_chain("session_counts", "mix_shares", "session_summary")
+    table = cur.execute(sql, sessions.session_params()).df()
+    shares = pd.DataFrame(list(table.at[0, "mix"]), columns=["session_type", "share"])
+    return sessions.counts_and_rates(table), mix.shares_from_table(shares)
 
 
 # -- command line -------------------------------------------------------------

@@ -19,7 +19,7 @@ import pandas as pd
 
 from analytics.breakdowns import dimension_sql, with_dimension
 from analytics.queries import sql_text
-from analytics.sessions import in_dimension_order
+from analytics.sessions import in_dimension_order, session_chain, session_params
 from analytics.schema import SESSION_TYPES
 
 
@@ -31,9 +31,15 @@ def therapy_mix_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def therapy_mix(cur: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """session_type -> share of attended minutes; {} when nothing was attended."""
-    table = cur.execute(sql_text("mix_shares")).df()
+    sql = session_chain("mix_shares", "therapy_mix")
+    return shares_from_table(cur.execute(sql, session_params()).df())
+
+
+def shares_from_table(table: pd.DataFrame) -> dict[str, float]:
+    """session_type -> share from mix_shares rows (session_type, share); {} when there
+    are none or a share is undefined (attended sessions of 0 minutes only)."""
     if table.empty or table["share"].isna().any():
-        return {}  # no attended session, or attended sessions of 0 minutes only
+        return {}
     return {str(t): float(s) for t, s in zip(table["session_type"], table["share"])}
 
 

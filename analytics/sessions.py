@@ -81,14 +81,37 @@ def _params() -> dict[str, object]:
     return {"completion_share": config.session_completion_share()}
 
 
-def session_rates(cur: duckdb.DuckDBPyConnection) -> SessionRates:
-    """Session counts and rates over everything the cursor's filters select."""
-    counts = cur.execute(sql_text("session_rates"), _params()).df()
+def session_chain(*pieces: str) -> str:
+    """session_cells.sql (the status x type counts) followed by the named pieces.
+
+    Every piece is a repository file name fixed in this package, never user text.
+    session_rates() appends session_counts + session_rates, mix.therapy_mix()
+    appends mix_shares + therapy_mix, and metrics.summary() appends session_counts
+    + mix_shares + session_summary, so all three share one definition and the
+    summary scans the sessions once for both.
+    """
+    return "".join(sql_text(name) for name in ("session_cells", *pieces))
+
+
+def session_params() -> dict[str, object]:
+    """The parameters session_cells.sql takes (bound, never formatted in)."""
+    return _params()
+
+
+def counts_and_rates(counts: pd.DataFrame) -> dict[str, object]:
+    """The first row of a session_counts.sql result as ints, with the rates (None
+    where the denominator is 0); columns outside COUNT_COLUMNS are ignored."""
     row = _with_rates(counts).iloc[0]
-    values: dict[str, object] = {c: int(row[c]) for c in COUNT_COLUMNS}
+    values: dict[str, object] = {c: int(row[c]) for c in COUNT_COLUMNS if c in counts.columns}
     for rate in RATES:
         values[rate] = None if pd.isna(row[rate]) else float(row[rate])
-    return SessionRates(**values)
+    return values
+
+
+def session_rates(cur: duckdb.DuckDBPyConnection) -> SessionRates:
+    """Session counts and rates over everything the cursor's filters select."""
+    counts = cur.execute(session_chain("session_counts", "session_rates"), _params()).df()
+    return SessionRates(**counts_and_rates(counts))
 
 
 def rates_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
