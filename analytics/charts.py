@@ -211,6 +211,15 @@ def sparkline(df: pd.DataFrame, x: str, y: str, *, title: str, y_title: str, per
     return fig
 
 
+def _at_risk_text(value: object) -> str:
+    """A number at risk as text; a hidden one (NaN after small-cell suppression) as '<11'."""
+    if value is None or pd.isna(value):
+        from analytics.suppression import marker
+
+        return marker()
+    return f"{int(value):,}"
+
+
 def retention_curves(df: pd.DataFrame, *, group: str, title: str, y_title: str,
                      x: str = "week", y: str = "survival", lo: str | None = "lo", hi: str | None = "hi",
                      at_risk: str | None = "at_risk", x_title: str = "Weeks since admission",
@@ -243,7 +252,7 @@ def retention_curves(df: pd.DataFrame, *, group: str, title: str, y_title: str,
         ), row=1, col=1)
         if has_table:
             fig.add_trace(go.Scatter(
-                x=part[x], y=[label] * len(part), mode="text", text=[f"{int(v):,}" for v in part[at_risk]],
+                x=part[x], y=[label] * len(part), mode="text", text=[_at_risk_text(v) for v in part[at_risk]],
                 textfont=dict(color=c, size=11), showlegend=False, hoverinfo="skip",
             ), row=2, col=1)
     add_target_line(fig, target, target_label, row=1, col=1)
@@ -298,8 +307,12 @@ def stacked_share(df: pd.DataFrame, x: str, series: str, share: str, *, title: s
 
 def histogram_bins(df: pd.DataFrame, lo: str, hi: str, count: str, *, title: str, x_title: str,
                    y_title: str, color: str | None = None, targets: dict[str, float] | None = None) -> go.Figure:
-    """A histogram from precomputed bins [lo, hi) with a count each, and target lines."""
+    """A histogram from precomputed bins [lo, hi) with a count each, and target lines.
+
+    A bin whose count is missing (hidden by small-cell suppression) is not drawn at all.
+    """
     fig = go.Figure()
+    df = df[pd.to_numeric(df[count], errors="coerce").notna()]
     for i, (group, part) in enumerate(_groups(df, color)):
         width = (part[hi] - part[lo]).astype(float)
         fig.add_trace(go.Bar(

@@ -171,7 +171,8 @@ def trends() -> None:
         panels.append(("Retention at week 4, by admission month", wk4, "retention", "Retained (%)", True,
                        t.value if t else None))
     if not reasons.empty:
-        disc = reasons.groupby("month", as_index=False)["discharges"].sum()
+        # skipna=False: a month with a hidden (suppressed) reason has no total to show.
+        disc = reasons.groupby("month", as_index=False)["discharges"].agg(lambda s: s.sum(skipna=False))
         panels.append(("Discharges by month", disc, "discharges", "Episodes discharged", False, None))
         done = reasons[reasons["discharge_reason"] == "completed"][["month", "share"]]
         panels.append(("Completion rate, by discharge month", done, "share", "Completed (%)", True, None))

@@ -25,7 +25,6 @@ CHART_GROUPS = {
                 "median_hours_month"),
     "Weekly": ("attendance_week", "no_show_week"),
 }
-PERSON_COUNT_CHARTS = {"completion_month", "retention_week_4_month"}
 FUNNEL_MEASURES = {"attendance_rate": "Attendance rate", "completion_rate": "Completion rate",
                    "retention_week_4": "Retention at week 4"}
 
@@ -56,16 +55,13 @@ def control_charts() -> None:
     chart_set = data.query(ctx, "spc:standard_charts", baseline_start=start, baseline_end=end, laney=laney)
     interventions = data.query(ctx, "interventions:list_interventions")
     from analytics import charts_qi
-    from analytics.suppression import suppress_control_chart
     from analytics.targets import dose_hours_target
 
     keys = CHART_GROUPS[grain] if grain == "Weekly" else CHART_GROUPS["Monthly"]
     for i in range(0, len(keys), 2):
         cols = st.columns(2)
         for col, key in zip(cols, keys[i:i + 2]):
-            chart = chart_set[key]
-            if SUPPRESSED:
-                chart = suppress_control_chart(chart, person_counts=key in PERSON_COUNT_CHARTS)
+            chart = chart_set[key]  # an analyst's arrives suppressed (ui.suppressed)
             target = dose_hours_target(ctx.filters.programs or ctx.options.programs) if key == "median_hours_month" else None
             with col:
                 widgets.cached_chart(
@@ -143,7 +139,6 @@ def funnel_plots() -> None:
     if not _needs("funnel:funnels", "charts_qi:funnel_figure"):
         return
     from analytics import charts_qi
-    from analytics.suppression import suppress_funnel
 
     c1, c2 = st.columns(2)
     measure = c1.selectbox("Measure", list(FUNNEL_MEASURES), format_func=FUNNEL_MEASURES.get, key="qi_funnel_measure")
@@ -156,8 +151,6 @@ def funnel_plots() -> None:
     frames = []
     cols = st.columns(min(2, len(plots)))
     for i, (program, plot) in enumerate(sorted(plots.items())):
-        if SUPPRESSED:
-            plot = suppress_funnel(plot, person_counts=measure != "attendance_rate")
         with cols[i % len(cols)]:
             widgets.cached_chart(ctx, f"qi_funnel_{i}", lambda plot=plot: charts_qi.funnel_figure(plot, measure),
                                  measure, unit, program)

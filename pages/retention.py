@@ -75,7 +75,8 @@ def readmissions() -> None:
     for col, (days, r) in zip(cols, sorted(rates.items())):
         with col:
             widgets.tile(f"Readmitted within {days} days", r.rate, "rate", higher_is_better=None,
-                         help=f"{r.readmitted:,} of {r.eligible:,} discharges at least {days} days before the data date")
+                         help=f"{widgets.fmt_value(r.readmitted)} of {widgets.fmt_value(r.eligible)} discharges at least "
+                              f"{days} days before the data date")
     widgets.how_computed(
         "**Readmission within N days** = discharged episodes followed by a new episode of the same "
         "patient admitted within N days of discharge / discharged episodes whose discharge was at least "

@@ -38,9 +38,13 @@ ORDER = [TYPE_LABELS[t] for t in SESSION_TYPES]
 def overall() -> None:
     st.subheader("Share of attended hours by component")
     table = data.query(ctx, "mix:therapy_mix_table")
-    if table.empty or table["share"].isna().all():
+    if table.empty:
         widgets.note_empty("No attended sessions in this selection.")
         st.stop()
+    if table["share"].isna().all():
+        widgets.note_empty("Every share in this selection is hidden by small-cell suppression (too few patients)."
+                           if ctx.scope.suppressed_only else "No attended sessions in this selection.")
+        return
     shown = _label(table)
     shown["hours"] = shown["attended_minutes"] / 60.0
     shown = shown.sort_values("share")

@@ -8,6 +8,8 @@
   site lead never gets a director's cached result.
 - Each call reads through its own cursor (Store.read()), with the filters and
   the scope bound on that cursor, so concurrent sessions do not collide.
+- A Scope with suppressed_only (analysts) gets every result through
+  ui.suppressed.for_scope: small cells hidden (NaN in frames, "<11" in tiles).
 
 Analytics functions are named "module:function" (e.g. "sessions:rates_by") and
 imported when first called, so a page can ask whether a teammate's function has
@@ -27,6 +29,7 @@ from analytics.filter_options import FilterOptions, filter_options
 from analytics.filters import Filters, Scope
 from analytics.queries import bind_filters, default_as_of
 from analytics.store import Store, default_target, open_store
+from ui import suppressed
 
 # Functions whose first argument is a cursor with the filters bound. Anything else
 # listed in STORE_FUNCTIONS is called as fn(store, filters, scope, *args).
@@ -64,10 +67,13 @@ def _call(target: str, filters: Filters, scope: Scope, name: str, args: tuple, k
     fn = resolve(name)
     s = open_store(target)
     if name in STORE_FUNCTIONS:
-        return fn(s, filters, scope, *args, **dict(kwargs))
-    with s.read() as cur:
-        bind_filters(cur, filters, scope)
-        return fn(cur, *args, **dict(kwargs))
+        result = fn(s, filters, scope, *args, **dict(kwargs))
+    else:
+        with s.read() as cur:
+            bind_filters(cur, filters, scope)
+            result = fn(cur, *args, **dict(kwargs))
+    # The one place an analyst's figures are suppressed: every page reads through here.
+    return suppressed.for_scope(scope, name, args, dict(kwargs), result)
 
 
 @st.cache_data(show_spinner=False, max_entries=2000)

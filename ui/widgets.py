@@ -70,7 +70,7 @@ def download_table(ctx: Any, df: pd.DataFrame, name: str, spec: Any, *, label: s
     """
     from analytics import exports  # the access teammate's module: suppression + formula safety
 
-    frame = df.copy()
+    frame = with_markers(df)
     auth.audited_download_button(
         label,
         lambda: exports.export_table(frame, spec),
@@ -83,11 +83,11 @@ def download_table(ctx: Any, df: pd.DataFrame, name: str, spec: Any, *, label: s
 def table(ctx: Any, df: pd.DataFrame, name: str, spec: Any, *, column_config: dict | None = None,
           download: bool = True, hide_index: bool = True) -> None:
     """A table with its CSV download; an analyst (suppressed figures only) sees it suppressed."""
-    shown = df
+    shown = with_markers(df)
     if getattr(ctx.scope, "suppressed_only", False):
         from analytics.suppression import suppress_table
 
-        shown = suppress_table(df, spec)
+        shown = suppress_table(shown, spec)
     st.dataframe(shown, hide_index=hide_index, column_config=column_config, width="stretch")
     if download:
         download_table(ctx, df, name, spec)
@@ -156,7 +156,41 @@ def tile(label: str, value: object, kind: str = "count", *, previous: object = N
 
 
 def cached_chart(ctx: Any, key: str, build: Callable[[], Any], *params: Any) -> None:
-    """chart() of a figure cached by ui.data.figure (params: the page controls it depends on)."""
+    """chart() of a figure cached by ui.data.figure (params: the page controls it depends on).
+
+    For a suppressed_only scope (analysts) the chart's data came through
+    ui.suppressed.for_scope, so hidden points are absent; a caption says so.
+    """
     from ui import data
 
     chart(data.figure(ctx, key, build, *params), key)
+    if getattr(ctx.scope, "suppressed_only", False):
+        suppression_caption()
+
+
+def suppression_caption() -> None:
+    """The note under an analyst's chart: which cells are left out, and why."""
+    from analytics.config import suppression_threshold
+
+    st.caption(f"Cells under {suppression_threshold()} hidden (small-cell suppression).")
+
+
+def with_markers(df: pd.DataFrame) -> pd.DataFrame:
+    """df with the cells ui.suppressed hid (NaN) written as '<11'; df itself when none were hidden.
+
+    >>> with_markers(data.query(ctx, "mix:mix_by", "site"))  # analyst: Pinewood's figures read '<11'
+    """
+    from analytics.suppression import marker
+    from ui.suppressed import hidden_cells
+
+    cells = [(i, c) for i, c in hidden_cells(df) if c in df.columns and i in df.index]
+    out = df.copy()
+    out.attrs = {}
+    if not cells:
+        return out
+    text = marker()
+    for col in {c for _, c in cells}:
+        out[col] = out[col].astype(object)
+    for i, c in cells:
+        out.loc[i, c] = text
+    return out
