@@ -48,10 +48,10 @@ def headline() -> None:
     cols = st.columns(5)
     with cols[0]:
         widgets.tile("Attendance rate", rates.attendance_rate, "rate",
-                     help=f"{rates.attended:,} attended of {rates.expected:,} expected sessions")
+                     help=f"{widgets.fmt_value(rates.attended)} attended of {widgets.fmt_value(rates.expected)} expected sessions")
     with cols[1]:
         widgets.tile("No-show rate", rates.no_show_rate, "rate", higher_is_better=False,
-                     help=f"{rates.no_show:,} no-shows of {rates.expected:,} expected sessions")
+                     help=f"{widgets.fmt_value(rates.no_show)} no-shows of {widgets.fmt_value(rates.expected)} expected sessions")
     with cols[2]:
         widgets.tile("Cancelled by patient", rates.patient_cancellation_rate, "rate", higher_is_better=False)
     with cols[3]:
@@ -94,8 +94,8 @@ def by_dimension() -> None:
     if table.empty:
         widgets.note_empty()
         return
-    long = table.melt(id_vars=[dim], value_vars=["attendance_rate", "no_show_rate", "patient_cancellation_rate"],
-                      var_name="rate", value_name="value")
+    # Cancellations beside no-shows (issue 4): all four rates, as in the chart over time.
+    long = table.melt(id_vars=[dim], value_vars=list(RATE_NAMES), var_name="rate", value_name="value")
     long["rate"] = long["rate"].map(RATE_NAMES)
     long[dim] = long[dim].fillna("(not recorded)").astype(str)
     order = None
@@ -107,8 +107,8 @@ def by_dimension() -> None:
     def build():
         fig = charts.bar_chart(long, x=dim, y="value", color="rate", percent=True, horizontal=many,
                                category_order=order, title=f"Session rates by {labels[dim].lower()}",
-                               x_title="Share of expected sessions (%)" if many else labels[dim],
-                               y_title=labels[dim] if many else "Share of expected sessions (%)",
+                               x_title="Share of sessions (%)" if many else labels[dim],
+                               y_title=labels[dim] if many else "Share of sessions (%)",
                                height=max(380, 26 * long[dim].nunique() + 120) if many else 380)
         fig.update_layout(legend_title_text="")
         return fig

@@ -44,18 +44,23 @@ def upload() -> None:
     if finished is not None:
         st.success("Import finished. The figures on every page now include it.")
         st.dataframe(finished, hide_index=True, width="stretch")
+    try:
+        key = auth.pseudonym_key()
+    except auth.AccessConfigError as exc:
+        # A key that is set but unusable must not fall back to importing raw ids.
+        st.error(f"{exc} Nothing can be imported until it is fixed.")
+        return
+    # With a key, every import is pseudonymised (no opt-out): a store must never hold raw
+    # EHR ids beside pseudonyms, or one patient would count as two.
+    if key is not None:
+        st.info("Patient ids are replaced by keyed pseudonyms on every import, because a pseudonymisation key is "
+                "configured. The store never holds the EHR's ids, and raw and pseudonymised ids never mix.")
+    else:
+        st.caption("No pseudonymisation key is configured ([pseudonymisation] key in .streamlit/secrets.toml), "
+                   "so patient ids are stored as exported.")
     with st.form("import_form", clear_on_submit=True):
         files = st.file_uploader("Export files", type=["csv", "txt", "tsv", "xlsx"], accept_multiple_files=True,
                                  key="import_files")
-        try:
-            key = auth.pseudonym_key()
-        except auth.AccessConfigError as exc:
-            st.error(str(exc))
-            key = None
-        pseudonymise = st.checkbox(
-            "Replace patient ids by keyed pseudonyms", value=key is not None, disabled=key is None,
-            help="Needs [pseudonymisation] key in .streamlit/secrets.toml; the store then never holds the EHR's ids.",
-        )
         submitted = st.form_submit_button("Import", type="primary")
     if not submitted:
         return
@@ -78,7 +83,7 @@ def upload() -> None:
             paths.append(path)
         try:
             result = import_files(ctx.store, paths, actor=auth.current_actor(), progress=progress,
-                                  pseudonymise_key=key if pseudonymise else None)
+                                  pseudonymise_key=key)
         except ImportRefused as exc:
             bar.empty()
             st.error(f"Nothing was imported. {exc}")
@@ -143,7 +148,7 @@ def coverage() -> None:
         st.warning(f"{len(late)} site(s) have no sessions in the last weeks before the data date "
                    f"({ctx.as_of}). Their exports probably stop early; their recent weeks would read as "
                    "missed sessions until the next import.")
-    shown = last.rename(columns={"lagging": "data stop early"})
+    shown = widgets.with_markers(last).rename(columns={"lagging": "data stop early"})  # analysts: '<11'
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "first_session": st.column_config.DateColumn("First session"),
         "last_session": st.column_config.DateColumn("Last session"),
@@ -168,7 +173,7 @@ def coverage() -> None:
         "Sessions recorded per site and calendar month, and each site's first and last session date. "
         "The data date (as of) is the latest date anywhere in the store. A site is flagged when its last "
         "session is more than 14 days before it: IOP patients attend several times a week, so two quiet "
-        "weeks at a whole site usually mean a missing export, not a pause in treatment.", "data-and-time")
+        "weeks at a whole site usually mean a missing export, not a pause in treatment.", "data-coverage")
 
 
 def audit_log() -> None:

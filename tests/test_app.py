@@ -267,3 +267,38 @@ def test_chart_text_from_data_is_escaped_for_plotly():
                            title="t", x_title="Site", y_title="Rate (%)", percent=True)
     assert evil not in fig.to_json()
     assert "&lt;img src=x onerror=alert(1)&gt;" in list(fig.data[0].x)
+
+
+# -- attendance: cancellations beside no-shows; data: pseudonymisation without an opt-out ----------
+def test_attendance_charts_show_cancellations_beside_no_shows(app_env):
+    at = run_page("pages/attendance.py")
+    assert_clean(at)
+    wanted = {"Attendance", "No-show", "Cancelled by patient", "Cancelled by program"}
+    titles = {}
+    for spec in chart_specs(at):
+        titles[spec["layout"]["title"]["text"]] = {t.get("name") for t in spec["data"]}
+    over_time = [names for title, names in titles.items() if title.startswith("Attendance, no-show and cancellation")]
+    by_group = [names for title, names in titles.items() if title.startswith("Session rates by")]
+    assert over_time and wanted <= over_time[0], titles
+    assert by_group and wanted <= by_group[0], titles
+    labels = [m.label for m in at.metric]
+    i = labels.index("No-show rate")
+    assert labels[i + 1:i + 3] == ["Cancelled by patient", "Cancelled by program"]
+
+
+def test_data_page_pseudonymises_every_import_when_a_key_is_configured(app_env):
+    at = AppTest.from_file(str(REPO_ROOT / "pages/data.py"), default_timeout=TIMEOUT)
+    at.secrets["pseudonymisation"] = {"key": "k" * 40}
+    at.run()
+    assert_clean(at)
+    assert len(at.checkbox) == 0, "pseudonymisation must not be optional when a key is configured"
+    assert any("pseudonyms on every import" in i.value for i in at.info)
+    # Without a key the page says plainly that ids are stored as exported.
+    at = run_page("pages/data.py")
+    assert_clean(at)
+    assert len(at.checkbox) == 0
+    assert any("stored as exported" in c.value for c in at.caption)
+    # Coverage's "How this is computed" points at its section of docs/metrics.md, which exists.
+    assert any("docs/metrics.md#data-coverage" in c.value for c in at.caption)
+    assert "\n## Data coverage\n" in (REPO_ROOT / "docs" / "metrics.md").read_text()
+    assert not any("pseudonyms on every import" in i.value for i in at.info)
