@@ -21,7 +21,11 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (module, add_args, _, help_text) in COMMANDS.items():
+    # Only the named command's module is imported: the others pull in pandas and
+    # Plotly (about 0.6 CPU-s), which an import does not need. --help lists them all.
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = {argv[0]: COMMANDS[argv[0]]} if argv and argv[0] in COMMANDS else COMMANDS
+    for name, (module, add_args, _, help_text) in chosen.items():
         p = sub.add_parser(name, help=help_text)
         getattr(importlib.import_module(module), add_args)(p)
     args = parser.parse_args(argv)

@@ -28,10 +28,9 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import duckdb
-import pandas as pd
 
 from analytics import audit
 from analytics.extensions import load_extensions
@@ -39,6 +38,9 @@ from analytics.profiles import Profile, ProfileError, load_profile
 from analytics.queries import sql_text
 from analytics.schema import ID_COLUMN, KINDS
 from analytics.store import Store, StoreError, open_store, set_meta
+
+if TYPE_CHECKING:  # pandas costs ~0.4 CPU-s to import; an import never needs it
+    import pandas as pd
 
 Progress = Callable[[float, str], None]
 PSEUDONYM_ENV = "IOP_PSEUDONYM_KEY"
@@ -118,9 +120,12 @@ def _scan_file(path: Path, label: str, profile: Profile) -> _Scan:
             size += len(chunk)
             newlines += chunk.count(b"\n")
             if not blank:
-                joined = tail + chunk
-                blank = b"\n\n" in joined or b"\n\r\n" in joined
-            tail = chunk[-2:]
+                # the chunk itself, then the seam with the previous chunk's last bytes
+                # (no tail + chunk copy: that cost more than the hash on big files)
+                seam = tail + chunk[:2]
+                blank = (b"\n\n" in chunk or b"\n\r\n" in chunk
+                         or b"\n\n" in seam or b"\n\r\n" in seam)
+            tail = (tail + chunk)[-2:] if len(chunk) < 2 else chunk[-2:]
     sha = digest.hexdigest()
     body = head.removeprefix(b"\xef\xbb\xbf")
     if not body.strip():

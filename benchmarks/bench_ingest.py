@@ -13,6 +13,7 @@ Targets (2 cores): >= 1 M rows/s for the first import; <= 2 GB peak RSS at 10 M.
 Nothing is asserted; figures are printed.
 
     .venv/bin/python benchmarks/bench_ingest.py                      # 1 M
+    .venv/bin/python benchmarks/bench_ingest.py --steps              # 1 M, and where the time goes
     .venv/bin/python benchmarks/bench_ingest.py --sessions 1000000 10000000 --workdir /data/bench
 """
 from __future__ import annotations
@@ -66,6 +67,59 @@ DUCKDB_FLOOR = textwrap.dedent("""
 """)
 
 
+# Where a first import's time goes: each statement the importer runs, timed in a
+# child process (wall and the process's CPU across DuckDB's threads), plus the byte
+# scan and the commit. Same code path as the CLI; the cursor is only wrapped.
+STEPS = textwrap.dedent("""
+    import contextlib, resource, sys, time
+    from analytics import ingest, store as st
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    steps = []
+
+    class Timed:
+        def __init__(self, cur):
+            self._cur = cur
+        def execute(self, sql, params=None):
+            w, c = time.perf_counter(), cpu()
+            self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
+            steps.append((time.perf_counter() - w, cpu() - c, " ".join(sql.split())[:90]))
+            return self
+        def __getattr__(self, name):
+            return getattr(self._cur, name)
+
+    plain_write = st.Store.write
+
+    @contextlib.contextmanager
+    def timed_write(self):
+        with plain_write(self) as cur:
+            yield Timed(cur)
+            steps.append((0.0, 0.0, "-- commit follows"))
+            mark = time.perf_counter(), cpu()
+        steps.append((time.perf_counter() - mark[0], cpu() - mark[1], "COMMIT (and checkpoint)"))
+
+    st.Store.write = timed_write
+    plain_scan = ingest._scan_file
+
+    def timed_scan(*args):
+        w, c = time.perf_counter(), cpu()
+        result = plain_scan(*args)
+        steps.append((time.perf_counter() - w, cpu() - c, "byte scan in Python (sha256, lines): " + args[1]))
+        return result
+
+    ingest._scan_file = timed_scan
+    w0, c0 = time.perf_counter(), cpu()
+    ingest.import_files(st.open_store(sys.argv[1]), sys.argv[2:], memory_limit="1GB")
+    total_w, total_c = time.perf_counter() - w0, cpu() - c0
+    print(f"{total_w:7.2f} s wall {total_c:7.2f} s CPU  import_files in all")
+    for w, c, text in sorted(steps, key=lambda s: -s[1])[:12]:
+        print(f"{w:7.2f} s wall {c:7.2f} s CPU  {text}")
+""")
+
+
 def measured(args: list[str], env: dict | None = None) -> dict:
     """Like run_measured, with CPU and peak RSS of exactly that child (os.wait4)."""
     start = time.perf_counter()
@@ -93,7 +147,7 @@ def generate(sessions: int, workdir: Path, seed: int) -> Path:
     return data
 
 
-def bench(sessions: int, workdir: Path, seed: int) -> None:
+def bench(sessions: int, workdir: Path, seed: int, show_steps: bool = False) -> None:
     data = generate(sessions, workdir, seed)
     enrollments, session_file = data / "enrollments.csv", data / "sessions.csv"
     with open(session_file, "rb") as f:
@@ -117,6 +171,13 @@ def bench(sessions: int, workdir: Path, seed: int) -> None:
     floor_db.unlink(missing_ok=True)
     floor = measured([sys.executable, "-c", DUCKDB_FLOOR, str(session_file), str(floor_db)])
     floor_db.unlink(missing_ok=True)
+    steps = None
+    if show_steps:
+        steps_db = data / "steps.duckdb"
+        for stale in (steps_db, Path(str(steps_db) + ".wal")):
+            stale.unlink(missing_ok=True)
+        steps = measured([sys.executable, "-c", STEPS, str(steps_db), str(enrollments), str(session_file)])
+        steps_db.unlink(missing_ok=True)
 
     size_mb = session_file.stat().st_size / 2**20
     print(f"\n== {rows:,} session rows ({size_mb:.0f} MB CSV) + {counts[0]['rows']:,} enrollments ==")
@@ -134,6 +195,9 @@ def bench(sessions: int, workdir: Path, seed: int) -> None:
     print(f"pandas flagged {pandas['stdout'].strip()} rows; the importer rejected "
           f"{sum(f['rejected'] for f in counts)}")
     print(f"store file {db.stat().st_size / 2**20:.0f} MB")
+    if steps:
+        print(f"first import step by step (a separate run; peak RSS {steps['rss_mb']:.0f} MB), by CPU:")
+        print(steps["stdout"].rstrip())
 
 
 def main() -> None:
@@ -141,12 +205,14 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/iop-bench-ingest"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--steps", action="store_true",
+                        help="also time each statement of a first import (one more run)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"cpus available: {len(os.sched_getaffinity(0))}; memory limit for the import: "
           f"{os.environ.get('IOP_IMPORT_MEMORY_LIMIT', '1GB (default)')}")
     for n in args.sessions:
-        bench(n, args.workdir, args.seed)
+        bench(n, args.workdir, args.seed, args.steps)
 
 
 if __name__ == "__main__":
