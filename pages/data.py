@@ -148,7 +148,7 @@ def coverage() -> None:
         st.warning(f"{len(late)} site(s) have no sessions in the last weeks before the data date "
                    f"({ctx.as_of}). Their exports probably stop early; their recent weeks would read as "
                    "missed sessions until the next import.")
-    shown = widgets.with_markers(last).rename(columns={"lagging": "data stop early"})  # analysts: '<11'
+    shown = widgets.as_text_where_mixed(widgets.with_markers(last)).rename(columns={"lagging": "data stop early"})  # analysts: '<11'
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "first_session": st.column_config.DateColumn("First session"),
         "last_session": st.column_config.DateColumn("Last session"),

@@ -175,3 +175,14 @@ def test_suppressed_frames_hide_cells_as_nan_and_tables_show_the_marker(sample_s
     assert (seen.loc[big, "share"] == real.loc[big, "share"]).all()
     table = with_markers(seen)
     assert set(table.loc[tiny, "share"]) == {"<11"}
+
+
+def test_analyst_still_sees_the_figures_of_large_groups(env):
+    """Suppression hides small cells, not everything: all sites together are large."""
+    at = AppTest.from_file(str(REPO_ROOT / "pages/attendance.py"), default_timeout=TIMEOUT)
+    at.secrets.update(AUTH)
+    at.user = {"is_logged_in": True, "email": "analyst@example.org"}
+    at.run()
+    assert not at.exception and not [w.value for w in at.warning if "could not be computed" in w.value]
+    assert shown_figures(at)
+    assert [v for _, v in shown_metrics(at) if v not in SHOWN_AS_HIDDEN]

@@ -87,10 +87,20 @@ def table(ctx: Any, df: pd.DataFrame, name: str, spec: Any, *, column_config: di
     if getattr(ctx.scope, "suppressed_only", False):
         from analytics.suppression import suppress_table
 
-        shown = suppress_table(shown, spec)
+        shown = as_text_where_mixed(suppress_table(shown, spec))
     st.dataframe(shown, hide_index=hide_index, column_config=column_config, width="stretch")
     if download:
         download_table(ctx, df, name, spec)
+
+
+def as_text_where_mixed(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns mixing '<11' markers with numbers as text, so Arrow need not guess (and log) a type."""
+    out = df.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype == object and values.map(lambda v: isinstance(v, str)).any():
+            out[col] = values.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
+    return out
 
 
 def guarded(render: Callable[[], None], what: str) -> None:
