@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # subcommand -> (module, function that adds arguments, function that runs)
@@ -16,6 +17,10 @@ COMMANDS = {
     "report": ("analytics.report", "add_cli_args", "cli_main", "write the QI meeting packet"),
     "maintain": ("analytics.lake", "add_cli_args", "cli_main", "compact and expire a DuckLake store"),
 }
+
+# Commands that read; with no --db and no IOP_DB they use the bundled sample store.
+# An import always names its store, so real data never lands in the sample store by accident.
+READS_SAMPLE_BY_DEFAULT = ("metrics", "report")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     from analytics.store import StoreError
 
     try:
+        if args.command in READS_SAMPLE_BY_DEFAULT and not args.db and not os.environ.get("IOP_DB"):
+            # Like the dashboard: with no store named, read the bundled synthetic sample.
+            from analytics.sample_store import ensure_sample_store
+
+            ensure_sample_store()
         return int(getattr(importlib.import_module(module), run)(args) or 0)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
