@@ -2,7 +2,7 @@
 -- meet any of three outreach rules. The dose rule reads episode_weeks.sql's
 -- `episodes` (complete weeks, target) and `week_minutes`, so the week rules stay
 -- in one place. "Expected" sessions are every session except program_cancelled
--- (as in session_rates.sql); "missed" means no_show.
+-- (as in session_counts.sql); "missed" means no_show.
 , active AS (
     -- discharge_date is NULL when the episode had not ended by as_of
     SELECT episode_id, patient_id, site, program, as_of

@@ -1,6 +1,6 @@
 -- Attendance per program and unit (site, or the session's own clinician), for
 -- funnel plots. /*unit*/ is replaced by a fixed column name from funnel_data.UNITS
--- (never user text). Counts as in session_rates.sql: expected excludes
+-- (never user text). Counts as in session_counts.sql: expected excludes
 -- program_cancelled. Sessions without a clinician are left out of the clinician
 -- funnel rather than pooled into a made-up unit.
 SELECT

@@ -1,5 +1,5 @@
 -- Session counts per week or month, for the attendance and no-show p-charts.
--- The counts are the ones session_rates.sql defines (expected = every session
+-- The counts are the ones session_counts.sql defines (expected = every session
 -- except program_cancelled), so a chart's points add up to the headline rate.
 -- Only complete periods: the week or month still running on as_of would plot a
 -- partial point that looks like a signal.
