@@ -593,71 +593,44 @@ def import_files(
     try:
         for label in labels:
             scans.append(_scan_file(Path(label), label, profile))
+        total_bytes = sum(s.size for s in scans) or 1
+        results: list[FileResult] = []
         with store.write() as cur:
             cur.execute("SET enable_progress_bar = false")  # progress goes through `progress`
-            # FSST string compression took about a third of the CPU of writing a
-            # first import (1.6 -> 1.1 CPU-s per 1 M sessions without it; the file
-            # grows from ~11 to ~18 MB per 1 M). The setting is process-wide, so
-            # the previous value comes back when the import ends.
-            compression = cur.execute(
-                "SELECT current_setting('disabled_compression_methods')").fetchone()[0]
-            cur.execute("SET disabled_compression_methods = $v",
-                        {"v": ",".join(filter(None, [compression, "fsst"]))})
-            try:
-                results = _import_all(cur, store, scans, profile, kind, pseudonymise_key, report,
-                                      memory_limit, mark_sample, actor, started)
-            finally:
+            if memory_limit:
+                cur.execute("SET memory_limit = $v", {"v": memory_limit})
+                spill = store.target + ".tmp" if not store.is_lake else os.path.join(
+                    tempfile.gettempdir(), "iop-import.tmp")
+                cur.execute("SET temp_directory = $v", {"v": spill})
+            plans = [_plan(cur, scan, profile, kind) for scan in scans]
+            plans.sort(key=lambda p: _KIND_ORDER.index(p.kind))
+            batch_id = cur.execute("SELECT coalesce(max(batch_id), 0) FROM store.import_log").fetchone()[0]
+            done = 0
+            for plan in plans:
+                # On DuckLake several processes import at once, so ids come from the clock.
+                batch_id = _lake().new_batch_id() if store.is_lake else batch_id + 1
+                size = plan.scan.size
+
+                def step(fraction: float, message: str, _done=done, _size=size) -> None:
+                    report(min(1.0, (_done + fraction * _size) / total_bytes), message)
+
                 try:
-                    cur.execute("SET disabled_compression_methods = $v", {"v": compression or ""})
-                except duckdb.TransactionException:
-                    # an error aborted the transaction and is on its way out: end the
-                    # transaction here (store.write's rollback then finds none) and reset
-                    cur.execute("ROLLBACK")
-                    cur.execute("SET disabled_compression_methods = $v", {"v": compression or ""})
+                    result = _import_one(cur, store, plan, profile, batch_id, pseudonymise_key, step)
+                finally:
+                    _drop_staging(cur)
+                _log(cur, batch_id, result.file, plan.scan.sha256, plan.kind, profile, started,
+                     "loaded", None, result, actor)
+                detail = asdict(result) | {"sha256": plan.scan.sha256, "profile": profile.name,
+                                           "pseudonymised": pseudonymise_key is not None}
+                audit.record(cur, actor, "import", detail)
+                results.append(result)
+                done += size
+            set_meta(cur, "contents", "sample" if mark_sample else "imported")
         report(1.0, "import finished")
         return ImportResult(tuple(results))
     except ImportRefused as refused:
         _log_refused(store, refused, profile, started, actor)
         raise
-
-
-def _import_all(cur: duckdb.DuckDBPyConnection, store: Store, scans: list[_Scan], profile: Profile,
-                kind: str | None, pseudonymise_key: bytes | None, report: Progress,
-                memory_limit: str | None, mark_sample: bool, actor: str,
-                started: datetime) -> list[FileResult]:
-    """Every file of one command, inside the caller's transaction; the results in applied order."""
-    total_bytes = sum(s.size for s in scans) or 1
-    results: list[FileResult] = []
-    if memory_limit:
-        cur.execute("SET memory_limit = $v", {"v": memory_limit})
-        spill = store.target + ".tmp" if not store.is_lake else os.path.join(
-            tempfile.gettempdir(), "iop-import.tmp")
-        cur.execute("SET temp_directory = $v", {"v": spill})
-    plans = [_plan(cur, scan, profile, kind) for scan in scans]
-    plans.sort(key=lambda p: _KIND_ORDER.index(p.kind))
-    batch_id = cur.execute("SELECT coalesce(max(batch_id), 0) FROM store.import_log").fetchone()[0]
-    done = 0
-    for plan in plans:
-        # On DuckLake several processes import at once, so ids come from the clock.
-        batch_id = _lake().new_batch_id() if store.is_lake else batch_id + 1
-        size = plan.scan.size
-
-        def step(fraction: float, message: str, _done=done, _size=size) -> None:
-            report(min(1.0, (_done + fraction * _size) / total_bytes), message)
-
-        try:
-            result = _import_one(cur, store, plan, profile, batch_id, pseudonymise_key, step)
-        finally:
-            _drop_staging(cur)
-        _log(cur, batch_id, result.file, plan.scan.sha256, plan.kind, profile, started,
-             "loaded", None, result, actor)
-        detail = asdict(result) | {"sha256": plan.scan.sha256, "profile": profile.name,
-                                   "pseudonymised": pseudonymise_key is not None}
-        audit.record(cur, actor, "import", detail)
-        results.append(result)
-        done += size
-    set_meta(cur, "contents", "sample" if mark_sample else "imported")
-    return results
 
 
 def _lake():
