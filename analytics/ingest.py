@@ -426,6 +426,9 @@ def _apply(cur: duckdb.DuckDBPyConnection, store: Store, kind: str, batch_id: in
         from analytics import lake  # append-only versions; see analytics/lake.py
 
         return lake.apply_batch(cur, kind, batch_id, _columns(kind))
+    # Identifiers below come only from schema.py's fixed lists, never from the file.
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
     table = f"store.{kind}"
     id_col = ID_COLUMN[kind]
     columns = _columns(kind)
