@@ -529,12 +529,26 @@ def _import_one(cur: duckdb.DuckDBPyConnection, store: Store, plan: _Plan, profi
     return FileResult(name, kind, total, inserted, updated, unchanged, rejected)
 
 
+# The staging objects one file's import creates, dropped before the next file.
+_DROP_STAGING: tuple[str, ...] = (
+    "DROP VIEW IF EXISTS ingest_valid",
+    "DROP VIEW IF EXISTS ingest_rows",
+    "DROP VIEW IF EXISTS ingest_indexed",
+    "DROP TABLE IF EXISTS ingest_checked",
+    "DROP TABLE IF EXISTS ingest_lines",
+    "DROP TABLE IF EXISTS ingest_reject_lines",
+    "DROP TABLE IF EXISTS ingest_dups",
+    "DROP TABLE IF EXISTS ingest_file_problems",
+    "DROP TABLE IF EXISTS ingest_excluded",
+    "DROP TABLE IF EXISTS ingest_updated",
+    "DROP TABLE IF EXISTS reject_errors",
+    "DROP TABLE IF EXISTS reject_scans",
+)
+
+
 def _drop_staging(cur: duckdb.DuckDBPyConnection) -> None:
-    for view in ("ingest_valid", "ingest_rows", "ingest_indexed"):
-        cur.execute(f"DROP VIEW IF EXISTS {view}")
-    for table in ("ingest_checked", "ingest_lines", "ingest_reject_lines", "ingest_dups",
-                  "ingest_file_problems", "ingest_excluded", "ingest_updated", "reject_errors", "reject_scans"):
-        cur.execute(f"DROP TABLE IF EXISTS {table}")
+    for statement in _DROP_STAGING:
+        cur.execute(statement)
 
 
 def _log(cur: duckdb.DuckDBPyConnection, batch_id: int, name: str, sha: str | None, kind: str | None,
