@@ -6,15 +6,13 @@ One query per .sql file, named after what it returns. Values are always bound
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from analytics.filters import EVERYTHING, Filters, Scope, filter_variables
+from analytics.sqlfiles import SQL_DIR, sql_text  # noqa: F401  (re-exported for callers)
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 # SET VARIABLE takes a bound value; the variable names themselves are fixed here.
 _SET_VARIABLE = {
@@ -27,15 +25,6 @@ _SET_VARIABLE = {
     "extra_pairs": "SET VARIABLE extra_pairs = $v::VARCHAR[]",
     "allowed_sites": "SET VARIABLE allowed_sites = $v::VARCHAR[]",
 }
-
-
-@lru_cache(maxsize=None)
-def sql_text(name: str) -> str:
-    """The text of analytics/sql/NAME.sql (names are repo file names, never user text)."""
-    path = SQL_DIR / f"{name}.sql"
-    if path.parent != SQL_DIR or not path.is_file():
-        raise KeyError(f"no query named {name!r}")
-    return path.read_text()
 
 
 def default_as_of(cur: duckdb.DuckDBPyConnection) -> date | None:

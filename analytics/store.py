@@ -20,7 +20,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -157,12 +157,29 @@ class Store:
                 self._cond.notify_all()
 
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def write(self, prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+              ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside one transaction; committed on success, rolled back on any error.
 
         Writers in different processes queue on a lock file beside the store, so
         two imports never race for DuckDB's own lock.
+
+        prepare, if given, runs first on the same cursor, before the store is
+        locked and outside the transaction. It is for work that only makes temp
+        tables (an import's pass 1 over its files): it then holds no lock, and
+        DuckDB scans those tables on all threads later, which it does not do for
+        tables made inside an open transaction. A failure in it ends the write
+        with nothing begun.
         """
+        cur = self._con.cursor()
+        try:
+            if prepare is not None:
+                prepare(cur)
+            yield from self._transaction(cur)
+        finally:
+            cur.close()  # its temp tables go with it
+
+    def _transaction(self, cur: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
         lock_file = None
         if not self.is_lake:
             Path(self.target).parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +192,6 @@ class Store:
                 self._writing = True
             try:
                 self._attach("rw")
-                cur = self._con.cursor()
                 cur.execute("BEGIN TRANSACTION")
                 try:
                     yield cur
@@ -186,8 +202,6 @@ class Store:
                     except duckdb.Error:
                         pass  # a failed COMMIT already ended it; keep the original error
                     raise
-                finally:
-                    cur.close()
                 if self.is_lake:
                     from analytics import lake
 

@@ -94,8 +94,9 @@ STEPS = textwrap.dedent("""
     plain_write = st.Store.write
 
     @contextlib.contextmanager
-    def timed_write(self):
-        with plain_write(self) as cur:
+    def timed_write(self, prepare=None):
+        timed_prepare = None if prepare is None else (lambda cur: prepare(Timed(cur)))
+        with plain_write(self, prepare=timed_prepare) as cur:
             yield Timed(cur)
             steps.append((0.0, 0.0, "-- commit follows"))
             mark = time.perf_counter(), cpu()
