@@ -44,11 +44,14 @@ from analytics.ingest import import_files
 from analytics.store import Store
 target, files = sys.argv[1], sys.argv[2:]
 store = Store(target)
-t0 = time.perf_counter()
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)  # all of DuckDB's threads
+    return r.ru_utime + r.ru_stime
+t0, c0 = time.perf_counter(), cpu()
 result = import_files(store, files)
-seconds = time.perf_counter() - t0
+seconds, cpu_s = time.perf_counter() - t0, cpu() - c0
 rows = sum(f.rows for f in result.files)
-print(json.dumps({"rows": rows, "seconds": seconds, "started": t0,
+print(json.dumps({"rows": rows, "seconds": seconds, "cpu_s": cpu_s, "started": t0,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -181,6 +184,14 @@ def bench(sessions: int, workdir: Path, seed: int, catalogs: Catalogs) -> dict:
             raise SystemExit(stderr[-3000:])
         concurrent[g] = json.loads(stdout.strip().splitlines()[-1])
     out["concurrent_importers"] = concurrent
+    # What the machine allows: run together, importers that each keep `cores` busy
+    # alone share the CPUs, so each can reach at most CPUs / (sum of their cores)
+    # of its lone rate (1 when they fit side by side). The catalog's own CPU, in
+    # PostgreSQL, comes on top.
+    busy = sum(r["cpu_s"] / r["seconds"] for r in out["lone_importers"].values())
+    out["cpus"] = len(os.sched_getaffinity(0))
+    out["lone_cores_busy"] = busy
+    out["cpu_bound_share"] = min(1.0, out["cpus"] / busy)
     out["concurrent_share_of_lone_rate"] = {
         g: (r["rows"] / r["seconds"]) / (out["lone_importers"][g]["rows"] / out["lone_importers"][g]["seconds"])
         for g, r in concurrent.items()
@@ -204,7 +215,9 @@ def _print(result: dict) -> None:
     print(f"pandas baseline    median {result['metrics_embedded']['pandas_median_s']:.3f} s (same metrics, frames in memory)")
     for g, r in result["lone_importers"].items():
         print(f"lone importer ({g})  {r['rows']:>11,} rows in {r['seconds']:7.2f} s = "
-              f"{r['rows'] / r['seconds']:>10,.0f} rows/s")
+              f"{r['rows'] / r['seconds']:>10,.0f} rows/s  ({r['cpu_s'] / r['seconds']:.2f} cores busy)")
+    print(f"the two lone importers keep {result['lone_cores_busy']:.2f} cores busy between them on "
+          f"{result['cpus']} CPUs: at most {result['cpu_bound_share']:.0%} of lone rate each when run together")
     for g, r in result["concurrent_importers"].items():
         share = result["concurrent_share_of_lone_rate"][g]
         print(f"concurrent ({g})     {r['rows']:>11,} rows in {r['seconds']:7.2f} s = "

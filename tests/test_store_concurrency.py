@@ -117,3 +117,55 @@ def test_killing_an_import_midway_leaves_the_store_as_it_was(tmp_path):
     store.close()
     assert (result.rows, result.inserted) == (400000, 400000)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_prepare_runs_before_the_store_is_locked_and_its_temp_tables_reach_the_transaction(tmp_path):
+    # The importer's pass 1 runs in `prepare`: it must hold no lock on the store
+    # (another process can write meanwhile) and its temp tables must be there,
+    # whole and scannable, inside the transaction that follows.
+    target = str(tmp_path / "store.duckdb")
+    store = Store(target)
+    with store.write() as cur:
+        cur.execute("INSERT INTO store.meta VALUES ('k', 'before')")
+    seen = {}
+
+    def prepare(cur):
+        seen["attached"] = cur.execute(
+            "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'store'").fetchone()[0]
+        # a second process writes the store while this one prepares: no lock is held
+        other = subprocess.run(
+            [sys.executable, "-c", "import sys; from analytics.store import Store\n"
+             "with Store(sys.argv[1]).write() as c: c.execute(\"INSERT INTO store.meta VALUES ('k', 'other')\")",
+             target], cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=60)
+        seen["other_rc"] = other.returncode
+        cur.execute("CREATE TEMP TABLE staged AS SELECT range AS i FROM range(300000)")
+
+    with store.write(prepare=prepare) as cur:
+        staged = cur.execute("SELECT count(*), min(rowid), max(rowid) FROM staged").fetchone()
+        cur.execute("INSERT INTO store.meta SELECT 'n', count(*)::VARCHAR FROM staged")
+    assert seen == {"attached": 0, "other_rc": 0}
+    assert staged == (300000, 0, 299999)
+    with store.read() as cur:
+        assert sorted(cur.execute("SELECT key, value FROM meta").fetchall()) == [
+            ("k", "before"), ("k", "other"), ("n", "300000")]
+
+
+def test_a_failure_in_prepare_leaves_the_store_untouched_and_unlocked(tmp_path):
+    target = str(tmp_path / "store.duckdb")
+    store = Store(target)
+    with store.write() as cur:
+        cur.execute("INSERT INTO store.meta VALUES ('k', 'v')")
+
+    def prepare(cur):
+        cur.execute("CREATE TEMP TABLE staged AS SELECT 1 AS i")
+        raise ValueError("refused in pass 1")
+
+    try:
+        with store.write(prepare=prepare):
+            raise AssertionError("the body must not run when prepare fails")
+    except ValueError:
+        pass
+    with store.write() as cur:  # not left locked or half attached
+        cur.execute("INSERT INTO store.meta VALUES ('k2', 'v2')")
+    with store.read() as cur:
+        assert cur.execute("SELECT count(*) FROM meta").fetchone()[0] == 2

@@ -15,7 +15,9 @@ WITH typed AS (
             CASE WHEN $iso_dates THEN try_cast(src.discharge_date AS DATE) ELSE try_strptime(src.discharge_date, $date_formats)::DATE END,
             CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.discharge_date AS DOUBLE))::INTEGER END
         ) AS discharge_date_p,
-        ($reason_values)[list_position($reason_keys, lower(src.discharge_reason))] AS discharge_reason_v,
+        -- an exact match first; lower() copies every string (see ingest_sessions_rows.sql)
+        coalesce(($reason_values)[list_position($reason_keys, src.discharge_reason)],
+                 ($reason_values)[list_position($reason_keys, lower(src.discharge_reason))]) AS discharge_reason_v,
         try_cast(src.planned_weeks AS DECIMAL(18, 3)) AS planned_weeks_d
     FROM ingest_source AS src
 ),

@@ -13,8 +13,13 @@ WITH typed AS (
         ) AS session_date_p,
         try_cast(src.scheduled_minutes AS DECIMAL(18, 3)) AS scheduled_d,
         try_cast(src.attended_minutes AS DECIMAL(18, 3)) AS attended_d,
-        ($status_values)[list_position($status_keys, lower(src.status))] AS status_v,
-        coalesce(($type_values)[list_position($type_keys, lower(src.session_type))], src.session_type) AS session_type_v
+        -- labels: an exact match first, as exports mostly spell them like the profile;
+        -- lower() copies every string and is only worth it for the rest
+        coalesce(($status_values)[list_position($status_keys, src.status)],
+                 ($status_values)[list_position($status_keys, lower(src.status))]) AS status_v,
+        coalesce(($type_values)[list_position($type_keys, src.session_type)],
+                 ($type_values)[list_position($type_keys, lower(src.session_type))],
+                 src.session_type) AS session_type_v
     FROM ingest_source AS src
 ),
 dated AS (
