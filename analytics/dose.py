@@ -70,8 +70,10 @@ def _run(cur: duckdb.DuckDBPyConnection, query: str, group: str, targets: dict[s
 
     QUERY may use the CTEs `episodes` (ep, episode_id, patient_id, admit_date,
     target_minutes, grp, complete_weeks), `week_minutes` (ep, week_number, minutes:
-    complete weeks with attended sessions only) and `week_counts` (grp,
-    target_minutes, week_number, minutes, weeks: every complete week, counted).
+    complete weeks with attended sessions only), `week_counts` (grp,
+    target_minutes, week_number, minutes, weeks: every complete week, counted) and
+    `complete_week_rows` (ep, patient_id, grp, admit_date, target_minutes,
+    week_number, minutes: every complete week, one row each).
     """
     text = _episode_weeks_sql(query, group)
     return cur.execute(text, {**_target_params(targets), **(params or {})}).df()

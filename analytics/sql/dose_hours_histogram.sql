@@ -1,19 +1,9 @@
 -- (continues episode_weeks.sql, grouped by program) Weekly hours binned by half
 -- an hour, per program: the chart's data without sending millions of
 -- episode-weeks to Python. Bin [h, h + 0.5) holds weeks with 60h <= minutes < 60h + 30.
--- Unlike the other dose queries this one lists the complete weeks one row per
--- episode-week (inside DuckDB, joined on integer keys), because each bin needs
--- its distinct episodes and patients for small-cell suppression.
-, weeks AS (
-    SELECT e.ep, e.patient_id, e.grp, e.target_minutes, coalesce(m.minutes, 0) AS minutes
-    FROM (
-        SELECT ep, unnest(range(1, complete_weeks + 1)) AS week_number
-        FROM episodes
-        WHERE complete_weeks > 0
-    ) AS k
-    JOIN episodes AS e USING (ep)
-    LEFT JOIN week_minutes AS m USING (ep, week_number)
-)
+-- Unlike the other dose queries this one reads the complete weeks one row per
+-- episode-week (`complete_week_rows`, inside DuckDB, joined on integer keys),
+-- because each bin needs its distinct episodes and patients for small-cell suppression.
 SELECT
     grp                                     AS program,
     (minutes // 30) * 0.5                   AS hours_from,
@@ -25,6 +15,6 @@ SELECT
     count(*)                                AS episode_weeks,
     count(DISTINCT ep)                      AS episodes,
     count(DISTINCT patient_id)              AS patients
-FROM weeks
+FROM complete_week_rows
 GROUP BY grp, minutes // 30
 ORDER BY program, hours_from

@@ -99,3 +99,19 @@ week_counts AS (
     )
     GROUP BY ALL
 )
+,
+complete_week_rows AS (
+    -- every complete episode-week listed once, with its attended minutes (0 when
+    -- none), for the two queries that need a week's own date or its episode: the
+    -- monthly XmR chart (spc_median_hours.sql) and the histogram's distinct
+    -- episodes (dose_hours_histogram.sql). DuckDB leaves it out of the others.
+    SELECT e.ep, e.patient_id, e.grp, e.admit_date, e.target_minutes, k.week_number,
+        coalesce(m.minutes, 0) AS minutes
+    FROM (
+        SELECT ep, unnest(range(1, complete_weeks + 1)) AS week_number
+        FROM episodes
+        WHERE complete_weeks > 0
+    ) AS k
+    JOIN episodes AS e USING (ep)
+    LEFT JOIN week_minutes AS m USING (ep, week_number)
+)

@@ -1,23 +1,16 @@
 -- (continues episode_weeks.sql) Median weekly hours per calendar month, for the
 -- XmR chart. The week rules (which weeks are complete, their attended minutes)
--- come from episode_weeks.sql's `episodes` and `week_minutes`, so they live in
--- one place. A week belongs to the month of its last day, which depends on the
--- episode's admit date, so here the complete weeks are listed one row per
--- episode-week (week_counts groups them by episode attributes only). Only
--- complete months are charted.
+-- come from episode_weeks.sql, so they live in one place. A week belongs to the
+-- month of its last day, which depends on the episode's admit date, so this reads
+-- the weeks one row each (`complete_week_rows`; week_counts groups them by episode
+-- attributes only). Only complete months are charted.
 , dated_weeks AS (
     SELECT
-        e.patient_id,
-        CAST(date_trunc('month', e.admit_date + CAST(7 * k.week_number - 1 AS INTEGER)) AS DATE) AS period,
-        coalesce(m.minutes, 0) AS minutes,
-        coalesce(m.minutes, 0) >= e.target_minutes AS met
-    FROM (
-        SELECT ep, unnest(range(1, complete_weeks + 1)) AS week_number
-        FROM episodes
-        WHERE complete_weeks > 0
-    ) AS k
-    JOIN episodes AS e USING (ep)
-    LEFT JOIN week_minutes AS m USING (ep, week_number)
+        patient_id,
+        CAST(date_trunc('month', admit_date + CAST(7 * week_number - 1 AS INTEGER)) AS DATE) AS period,
+        minutes,
+        minutes >= target_minutes AS met
+    FROM complete_week_rows
 )
 SELECT
     period,
