@@ -211,7 +211,8 @@ def begin_read(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -
 
     The read-only views (schema.LAKE_PINNED_VIEWS_DDL) hide superseded versions
     using main.lake_superseded rows of the snapshot in the cursor's variable
-    lake_snapshot, so every query of the read sees one consistent state.
+    lake_snapshot, so every query of the read sees one consistent state; the
+    variable lake_superseded_kinds lists the tables that have any.
     Returns the snapshot id.
     """
     for _ in range(MAX_ATTEMPTS):
@@ -225,6 +226,10 @@ def begin_read(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -
         cur.execute("BEGIN TRANSACTION")
         if cur.execute(_SNAPSHOT).fetchone()[0] == snapshot:
             cur.execute("SET VARIABLE lake_snapshot = $s", {"s": snapshot})
+            # the tables with superseded versions in this snapshot; the others are
+            # read without the anti-join (see schema._LATEST_WINS_PINNED)
+            cur.execute("SET VARIABLE lake_superseded_kinds = (SELECT coalesce(list(DISTINCT kind), "
+                        "[]::VARCHAR[]) FROM main.lake_superseded WHERE snapshot = $s)", {"s": snapshot})
             return snapshot
         _rollback_quietly(cur)  # a commit landed in between: take the newer snapshot
     raise LakeError("the lake changed too often to start a consistent read; try again")

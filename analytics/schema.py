@@ -112,11 +112,21 @@ LAKE_READ_VIEWS_DDL: tuple[str, ...] = tuple(
 # markers instead: scanning the marker table in the lake costs every query extra
 # catalog round trips. Each read pins one lake snapshot (lake.begin_read) and the
 # copy keeps the markers per snapshot, so a read sees exactly that snapshot's markers.
+# When the snapshot has no markers for a table (every lake after its first imports,
+# and after `maintain` settles it), lake.begin_read leaves the kind out of the
+# variable lake_superseded_kinds; DuckDB folds the variable while planning and keeps
+# only the plain scan, which then reads no batch_id and source_line (at 1 M sessions
+# a count(*) took 19 ms through the anti-join, 6 ms without). Unset, the anti-join is used.
 _LATEST_WINS_PINNED = (
-    "CREATE OR REPLACE VIEW main.{kind} AS SELECT t.* FROM store.main.{kind} AS t "
+    "CREATE OR REPLACE VIEW main.{kind} AS "
+    "SELECT t.* FROM store.main.{kind} AS t "
+    "WHERE NOT coalesce(list_contains(getvariable('lake_superseded_kinds'), '{kind}'), true) "
+    "UNION ALL "
+    "SELECT t.* FROM store.main.{kind} AS t "
     "ANTI JOIN (SELECT batch_id, source_line FROM main.lake_superseded "
     "WHERE snapshot = getvariable('lake_snapshot') AND kind = '{kind}') AS x "
-    "ON x.batch_id = t.batch_id AND x.source_line = t.source_line"
+    "ON x.batch_id = t.batch_id AND x.source_line = t.source_line "
+    "WHERE coalesce(list_contains(getvariable('lake_superseded_kinds'), '{kind}'), true)"
 )
 LAKE_PINNED_VIEWS_DDL: tuple[str, ...] = tuple(
     _LATEST_WINS_PINNED.format(kind=kind)

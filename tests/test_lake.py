@@ -131,6 +131,33 @@ def test_a_replica_attaches_read_only_and_sees_new_commits(lake_target, tmp_path
     replica.close()
 
 
+def test_a_replica_skips_the_latest_wins_join_only_for_tables_without_superseded_versions(lake_target, tmp_path):
+    # After a re-export replaced e1, enrollments have a superseded version and
+    # sessions have none: the replica must still hide the old e1, and read the
+    # sessions with a plain scan (the anti-join reads two more columns per row).
+    writer, replica = Store(lake_target), Store(lake_target)
+    v1 = write_csv(tmp_path / "v1.csv", ENROLLMENT_HEADER, ["e1,p1,North,Adult IOP,2024-01-01,,,12",
+                                                             "e2,p2,North,Adult IOP,2024-01-03,,,12"])
+    v2 = write_csv(tmp_path / "v2.csv", ENROLLMENT_HEADER, ["e1,p1,North,Adult IOP,2024-01-01,2024-03-01,completed,12"])
+    ses = write_csv(tmp_path / "ses.csv", SESSION_HEADER, ["s1,e1,2024-01-02,group,C1,60,60,attended",
+                                                           "s2,e2,2024-01-04,group,C1,60,0,no_show"])
+    import_files(writer, [v1, ses])
+    with replica.read() as cur:  # no markers at all yet: both plain
+        assert cur.execute("SELECT getvariable('lake_superseded_kinds')").fetchone()[0] == []
+        assert cur.execute("SELECT count(*) FROM main.enrollments").fetchone()[0] == 2
+    import_files(writer, [v2])
+    with replica.read() as cur:
+        assert cur.execute("SELECT getvariable('lake_superseded_kinds')").fetchone()[0] == ["enrollments"]
+        assert cur.execute("SELECT episode_id, discharge_reason FROM main.enrollments ORDER BY 1").fetchall() == [
+            ("e1", "completed"), ("e2", None)]
+        assert cur.execute("SELECT count(*) FROM main.sessions").fetchone()[0] == 2
+        plans = {kind: "\n".join(r[1] for r in cur.execute(
+            "EXPLAIN SELECT count(*) FROM main." + kind).fetchall()) for kind in ("sessions", "enrollments")}
+    assert "ANTI" in plans["enrollments"] and "ANTI" not in plans["sessions"]
+    writer.close()
+    replica.close()
+
+
 @pytest.mark.lake
 def test_configuration_problems_get_clear_messages_without_the_password(pg_cluster, lake_target, monkeypatch,
                                                                         tmp_path):
