@@ -1,4 +1,4 @@
-"""The two table macros every analytics query starts from.
+"""The table macros every analytics query starts from, and the one session rule they share.
 
 They live in the process's in-memory catalog (not TEMP), so every cursor sees
 them, and they read per-cursor variables set by queries.bind_filters(), so
@@ -44,7 +44,16 @@ JOIN main.selected_episodes() AS e USING (episode_id)
 WHERE s.session_date <= getvariable('as_of')
 """
 
+# Why a macro: the attendance denominator ("expected" sessions) is every scheduled
+# session but those the program called off. The headline counts, the breakdowns,
+# the control charts, the funnels and the at-risk list all count it, so the rule
+# is written here once; DuckDB inlines it, so it costs nothing.
+EXPECTED_SESSION = """
+CREATE OR REPLACE MACRO main.expected_session(status) AS status <> 'program_cancelled'
+"""
+
 
 def define(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SELECTED_EPISODES)
     con.execute(SELECTED_SESSIONS)
+    con.execute(EXPECTED_SESSION)

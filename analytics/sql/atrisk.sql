@@ -15,7 +15,7 @@ expected AS (
         row_number() OVER (PARTITION BY s.episode_id ORDER BY s.session_date DESC, s.session_id DESC) AS recency
     FROM main.selected_sessions() AS s
     JOIN active AS a USING (episode_id)
-    WHERE s.status <> 'program_cancelled'
+    WHERE expected_session(s.status)
 ),
 streak AS (
     -- no-shows in a row, counted back from the newest expected session; any other

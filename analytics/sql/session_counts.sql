@@ -7,14 +7,14 @@
 -- session off, so it is kept out of every attendance denominator (expected).
 , session_counts AS (
     SELECT
-        coalesce(sum(sessions) FILTER (WHERE status <> 'program_cancelled'), 0)::BIGINT AS expected,
+        coalesce(sum(sessions) FILTER (WHERE expected_session(status)), 0)::BIGINT AS expected,
         coalesce(sum(sessions) FILTER (WHERE status = 'attended'), 0)::BIGINT           AS attended,
         coalesce(sum(sessions) FILTER (WHERE status = 'no_show'), 0)::BIGINT            AS no_show,
         coalesce(sum(sessions) FILTER (WHERE status = 'patient_cancelled'), 0)::BIGINT  AS patient_cancelled,
         coalesce(sum(sessions) FILTER (WHERE status = 'program_cancelled'), 0)::BIGINT  AS program_cancelled,
         coalesce(sum(sessions), 0)::BIGINT                                              AS scheduled_total,
         coalesce(sum(at_share) FILTER (WHERE status = 'attended'), 0)::BIGINT           AS completed_sessions,
-        coalesce(sum(scheduled_minutes) FILTER (WHERE status <> 'program_cancelled'), 0)::BIGINT
+        coalesce(sum(scheduled_minutes) FILTER (WHERE expected_session(status)), 0)::BIGINT
                                                                                         AS minutes_scheduled,
         coalesce(sum(attended_minutes) FILTER (WHERE status = 'attended'), 0)::BIGINT   AS minutes_attended
     FROM session_cells

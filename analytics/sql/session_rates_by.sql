@@ -6,7 +6,7 @@
 -- but kept out of `expected`, the attendance denominator.
 SELECT
     /*dimension*/                                                              AS dimension_value,
-    count(*) FILTER (WHERE status <> 'program_cancelled')                     AS expected,
+    count(*) FILTER (WHERE expected_session(status))                     AS expected,
     count(*) FILTER (WHERE status = 'attended')                                AS attended,
     count(*) FILTER (WHERE status = 'no_show')                                 AS no_show,
     count(*) FILTER (WHERE status = 'patient_cancelled')                       AS patient_cancelled,
@@ -15,7 +15,7 @@ SELECT
     count(*) FILTER (WHERE status = 'attended'
         AND attended_minutes >= $completion_share::DECIMAL(9, 6) * scheduled_minutes)
                                                                                AS completed_sessions,
-    coalesce(sum(scheduled_minutes) FILTER (WHERE status <> 'program_cancelled'), 0)::BIGINT
+    coalesce(sum(scheduled_minutes) FILTER (WHERE expected_session(status)), 0)::BIGINT
                                                                                AS minutes_scheduled,
     coalesce(sum(attended_minutes) FILTER (WHERE status = 'attended'), 0)::BIGINT AS minutes_attended,
     count(DISTINCT episode_id)                                                 AS episodes,

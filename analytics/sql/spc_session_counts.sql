@@ -1,12 +1,12 @@
 -- Session counts per week or month, for the attendance and no-show p-charts.
--- The counts are the ones session_counts.sql defines (expected = every session
--- except program_cancelled), so a chart's points add up to the headline rate.
+-- The counts are the ones session_counts.sql makes (expected: the macro
+-- expected_session, analytics/macros.py), so a chart's points add up to the headline rate.
 -- Only complete periods: the week or month still running on as_of would plot a
 -- partial point that looks like a signal.
 WITH counted AS (
     SELECT
         CAST(date_trunc($grain, session_date) AS DATE)                     AS period,
-        count(*) FILTER (WHERE status <> 'program_cancelled')              AS expected,
+        count(*) FILTER (WHERE expected_session(status))              AS expected,
         count(*) FILTER (WHERE status = 'attended')                         AS attended,
         count(*) FILTER (WHERE status = 'no_show')                          AS no_show,
         count(*) FILTER (WHERE status = 'patient_cancelled')                AS patient_cancelled,
