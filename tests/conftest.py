@@ -4,17 +4,30 @@ Helpers take small hand-made rows so each test states its own data:
 
 >>> add_enrollments(store, [("e1", "p1", "North", "Adult IOP", "2024-01-01", "2024-01-15", "completed")])
 >>> add_sessions(store, [("s1", "e1", "2024-01-02", "group", "c1", 180, 180, "attended")])
+>>> with bound(store, sites=("North",)) as cur: ...   # a read cursor with the filters bound
 """
 from __future__ import annotations
 
 import os
 import signal
+from contextlib import contextmanager
 from datetime import date
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
+import duckdb
 import pytest
 
+from analytics.filters import Filters
+from analytics.queries import bind_filters
 from analytics.store import Store
+
+
+@contextmanager
+def bound(store: Store, **filters) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read cursor on store with Filters(**filters) bound, as the analytics modules expect."""
+    with store.read() as cur:
+        bind_filters(cur, Filters(**filters))
+        yield cur
 
 
 def _date(value: str | date | None) -> date | None:

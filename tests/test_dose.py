@@ -3,7 +3,6 @@ of the definition (one loop over weeks and days) on random data (hypothesis)."""
 from __future__ import annotations
 
 import tempfile
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,17 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import config, dose
-from analytics.filters import Filters
-from analytics.queries import bind_filters
 from analytics.store import Store
-from tests.conftest import add_enrollments, add_sessions
-
-
-@contextmanager
-def bound(store: Store, **filters):
-    with store.read() as cur:
-        bind_filters(cur, Filters(**filters))
-        yield cur
+from tests.conftest import add_enrollments, add_sessions, bound
 
 
 # e1 adult, admitted Monday 2024-01-01, discharged Wednesday 2024-01-24: weeks

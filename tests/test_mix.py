@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import tempfile
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,18 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import mix
-from analytics.filters import Filters
-from analytics.queries import bind_filters
 from analytics.schema import SESSION_STATUSES, SESSION_TYPES
 from analytics.store import Store
-from tests.conftest import add_enrollments, add_sessions
-
-
-@contextmanager
-def bound(store: Store, **filters):
-    with store.read() as cur:
-        bind_filters(cur, Filters(**filters))
-        yield cur
+from tests.conftest import add_enrollments, add_sessions, bound
 
 
 ENROLLMENTS = [

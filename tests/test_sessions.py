@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,18 +13,9 @@ from hypothesis import strategies as st
 
 from analytics import sessions
 from analytics.breakdowns import UnknownColumnError
-from analytics.filters import Filters
-from analytics.queries import bind_filters
 from analytics.schema import SESSION_STATUSES, SESSION_TYPES
 from analytics.store import Store
-from tests.conftest import add_enrollments, add_sessions
-
-
-@contextmanager
-def bound(store: Store, **filters):
-    with store.read() as cur:
-        bind_filters(cur, Filters(**filters))
-        yield cur
+from tests.conftest import add_enrollments, add_sessions, bound
 
 
 # Two episodes, ten sessions. Adult IOP e1 (North, payer Medicaid), Adolescent e2 (South).
