@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from analytics.breakdowns import dimension_sql, with_dimension
+from analytics.breakdowns import TOTAL_EXPRESSION, dimension_sql, with_dimension
 from analytics.queries import sql_text
 from analytics.sessions import in_dimension_order, session_chain, session_params
 from analytics.schema import SESSION_TYPES
@@ -25,8 +25,13 @@ from analytics.schema import SESSION_TYPES
 
 def therapy_mix_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The overall mix with its counts: session_type, attended_minutes, sessions,
-    episodes, patients, share (one row per type with attended sessions)."""
-    return cur.execute(sql_text("mix_overall")).df()
+    episodes, patients, share (one row per type with attended sessions).
+
+    It is mix_by.sql over one constant value, so the per-value and the overall
+    tables cannot drift apart.
+    """
+    sql = with_dimension(sql_text("mix_by"), TOTAL_EXPRESSION)
+    return cur.execute(sql).df().drop(columns="dimension_value")
 
 
 def therapy_mix(cur: duckdb.DuckDBPyConnection) -> dict[str, float]:
