@@ -1,14 +1,16 @@
 """Importing EHR exports into the store: every row is either loaded or kept in rejects with its reasons.
 
-How a file goes in (all inside one transaction for the whole command):
-1. A byte scan in Python: sha256, line count, blank lines, and whether it is
-   text at all. Files that cannot be read as a whole are refused here or when
-   DuckDB reads the header (ImportRefused; nothing of the command is loaded).
-2. Pass 1 (sql/ingest_<kind>_rows.sql): DuckDB reads every column as text and
-   checks and casts each row with column expressions over the whole file, in
-   the file's order, so a row's index gives its physical line.
-3. Pass 2 (sql/dq_*.sql): checks across rows and against the store
-   (duplicates, unknown episodes, sessions outside their episode).
+How a file goes in (the store changes in one transaction for the whole command):
+1. The first bytes decide whether it is text at all; sha256, line count and
+   blank lines follow from a thread over every byte. Files that cannot be read
+   as a whole are refused here or when DuckDB reads the header (ImportRefused;
+   nothing of the command is loaded).
+2. Pass 1 (sql/ingest_<kind>_rows.sql), before the transaction, into temp
+   tables only (see _stage): DuckDB reads every column as text and checks and
+   casts each row with column expressions over the whole file, in the file's
+   order, so a row's index gives its physical line.
+3. Pass 2 (sql/dq_*.sql), inside the transaction: checks across rows and
+   against the store (duplicates, unknown episodes, sessions outside their episode).
 4. Rejects are written, then `_apply` upserts the valid rows by id (the
    latest import wins; identical rows are left alone).
 
