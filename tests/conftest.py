@@ -91,6 +91,19 @@ def store_file(tmp_path) -> Store:
 
 # -- organisation mode: DuckLake with a PostgreSQL catalog (analytics/lake.py) --------------
 @pytest.fixture(scope="session")
+def sample_store_path(tmp_path_factory) -> str:
+    """The sample store built from the committed CSVs, once per run, in a tmp dir of its own.
+
+    Shared by the app tests, which only read it; a test that imports copies it first.
+    """
+    from analytics.sample_store import ensure_sample_store
+
+    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    ensure_sample_store(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def pg_cluster():
     """A throwaway PostgreSQL cluster for the whole test session, stopped by its PID at the end.
 

@@ -17,7 +17,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters, Scope
-from analytics.sample_store import ensure_sample_store
 from analytics.store import open_store
 from ui.context import K_SITES
 
@@ -36,13 +35,6 @@ role = "analyst"
 AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
                  "client_id": "c", "client_secret": "s",
                  "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
-
-
-@pytest.fixture(scope="module")
-def sample_store_path(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("analyst") / "sample.duckdb"
-    ensure_sample_store(path)
-    return str(path)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters, Scope
-from analytics.sample_store import ensure_sample_store
 from analytics.store import Store, open_store, set_meta
 from ui.auth import LOCAL_BANNER
 from ui.context import K_PROGRAMS, K_SITES
@@ -33,14 +32,6 @@ PAGES = {
     "pages/qi.py": 5,
     "pages/data.py": 1,
 }
-
-
-@pytest.fixture(scope="module")
-def sample_store_path(tmp_path_factory) -> str:
-    """The sample store built from the committed CSVs, in a tmp dir of its own."""
-    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
-    ensure_sample_store(path)
-    return str(path)
 
 
 @pytest.fixture
