@@ -30,7 +30,8 @@ dated AS (
     FROM typed
 ),
 flags AS (
-    -- one flag per check, so the problem list below is built only for failing rows
+    -- one flag per check, so the problem list below is built only for failing rows;
+    -- whole numbers as `x % 1 = 0` (why: ingest_sessions_rows.sql)
     SELECT
         dated.*,
         admit_date IS NOT NULL AND admit_date_v IS NULL AS bad_admit,
@@ -39,8 +40,8 @@ flags AS (
         discharge_reason IS NOT NULL AND discharge_reason_v IS NULL AS bad_reason,
         discharge_reason IS NOT NULL AND discharge_date IS NULL AS reason_without_date,
         discharge_date IS NOT NULL AND discharge_reason IS NULL AS date_without_reason,
-        planned_weeks IS NOT NULL AND (planned_weeks_d IS NULL OR planned_weeks_d <> trunc(planned_weeks_d)) AS bad_weeks_number,
-        planned_weeks_d IS NOT NULL AND planned_weeks_d = trunc(planned_weeks_d) AND planned_weeks_d <= 0 AS bad_weeks_range
+        planned_weeks IS NOT NULL AND (planned_weeks_d IS NULL OR planned_weeks_d % 1 <> 0) AS bad_weeks_number,
+        planned_weeks_d IS NOT NULL AND planned_weeks_d % 1 = 0 AND planned_weeks_d <= 0 AS bad_weeks_range
     FROM dated
 ),
 checked AS (

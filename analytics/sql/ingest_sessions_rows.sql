@@ -30,14 +30,16 @@ dated AS (
     FROM typed
 ),
 flags AS (
-    -- one flag per check, so the problem list below is built only for failing rows
+    -- one flag per check, so the problem list below is built only for failing rows.
+    -- A whole number is `x % 1 = 0`: comparing x with trunc(x) widens both to a
+    -- 128-bit DECIMAL(21, 3) and took 10x as long (1.6 s of CPU at 10 M rows).
     SELECT
         dated.*,
         session_date IS NOT NULL AND session_date_v IS NULL AS bad_date,
-        scheduled_minutes IS NOT NULL AND (scheduled_d IS NULL OR scheduled_d <> trunc(scheduled_d)) AS bad_scheduled_number,
-        scheduled_d IS NOT NULL AND scheduled_d = trunc(scheduled_d) AND scheduled_d <= 0 AS bad_scheduled_range,
-        attended_minutes IS NOT NULL AND (attended_d IS NULL OR attended_d <> trunc(attended_d)) AS bad_attended_number,
-        attended_d IS NOT NULL AND attended_d = trunc(attended_d) AND attended_d < 0 AS bad_attended_range,
+        scheduled_minutes IS NOT NULL AND (scheduled_d IS NULL OR scheduled_d % 1 <> 0) AS bad_scheduled_number,
+        scheduled_d IS NOT NULL AND scheduled_d % 1 = 0 AND scheduled_d <= 0 AS bad_scheduled_range,
+        attended_minutes IS NOT NULL AND (attended_d IS NULL OR attended_d % 1 <> 0) AS bad_attended_number,
+        attended_d IS NOT NULL AND attended_d % 1 = 0 AND attended_d < 0 AS bad_attended_range,
         status IS NOT NULL AND status_v IS NULL AS bad_status,
         attended_d > 0 AND status_v IS NOT NULL AND status_v <> 'attended' AS minutes_not_attended,
         attended_d > 0 AND scheduled_d > 0 AND attended_d > scheduled_d AS over_scheduled
