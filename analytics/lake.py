@@ -42,7 +42,7 @@ from typing import Callable, TypeVar
 import duckdb
 
 from analytics.config import settings
-from analytics.schema import LAKE_READ_VIEWS_DDL, STORE_DDL
+from analytics.schema import LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "ducklake:"
@@ -190,7 +190,7 @@ def _create_tables(cur: duckdb.DuckDBPyConnection) -> None:
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'"
         ).fetchall()
     }
-    for ddl in STORE_DDL + (SUPERSEDED_DDL,):
+    for ddl in LAKE_STORE_DDL + (SUPERSEDED_DDL,):
         name = re.search(r"store\.(\w+)", ddl).group(1)
         if name in existing:
             continue

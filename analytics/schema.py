@@ -23,27 +23,32 @@ class Column:
     type: str  # DuckDB type after validation
     required: bool
     free_text: bool = False  # masked in rejects and never echoed in messages
+    # How the embedded store compresses a text column. Left to itself, DuckDB tries
+    # every method on every column as it writes, and building a dictionary of 10 M
+    # unique session ids cost 1.6 s of CPU only to choose FSST. These are the methods
+    # it chose by itself for the generator's exports, so the file is no larger.
+    compression: str | None = None
 
 
 ENROLLMENT_COLUMNS: tuple[Column, ...] = (
-    Column("episode_id", "VARCHAR", True),
-    Column("patient_id", "VARCHAR", True, free_text=True),
-    Column("site", "VARCHAR", True),
-    Column("program", "VARCHAR", True),
+    Column("episode_id", "VARCHAR", True, compression="fsst"),
+    Column("patient_id", "VARCHAR", True, free_text=True, compression="fsst"),
+    Column("site", "VARCHAR", True, compression="dictionary"),
+    Column("program", "VARCHAR", True, compression="dictionary"),
     Column("admit_date", "DATE", True),
     Column("discharge_date", "DATE", False),
-    Column("discharge_reason", "VARCHAR", False),
+    Column("discharge_reason", "VARCHAR", False, compression="dictionary"),
     Column("planned_weeks", "INTEGER", False),
 )
 SESSION_COLUMNS: tuple[Column, ...] = (
-    Column("session_id", "VARCHAR", True),
-    Column("episode_id", "VARCHAR", True),
+    Column("session_id", "VARCHAR", True, compression="fsst"),
+    Column("episode_id", "VARCHAR", True, compression="dictionary"),
     Column("session_date", "DATE", True),
-    Column("session_type", "VARCHAR", True),
-    Column("clinician", "VARCHAR", False),
+    Column("session_type", "VARCHAR", True, compression="dictionary"),
+    Column("clinician", "VARCHAR", False, compression="dictionary"),
     Column("scheduled_minutes", "INTEGER", True),
     Column("attended_minutes", "INTEGER", True),
-    Column("status", "VARCHAR", True),
+    Column("status", "VARCHAR", True, compression="dictionary"),
 )
 KINDS: dict[str, tuple[Column, ...]] = {"enrollments": ENROLLMENT_COLUMNS, "sessions": SESSION_COLUMNS}
 ID_COLUMN = {"enrollments": "episode_id", "sessions": "session_id"}
@@ -51,32 +56,48 @@ ID_COLUMN = {"enrollments": "episode_id", "sessions": "session_id"}
 # Store tables. Written with the `store.` catalog prefix because the process
 # connection is in-memory and the store is ATTACHed under that name (see store.py).
 # No PRIMARY KEY constraints: DuckLake has none, so uniqueness is the importer's job.
-STORE_DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR, value VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS store.enrollments (
-        episode_id VARCHAR, patient_id VARCHAR, site VARCHAR, program VARCHAR,
-        admit_date DATE, discharge_date DATE, discharge_reason VARCHAR, planned_weeks INTEGER,
-        extra MAP(VARCHAR, VARCHAR), batch_id BIGINT, source_line BIGINT)""",
-    """CREATE TABLE IF NOT EXISTS store.sessions (
-        session_id VARCHAR, episode_id VARCHAR, session_date DATE, session_type VARCHAR,
-        clinician VARCHAR, scheduled_minutes INTEGER, attended_minutes INTEGER, status VARCHAR,
-        batch_id BIGINT, source_line BIGINT)""",
-    """CREATE TABLE IF NOT EXISTS store.import_log (
-        batch_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, profile VARCHAR,
-        started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, message VARCHAR,
-        rows BIGINT, inserted BIGINT, updated BIGINT, unchanged BIGINT, rejected BIGINT,
-        actor VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS store.rejects (
-        batch_id BIGINT, file VARCHAR, kind VARCHAR, line BIGINT, record_id VARCHAR,
-        problems STRUCT("column" VARCHAR, raw_value VARCHAR, reason VARCHAR)[])""",
-    """CREATE TABLE IF NOT EXISTS store.interventions (
-        intervention_id BIGINT, on_date DATE, title VARCHAR, note VARCHAR,
-        site VARCHAR, program VARCHAR, recorded_by VARCHAR, recorded_at TIMESTAMP)""",
-    """CREATE TABLE IF NOT EXISTS store.audit_log (
-        logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail JSON)""",
-)
-# The analytics SQL reads these names unqualified, through views in the
-# process's in-memory catalog, so the same SQL runs on a file or on DuckLake.
+def _data_table_ddl(kind: str, pin_compression: bool) -> str:
+    """CREATE TABLE for sessions or enrollments, from the column lists above.
+
+    >>> _data_table_ddl("sessions", True)[:86]
+    'CREATE TABLE IF NOT EXISTS store.sessions (session_id VARCHAR USING COMPRESSION fsst, '
+    """
+    columns = [
+        f"{c.name} {c.type}" + (f" USING COMPRESSION {c.compression}" if pin_compression and c.compression else "")
+        for c in KINDS[kind]
+    ]
+    if kind == "enrollments":
+        columns.append("extra MAP(VARCHAR, VARCHAR)")  # the export's further columns
+    columns += ["batch_id BIGINT", "source_line BIGINT"]  # which import, which line
+    return f"CREATE TABLE IF NOT EXISTS store.{kind} (" + ", ".join(columns) + ")"
+
+
+def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
+    return (
+        """CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR, value VARCHAR)""",
+        _data_table_ddl("enrollments", pin_compression),
+        _data_table_ddl("sessions", pin_compression),
+        """CREATE TABLE IF NOT EXISTS store.import_log (
+            batch_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, profile VARCHAR,
+            started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, message VARCHAR,
+            rows BIGINT, inserted BIGINT, updated BIGINT, unchanged BIGINT, rejected BIGINT,
+            actor VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS store.rejects (
+            batch_id BIGINT, file VARCHAR, kind VARCHAR, line BIGINT, record_id VARCHAR,
+            problems STRUCT("column" VARCHAR, raw_value VARCHAR, reason VARCHAR)[])""",
+        """CREATE TABLE IF NOT EXISTS store.interventions (
+            intervention_id BIGINT, on_date DATE, title VARCHAR, note VARCHAR,
+            site VARCHAR, program VARCHAR, recorded_by VARCHAR, recorded_at TIMESTAMP)""",
+        """CREATE TABLE IF NOT EXISTS store.audit_log (
+            logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail JSON)""",
+    )
+
+
+# A DuckDB file (the embedded store). Its tables keep the pinned compression for
+# good; a store made before it was pinned keeps DuckDB's own choice per write.
+STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=True)
+# DuckLake writes Parquet and takes no USING COMPRESSION (analytics/lake.py).
+LAKE_STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=False)
 STORE_TABLES: tuple[str, ...] = (
     "meta", "enrollments", "sessions", "import_log", "rejects", "interventions", "audit_log",
 )

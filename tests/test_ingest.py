@@ -87,6 +87,20 @@ def test_canonical_files_load_with_typed_values_and_extra_columns(store, enrollm
     assert ("ana", "import", "sessions.csv", sha) in audit
 
 
+def test_the_store_keeps_text_columns_in_their_pinned_compression(store, enrollments, sessions, tmp_path):
+    # schema.Column.compression: unique ids in FSST, repeated labels in a dictionary
+    # (for three rows DuckDB alone would leave both uncompressed)
+    import duckdb
+
+    import_files(store, [enrollments, sessions])
+    store.close()
+    with duckdb.connect(str(tmp_path / "ingest.duckdb"), read_only=True) as con:
+        methods = dict(con.execute(
+            "SELECT column_name, any_value(compression) FROM pragma_storage_info('sessions') "
+            "WHERE segment_type = 'VARCHAR' AND column_name IN ('session_id', 'status') GROUP BY ALL").fetchall())
+    assert methods == {"session_id": "FSST", "status": "Dictionary"}
+
+
 def test_second_import_of_the_same_files_changes_nothing(store, enrollments, sessions, tmp_path):
     bad = write(tmp_path / "more.csv", SESSION_HEADER, "S9,E1,2024-01-04,group,A,180,190,attended")
     import_files(store, [enrollments, sessions, bad])
