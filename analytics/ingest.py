@@ -478,22 +478,31 @@ def _apply(cur: duckdb.DuckDBPyConnection, store: Store, kind: str, batch_id: in
     table = f"store.{kind}"
     id_col = ID_COLUMN[kind]
     columns = _columns(kind)
-    same = " AND ".join(f"v.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
-    # ids whose content changed: the old row goes, the new one comes in below
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE ingest_updated AS SELECT v.{id_col} FROM ingest_valid AS v "
-        f"JOIN {table} AS s ON s.{id_col} = v.{id_col} WHERE NOT ({same})"
-    )
-    updated = cur.execute("SELECT count(*) FROM ingest_updated").fetchone()[0]
-    if updated:
-        cur.execute(f"DELETE FROM {table} WHERE {id_col} IN (SELECT {id_col} FROM ingest_updated)")
-    listed = ", ".join(columns)
-    insert = (f"INSERT INTO {table} ({listed}, batch_id, source_line) "
+    insert = (f"INSERT INTO {table} ({', '.join(columns)}, batch_id, source_line) "
               f"SELECT {', '.join('v.' + c for c in columns)}, $batch_id, v.line FROM ingest_valid AS v")
-    if cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
-        # new ids and the changed ones deleted above; identical rows stay as they are
-        insert += f" WHERE NOT EXISTS (SELECT 1 FROM {table} AS s WHERE s.{id_col} = v.{id_col})"
-    written = cur.execute(insert, {"batch_id": batch_id}).fetchone()[0]
+    if not cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+        # an empty table (a first import): every valid row is new, and nothing to compare
+        return cur.execute(insert, {"batch_id": batch_id}).fetchone()[0], 0
+    same = " AND ".join(f"v.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
+    # One join with the store sorts the valid rows: new ids, and ids whose stored row
+    # differs (it goes, the new one comes in); identical rows are left alone. A join
+    # for the changed ids and then an anti-join for the new ones took 33 of the 55 s
+    # of CPU that re-importing 10 M unchanged sessions cost.
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE ingest_changes AS "
+        f"SELECT v.idx, v.{id_col}, s.{id_col} IS NOT NULL AS replaces "
+        f"FROM ingest_valid AS v LEFT JOIN {table} AS s ON s.{id_col} = v.{id_col} "
+        f"WHERE s.{id_col} IS NULL OR NOT ({same})"
+    )
+    changes, updated = cur.execute(
+        "SELECT count(*), count(*) FILTER (WHERE replaces) FROM ingest_changes").fetchone()
+    if updated:
+        cur.execute(f"DELETE FROM {table} WHERE {id_col} IN "
+                    f"(SELECT {id_col} FROM ingest_changes WHERE replaces)")
+    if not changes:
+        return 0, 0
+    written = cur.execute(insert + " WHERE v.idx IN (SELECT idx FROM ingest_changes)",
+                          {"batch_id": batch_id}).fetchone()[0]
     return written - updated, updated
 
 
@@ -627,7 +636,7 @@ _DROP_STAGING: tuple[str, ...] = (
     "DROP TABLE IF EXISTS ingest_dups",
     "DROP TABLE IF EXISTS ingest_file_problems",
     "DROP TABLE IF EXISTS ingest_excluded",
-    "DROP TABLE IF EXISTS ingest_updated",
+    "DROP TABLE IF EXISTS ingest_changes",
     "DROP TABLE IF EXISTS reject_errors",
     "DROP TABLE IF EXISTS reject_scans",
 )
