@@ -56,17 +56,19 @@ PANDAS_BASELINE = textwrap.dedent("""
 
 
 # The floor: DuckDB reading the same CSV, casting it to the store's types and
-# writing it to a store table, with no checks at all (a bad value would stop it).
+# writing it to a store table made by the store's own DDL (its pinned compression
+# included), with no checks at all (a bad value would stop it).
 # The importer's cost above it is the price of validation, rejects and line numbers.
 DUCKDB_FLOOR = textwrap.dedent("""
     import sys, duckdb
+    from analytics.schema import STORE_DDL
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute("ATTACH " + repr(sys.argv[2]) + " AS store")
-    con.execute("CREATE TABLE store.raw AS SELECT session_id, episode_id, session_date::DATE AS session_date, "
-                "session_type, clinician, scheduled_minutes::INTEGER AS scheduled_minutes, "
-                "attended_minutes::INTEGER AS attended_minutes, status "
-                "FROM read_csv($p, header = true, all_varchar = true)", {"p": sys.argv[1]})
+    con.execute(next(ddl for ddl in STORE_DDL if "store.sessions " in ddl))
+    con.execute("INSERT INTO store.sessions SELECT session_id, episode_id, session_date::DATE, "
+                "session_type, clinician, scheduled_minutes::INTEGER, attended_minutes::INTEGER, status, "
+                "NULL, NULL FROM read_csv($p, header = true, all_varchar = true)", {"p": sys.argv[1]})
 """)
 
 
