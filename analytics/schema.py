@@ -98,6 +98,9 @@ def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
 STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=True)
 # DuckLake writes Parquet and takes no USING COMPRESSION (analytics/lake.py).
 LAKE_STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=False)
+
+# The analytics SQL reads these names unqualified, through views in the
+# process's in-memory catalog, so the same SQL runs on a file or on DuckLake.
 STORE_TABLES: tuple[str, ...] = (
     "meta", "enrollments", "sessions", "import_log", "rejects", "interventions", "audit_log",
 )

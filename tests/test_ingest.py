@@ -13,6 +13,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from analytics.ingest import FileResult, ImportRefused, import_files, session_conflicts
@@ -90,8 +91,6 @@ def test_canonical_files_load_with_typed_values_and_extra_columns(store, enrollm
 def test_the_store_keeps_text_columns_in_their_pinned_compression(store, enrollments, sessions, tmp_path):
     # schema.Column.compression: unique ids in FSST, repeated labels in a dictionary
     # (for three rows DuckDB alone would leave both uncompressed)
-    import duckdb
-
     import_files(store, [enrollments, sessions])
     store.close()
     with duckdb.connect(str(tmp_path / "ingest.duckdb"), read_only=True) as con:

@@ -7,7 +7,7 @@
 -- session off, so it is kept out of every attendance denominator (expected).
 , session_counts AS (
     SELECT
-        coalesce(sum(sessions) FILTER (WHERE expected_session(status)), 0)::BIGINT AS expected,
+        coalesce(sum(sessions) FILTER (WHERE expected_session(status)), 0)::BIGINT      AS expected,
         coalesce(sum(sessions) FILTER (WHERE status = 'attended'), 0)::BIGINT           AS attended,
         coalesce(sum(sessions) FILTER (WHERE status = 'no_show'), 0)::BIGINT            AS no_show,
         coalesce(sum(sessions) FILTER (WHERE status = 'patient_cancelled'), 0)::BIGINT  AS patient_cancelled,

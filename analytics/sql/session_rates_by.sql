@@ -6,7 +6,7 @@
 -- but kept out of `expected`, the attendance denominator.
 SELECT
     /*dimension*/                                                              AS dimension_value,
-    count(*) FILTER (WHERE expected_session(status))                     AS expected,
+    count(*) FILTER (WHERE expected_session(status))                           AS expected,
     count(*) FILTER (WHERE status = 'attended')                                AS attended,
     count(*) FILTER (WHERE status = 'no_show')                                 AS no_show,
     count(*) FILTER (WHERE status = 'patient_cancelled')                       AS patient_cancelled,
