@@ -16,7 +16,7 @@ st.set_page_config(page_title="IOP outcomes", layout="wide", initial_sidebar_sta
 @st.cache_resource(show_spinner="Preparing the bundled sample data…")
 def _ensure_sample_store() -> None:
     # Only when no store is named: the sample is synthetic, built from the committed CSVs.
-    from analytics.sample_store import ensure_sample_store
+    from analytics.ingest.sample_store import ensure_sample_store
 
     ensure_sample_store()
 

@@ -10,7 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "iop.toml"
+# The repository (or installed tree) root: config/, docs/ and sample_data/ are found from here.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config" / "iop.toml"
 
 
 @lru_cache(maxsize=8)

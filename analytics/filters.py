@@ -5,7 +5,7 @@ behind a page's back. They reach SQL only as bound values (see queries.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 

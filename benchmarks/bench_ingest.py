@@ -61,7 +61,7 @@ PANDAS_BASELINE = textwrap.dedent("""
 # The importer's cost above it is the price of validation, rejects and line numbers.
 DUCKDB_FLOOR = textwrap.dedent("""
     import sys, duckdb
-    from analytics.schema import STORE_DDL
+    from analytics.store.schema import STORE_DDL
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute("ATTACH " + repr(sys.argv[2]) + " AS store")
@@ -77,7 +77,8 @@ DUCKDB_FLOOR = textwrap.dedent("""
 # scan and the commit. Same code path as the CLI; the cursor is only wrapped.
 STEPS = textwrap.dedent("""
     import contextlib, resource, sys, time
-    from analytics import ingest, store as st
+    from analytics.ingest import importer as ingest
+    from analytics.store import connection as st
 
     def cpu():
         r = resource.getrusage(resource.RUSAGE_SELF)

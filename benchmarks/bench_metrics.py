@@ -56,8 +56,8 @@ def prepare(sessions: int, workdir: Path, seed: int) -> Path:
         print(f"generated {episodes} episodes in {time.perf_counter() - t0:.1f} s")
     for leftover in (db, Path(str(db) + ".wal")):
         leftover.unlink(missing_ok=True)
-    from analytics.ingest import import_files
-    from analytics.store import Store
+    from analytics.ingest.importer import import_files
+    from analytics.store.connection import Store
 
     t0 = time.perf_counter()
     store = Store(str(db))
@@ -71,8 +71,8 @@ def prepare(sessions: int, workdir: Path, seed: int) -> Path:
 
 def measure(db: str, repeats: int) -> dict:
     """Run in a fresh process: the summary warm, then the pandas baseline; returns figures."""
-    from analytics import metrics
-    from analytics.store import Store
+    from analytics.metrics import summary as metrics
+    from analytics.store.connection import Store
     from benchmarks.pandas_baseline import load_frames, pandas_summary
 
     store = Store(db)
@@ -114,16 +114,21 @@ def _part_seconds(store) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of each analytics call the summary makes, inside one read,
     and of the single-purpose session_rates / therapy_mix for comparison (the summary
     takes both from one pass, metrics._session_figures)."""
-    from analytics import dose, metrics, mix, outcomes, retention, sessions
+    from analytics.metrics import dose
+    from analytics.metrics import summary as metrics
+    from analytics.metrics import mix
+    from analytics.metrics import discharges
+    from analytics.metrics import retention
+    from analytics.metrics import sessions
     from analytics.filters import Filters
-    from analytics.queries import bind_filters
+    from analytics.store.queries import bind_filters
 
     out = {}
     with store.read() as cur:
         bind_filters(cur, Filters())
         calls = {
             "retention.event_counts (outcomes + survival)": lambda: retention.event_counts(cur),
-            "outcomes.readmission_rates": lambda: outcomes.readmission_rates(cur),
+            "discharges.readmission_rates": lambda: discharges.readmission_rates(cur),
             "metrics._session_figures (rates + mix, one pass)": lambda: metrics._session_figures(cur),
             "dose.dose_summary": lambda: dose.dose_summary(cur),
             "(alone) sessions.session_rates, with patients": lambda: sessions.session_rates(cur),

@@ -63,10 +63,13 @@ def pandas_site_funnel(ses, enr, as_of):
 def measure(db: str, repeats: int) -> None:
     import pandas as pd
 
-    from analytics import atrisk, funnel, report, spc
+    from analytics.qi import atrisk
+    from analytics.qi import funnel
+    from analytics.report import packet as report
+    from analytics.qi import spc
     from analytics.filters import Filters, Scope
-    from analytics.queries import bind_filters
-    from analytics.store import Store
+    from analytics.store.queries import bind_filters
+    from analytics.store.connection import Store
 
     store = Store(db)
     filters, scope = Filters(), Scope()

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import charts
-from analytics.suppression import RateSpec, SuppressionSpec
-from analytics.targets import target_for
+from analytics.report import figures
+from analytics.privacy.suppression import RateSpec, SuppressionSpec
+from analytics.qi.targets import target_for
 from ui import data, widgets
 from ui.context import page_context
 
@@ -74,7 +74,7 @@ def over_time() -> None:
     long["rate"] = long["rate"].map(RATE_NAMES)
 
     def build():
-        fig = charts.line_chart(long, x=dim, y="value", color="rate", percent=True, hover_n="expected",
+        fig = figures.line_chart(long, x=dim, y="value", color="rate", percent=True, hover_n="expected",
                                 title=f"Attendance, no-show and cancellation rates by {dim}",
                                 x_title="Week starting (Monday)" if dim == "week" else "Month",
                                 y_title="Share of sessions (%)")
@@ -100,12 +100,12 @@ def by_dimension() -> None:
     long[dim] = long[dim].fillna("(not recorded)").astype(str)
     order = None
     if dim == "weekday":
-        from analytics.breakdowns import WEEKDAY_ORDER
+        from analytics.metrics.breakdowns import WEEKDAY_ORDER
         order = [d for d in WEEKDAY_ORDER if d in set(long[dim])]
     many = long[dim].nunique() > 8
 
     def build():
-        fig = charts.bar_chart(long, x=dim, y="value", color="rate", percent=True, horizontal=many,
+        fig = figures.bar_chart(long, x=dim, y="value", color="rate", percent=True, horizontal=many,
                                category_order=order, title=f"Session rates by {labels[dim].lower()}",
                                x_title="Share of sessions (%)" if many else labels[dim],
                                y_title=labels[dim] if many else "Share of sessions (%)",
@@ -134,7 +134,7 @@ def minutes() -> None:
     })
 
     def build():
-        fig = charts.bar_chart(hours, x="month", y=["Scheduled", "Delivered"], title="Hours scheduled and delivered by month",
+        fig = figures.bar_chart(hours, x="month", y=["Scheduled", "Delivered"], title="Hours scheduled and delivered by month",
                                x_title="Month", y_title="Hours (minutes / 60)")
         return fig
     widgets.cached_chart(ctx, "att_minutes", build)
@@ -166,7 +166,7 @@ def dose() -> None:
                    for h, ps in by_hours.items()}
 
         def build():
-            fig = charts.histogram_bins(hist, "hours_from", "hours_to", "episode_weeks", color="program",
+            fig = figures.histogram_bins(hist, "hours_from", "hours_to", "episode_weeks", color="program",
                                         title="Distribution of weekly attended hours per episode-week",
                                         x_title="Attended hours in the week (h)", y_title="Episode-weeks",
                                         targets=targets)
@@ -177,7 +177,7 @@ def dose() -> None:
     if not by_week.empty:
 
         def build():
-            fig = charts.line_chart(by_week, x="week_number" if "week_number" in by_week.columns else by_week.columns[0],
+            fig = figures.line_chart(by_week, x="week_number" if "week_number" in by_week.columns else by_week.columns[0],
                                     y="dose_target_met_rate", percent=True, hover_n="episode_weeks",
                                     names={"dose_target_met_rate": "Meeting the dose target"},
                                     target=_target("dose_target_met_rate"), target_label="QI target",

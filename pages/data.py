@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import access, charts
-from analytics.store import StoreError
-from analytics.suppression import SuppressionSpec
+from analytics.privacy import roles
+from analytics.report import figures
+from analytics.store.connection import StoreError
+from analytics.privacy.suppression import SuppressionSpec
 from ui import auth, data, widgets
 from ui.context import page_context
 
@@ -67,7 +68,7 @@ def upload() -> None:
     if not files:
         st.warning("Choose one or more files first.")
         return
-    from analytics.ingest import ImportRefused, import_files
+    from analytics.ingest.importer import ImportRefused, import_files
 
     bar = st.progress(0.0, text="Starting the import…")
 
@@ -160,7 +161,7 @@ def coverage() -> None:
     if not monthly.empty:
 
         def build():
-            fig = charts.heatmap(monthly, x="month", y="site", z="sessions", percent=False,
+            fig = figures.heatmap(monthly, x="month", y="site", z="sessions", percent=False,
                                  title="Sessions recorded per site and month", x_title="Month of session",
                                  y_title="Site", z_title="Sessions")
             return fig
@@ -177,7 +178,7 @@ def coverage() -> None:
 
 
 def audit_log() -> None:
-    if not access.may_view_audit(ctx.scope) or not ctx.has_data:
+    if not roles.may_view_audit(ctx.scope) or not ctx.has_data:
         return
     st.subheader("Audit log")
     st.caption("Logins, imports, exports and views of patient-level lists (42 CFR Part 2 accounting of disclosures).")

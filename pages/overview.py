@@ -11,8 +11,8 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from analytics import charts
-from analytics.targets import status, target_for
+from analytics.report import figures
+from analytics.qi.targets import status, target_for
 from ui import data, widgets
 from ui.context import page_context
 
@@ -56,8 +56,8 @@ def lag_flag() -> None:
 def _suppressed(summary, filters):
     """The summary with every figure the packet would hide replaced by its '<11' marker."""
     from analytics.config import suppression_threshold
-    from analytics.report import suppressed_tiles
-    from analytics.suppression import is_hidden
+    from analytics.report.packet import suppressed_tiles
+    from analytics.privacy.suppression import is_hidden
 
     shown = {t.key: t.value for t in suppressed_tiles(data.query(ctx, "report:kpi_values", filters=filters),
                                                        suppression_threshold())}
@@ -72,7 +72,7 @@ def _suppressed(summary, filters):
 
 
 def _suppressed_counts(counts):
-    from analytics.suppression import SuppressionSpec, suppress_kpis
+    from analytics.privacy.suppression import SuppressionSpec, suppress_kpis
 
     fields = ("admissions", "discharges", "previous_admissions", "previous_discharges", "active_at_end",
               "active_at_previous_end")
@@ -195,7 +195,7 @@ def trends() -> None:
                 recent = df.sort_values("month").tail(24)
                 widgets.cached_chart(
                     ctx, f"ov_spark_{title}",
-                    lambda recent=recent, y=y, title=title, y_title=y_title, pct=pct, target=target: charts.sparkline(
+                    lambda recent=recent, y=y, title=title, y_title=y_title, pct=pct, target=target: figures.sparkline(
                         recent, "month", y, title=title, y_title=y_title, percent=pct, target=target),
                 )
     widgets.how_computed(

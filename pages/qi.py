@@ -1,5 +1,5 @@
 """QI meeting: control charts with signals, interventions, funnel plots, the month compared,
-the at-risk list and the meeting packet. Layout only: analytics.spc, funnel, periods,
+the at-risk list and the meeting packet. Layout only: analytics.qi.spc, funnel, periods,
 atrisk, interventions and report compute everything."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import charts
-from analytics.suppression import RateSpec, SuppressionSpec
+from analytics.report import figures
+from analytics.privacy.suppression import RateSpec, SuppressionSpec
 from ui import auth, data, widgets
 from ui.context import page_context
 
@@ -54,8 +54,8 @@ def control_charts() -> None:
     end = baseline[1] if len(baseline) >= 2 else None
     chart_set = data.query(ctx, "spc:standard_charts", baseline_start=start, baseline_end=end, laney=laney)
     interventions = data.query(ctx, "interventions:list_interventions")
-    from analytics import charts_qi
-    from analytics.targets import dose_hours_target
+    from analytics.report import qi_figures
+    from analytics.qi.targets import dose_hours_target
 
     keys = CHART_GROUPS[grain] if grain == "Weekly" else CHART_GROUPS["Monthly"]
     for i in range(0, len(keys), 2):
@@ -66,7 +66,7 @@ def control_charts() -> None:
             with col:
                 widgets.cached_chart(
                     ctx, f"qi_{key}",
-                    lambda chart=chart, target=target: charts_qi.control_chart_figure(chart, interventions, target=target),
+                    lambda chart=chart, target=target: qi_figures.control_chart_figure(chart, interventions, target=target),
                     start, end, laney,
                 )
                 if chart.signals:
@@ -109,7 +109,7 @@ def interventions_form() -> None:
                      width="stretch", column_config={"on_date": st.column_config.DateColumn("Date")})
     if ctx.scope.role == "analyst":
         return
-    from analytics.interventions import record_intervention
+    from analytics.qi.interventions import record_intervention
 
     with st.form("qi_intervention", clear_on_submit=True):
         st.caption("Record a change the team made, so every control chart marks it.")
@@ -138,7 +138,7 @@ def funnel_plots() -> None:
     st.subheader("Funnel plots: sites and clinicians compared within each program")
     if not _needs("funnel:funnels", "charts_qi:funnel_figure"):
         return
-    from analytics import charts_qi
+    from analytics.report import qi_figures
 
     c1, c2 = st.columns(2)
     measure = c1.selectbox("Measure", list(FUNNEL_MEASURES), format_func=FUNNEL_MEASURES.get, key="qi_funnel_measure")
@@ -152,7 +152,7 @@ def funnel_plots() -> None:
     cols = st.columns(min(2, len(plots)))
     for i, (program, plot) in enumerate(sorted(plots.items())):
         with cols[i % len(cols)]:
-            widgets.cached_chart(ctx, f"qi_funnel_{i}", lambda plot=plot: charts_qi.funnel_figure(plot, measure),
+            widgets.cached_chart(ctx, f"qi_funnel_{i}", lambda plot=plot: qi_figures.funnel_figure(plot, measure),
                                  measure, unit, program)
             if plot.outliers:
                 # Unit names come from imported files: plain text only.
@@ -184,7 +184,7 @@ def period_comparison() -> None:
     st.subheader("Last complete month compared")
     if not _needs("periods:compare_months", "periods:comparison_table"):
         return
-    from analytics.periods import comparison_table
+    from analytics.qi.periods import comparison_table
 
     comparison = data.query(ctx, "periods:compare_months")
     table = comparison_table(comparison, suppress=SUPPRESSED)
@@ -235,7 +235,7 @@ def at_risk() -> None:
                "is not in the meeting packet. Each view is recorded in the audit log.")
     if not st.toggle("Show the at-risk list", key="qi_show_atrisk"):
         return
-    from analytics.atrisk import at_risk_list, bucket_counts
+    from analytics.qi.atrisk import at_risk_list, bucket_counts
 
     # One audited view per session and filter set: reruns reuse this session's copy.
     view_key = (ctx.data_version, ctx.filters, ctx.scope)
@@ -248,7 +248,7 @@ def at_risk() -> None:
         st.success("No patient in an active episode meets the at-risk rules today.")
         return
     counts = bucket_counts(rows)
-    fig = charts.bar_chart(counts, x="bucket", y="episodes", category_order=list(counts["bucket"]),
+    fig = figures.bar_chart(counts, x="bucket", y="episodes", category_order=list(counts["bucket"]),
                            names={"episodes": "Episodes"}, title="At-risk episodes by days since last attendance",
                            x_title="Days since last attended session", y_title="Episodes", height=300)
     fig.update_layout(showlegend=False)
@@ -266,7 +266,7 @@ def meeting_packet() -> None:
     st.subheader("Meeting packet")
     if not _needs("report:build_report_html", "report:write_pdf", "report:record_report"):
         return
-    from analytics import report
+    from analytics.report import packet as report
 
     baseline = st.session_state.get("qi_baseline") or ()
     start = baseline[0] if len(baseline) >= 1 else None

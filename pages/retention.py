@@ -1,11 +1,11 @@
-"""Retention: who leaves, and when. Layout only; the figures come from analytics.retention/outcomes."""
+"""Retention: who leaves, and when. Layout only; the figures come from analytics.metrics.retention/outcomes."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from analytics import charts
-from analytics.suppression import RateSpec, SuppressionSpec
+from analytics.report import figures
+from analytics.privacy.suppression import RateSpec, SuppressionSpec
 from ui import data, widgets
 from ui.context import page_context
 
@@ -40,7 +40,7 @@ def retention_curves() -> None:
         shown[group] = shown[group].fillna("(not recorded)").astype(str)
 
     def build():
-        fig = charts.retention_curves(
+        fig = figures.retention_curves(
             shown.rename(columns={column: "y", f"{column}_lo": "lo", f"{column}_hi": "hi", "n_at_risk": "at_risk"}),
             group=group or "__none__", y="y", title=f"{measure} by week since admission",
             y_title=y_title, target=None,
@@ -101,7 +101,7 @@ def cohort_heatmap() -> None:
     cells.loc[cells["low_risk"].astype(bool), "retention"] = float("nan")
 
     def build():
-        fig = charts.heatmap(cells, x="week", y="cohort", z="retention", text_n="n_at_risk",
+        fig = figures.heatmap(cells, x="week", y="cohort", z="retention", text_n="n_at_risk",
                              title="Share without an unplanned discharge, by admission month and program week",
                              x_title="Program week", y_title="Admission month", z_title="Retention")
         return fig
@@ -127,14 +127,14 @@ def discharge_reasons() -> None:
     view = st.radio("Show", ["Share of discharges", "Number of discharges"], key="ret_reason_view",
                     horizontal=True)
     share = view.startswith("Share")
-    shown = reasons.assign(discharge_reason=reasons["discharge_reason"].map(lambda r: charts.REASON_LABELS.get(r, r)))
+    shown = reasons.assign(discharge_reason=reasons["discharge_reason"].map(lambda r: figures.REASON_LABELS.get(r, r)))
     # Stack in the TEDS-D order so the colours and the legend read the same every month.
-    order = {label: i for i, label in enumerate(charts.REASON_LABELS.values())}
+    order = {label: i for i, label in enumerate(figures.REASON_LABELS.values())}
     shown = shown.sort_values("discharge_reason", key=lambda s: s.map(order))
 
     def build():
-        fig = charts.bar_chart(shown, x="month", y="share" if share else "discharges", color="discharge_reason",
-                               barmode="stack", percent=share, colour_map=charts.REASON_COLOURS,
+        fig = figures.bar_chart(shown, x="month", y="share" if share else "discharges", color="discharge_reason",
+                               barmode="stack", percent=share, colour_map=figures.REASON_COLOURS,
                                title="Discharge reasons by month of discharge", x_title="Month of discharge",
                                y_title="Share of discharges (%)" if share else "Discharges (episodes)")
         fig.update_layout(legend_traceorder="normal")
@@ -156,16 +156,16 @@ def time_in_program() -> None:
     if los.empty:
         widgets.note_empty("No discharges in this selection yet.")
         return
-    order = {reason: i for i, reason in enumerate(charts.REASON_LABELS)}
+    order = {reason: i for i, reason in enumerate(figures.REASON_LABELS)}
     los = los.sort_values("discharge_reason", key=lambda s: s.map(order))
-    los = los.assign(discharge_reason=los["discharge_reason"].map(lambda r: charts.REASON_LABELS.get(r, r)))
+    los = los.assign(discharge_reason=los["discharge_reason"].map(lambda r: figures.REASON_LABELS.get(r, r)))
 
     def build():
-        fig = charts.box_from_quantiles(los, "discharge_reason", q1="q1", median="median", q3="q3",
+        fig = figures.box_from_quantiles(los, "discharge_reason", q1="q1", median="median", q3="q3",
                                         lower="lower_whisker", upper="upper_whisker",
                                         title="Days from admission to discharge, by discharge reason",
                                         x_title="Discharge reason", y_title="Time in program (days)",
-                                        colour_map=charts.REASON_COLOURS)
+                                        colour_map=figures.REASON_COLOURS)
         return fig
     widgets.cached_chart(ctx, "ret_los", build)
     widgets.how_computed(

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import charts
-from analytics.schema import SESSION_TYPES
-from analytics.suppression import RateSpec, SuppressionSpec
+from analytics.report import figures
+from analytics.store.schema import SESSION_TYPES
+from analytics.privacy.suppression import RateSpec, SuppressionSpec
 from ui import data, widgets
 from ui.context import page_context
 
@@ -50,8 +50,8 @@ def overall() -> None:
     shown = shown.sort_values("share")
 
     def build():
-        fig = charts.bar_chart(shown, x="session_type", y="share", horizontal=True, percent=True,
-                               color="session_type", colour_map=charts.COMPONENT_COLOURS,
+        fig = figures.bar_chart(shown, x="session_type", y="share", horizontal=True, percent=True,
+                               color="session_type", colour_map=figures.COMPONENT_COLOURS,
                                category_order=list(shown["session_type"]),
                                title="Share of attended hours by therapy component",
                                x_title="Share of attended hours (%)", y_title="Component", height=320)
@@ -71,9 +71,9 @@ def by_week() -> None:
         return
 
     def build():
-        fig = charts.stacked_share(_label(table), x="week_number", series="session_type", share="share",
+        fig = figures.stacked_share(_label(table), x="week_number", series="session_type", share="share",
                                    title="Share of attended hours by component, program weeks 1–12",
-                                   colour_map=charts.COMPONENT_COLOURS,
+                                   colour_map=figures.COMPONENT_COLOURS,
                                    x_title="Program week", y_title="Share of attended hours (%)")
         fig.update_xaxes(type="category")
         fig.update_layout(legend_traceorder="normal")
@@ -97,10 +97,10 @@ def compared() -> None:
     n = shown[dim].nunique()
 
     def build():
-        fig = charts.stacked_share(shown, x=dim, series="session_type", share="share", horizontal=True,
+        fig = figures.stacked_share(shown, x=dim, series="session_type", share="share", horizontal=True,
                                    title=f"Share of attended hours by component and {dim}",
                                    x_title="Share of attended hours (%)", y_title=labels[dim],
-                                   colour_map=charts.COMPONENT_COLOURS,
+                                   colour_map=figures.COMPONENT_COLOURS,
                                    height=max(300, 40 * n + 140))
         return fig
     widgets.cached_chart(ctx, "mix_by_dim", build, dim)
@@ -118,8 +118,8 @@ def reach() -> None:
     shown = _label(table)
 
     def build():
-        fig = charts.bar_chart(shown, x="session_type", y="reach", percent=True, category_order=ORDER,
-                               color="session_type", colour_map=charts.COMPONENT_COLOURS,
+        fig = figures.bar_chart(shown, x="session_type", y="reach", percent=True, category_order=ORDER,
+                               color="session_type", colour_map=figures.COMPONENT_COLOURS,
                                title="Share of episodes that attended each component at least once",
                                x_title="Component", y_title="Share of episodes (%)", height=340)
         fig.update_layout(showlegend=False)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from analytics.schema import ENROLLMENT_COLUMNS, SESSION_COLUMNS
+from analytics.store.schema import ENROLLMENT_COLUMNS, SESSION_COLUMNS
 from sample_data import parameters as P
 from sample_data.episodes import Episodes, Roster, day_number, make_episodes
 from sample_data.sessions import Sessions, make_sessions

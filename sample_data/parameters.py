@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from analytics.schema import (
+from analytics.store.schema import (
     DISCHARGE_REASONS, SESSION_STATUSES, SESSION_TYPES, UNPLANNED_REASONS,
 )
 

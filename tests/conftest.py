@@ -18,8 +18,8 @@ import duckdb
 import pytest
 
 from analytics.filters import Filters
-from analytics.queries import bind_filters
-from analytics.store import Store
+from analytics.store.queries import bind_filters
+from analytics.store.connection import Store
 
 
 @contextmanager
@@ -96,7 +96,7 @@ def sample_store_path(tmp_path_factory) -> str:
 
     Shared by the app tests, which only read it; a test that imports copies it first.
     """
-    from analytics.sample_store import ensure_sample_store
+    from analytics.ingest.sample_store import ensure_sample_store
 
     path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     ensure_sample_store(path)

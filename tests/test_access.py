@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import access
-from analytics.breakdowns import PLACEHOLDER, with_dimension
+from analytics.privacy import roles as access
+from analytics.metrics.breakdowns import PLACEHOLDER, with_dimension
 from analytics.filters import Filters, Scope
-from analytics.queries import SQL_DIR, bind_filters, sql_text
-from analytics.schema import SESSION_TYPES
-from analytics.store import open_store, set_meta
+from analytics.store.queries import SQL_DIR, bind_filters, sql_text
+from analytics.store.schema import SESSION_TYPES
+from analytics.store.connection import open_store, set_meta
 from conftest import add_enrollments, add_sessions
 
 ROLES_TOML = """
@@ -153,21 +153,22 @@ QUERY_PARAMS = {
     "unplanned": ["dropped_out", "terminated"],
     "grain": "month",
 }
-ALL_QUERIES = sorted(p.stem for p in SQL_DIR.glob("*.sql"))
+ALL_QUERIES = sorted(p.relative_to(SQL_DIR).with_suffix("").as_posix() for p in SQL_DIR.glob("*/*.sql"))
 # Import-path queries validate a batch in its staging tables (ingest_*) inside the
 # import transaction; nobody reads them through a page.
 IMPORT_QUERIES = {q for q in ALL_QUERIES if re.search(r"\bingest_\w+", q + " " + sql_text(q))}
 # Read the store as a whole on purpose (docs/security.md): one data cutoff for everybody.
-WHOLE_STORE_QUERIES = {"default_as_of"} | IMPORT_QUERIES
+WHOLE_STORE_QUERIES = {"store/default_as_of"} | IMPORT_QUERIES
 
 
 def _run(cur, name: str) -> pd.DataFrame:
     text = sql_text(name)
     # Some queries read another query's result as a CTE (see analytics/dose.py).
     for dep in ALL_QUERIES:
-        if dep != name and re.search(rf"\b(from|join)\s+{dep}\b", text, re.IGNORECASE) \
-                and not re.search(rf"\b{dep}\s+AS\s*\(", text, re.IGNORECASE):
-            text = f"WITH {dep} AS (\n{sql_text(dep)}\n)\n" + text
+        stem = dep.rpartition("/")[2]
+        if dep != name and re.search(rf"\b(from|join)\s+{stem}\b", text, re.IGNORECASE) \
+                and not re.search(rf"\b{stem}\s+AS\s*\(", text, re.IGNORECASE):
+            text = f"WITH {stem} AS (\n{sql_text(dep)}\n)\n" + text
     if PLACEHOLDER in text:
         text = with_dimension(text, "site")
     params = {k: v for k, v in QUERY_PARAMS.items() if re.search(rf"\${k}\b", text)}
@@ -193,7 +194,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 @pytest.fixture(scope="module")
 def three_sites(tmp_path_factory):
     """One embedded store with three sites for the query sweep (built once: it is only read)."""
-    from analytics.store import Store
+    from analytics.store.connection import Store
 
     s = Store(str(tmp_path_factory.mktemp("scope") / "three.duckdb"))
     fill_three_sites(s)

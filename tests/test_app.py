@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters, Scope
-from analytics.store import Store, open_store, set_meta
+from analytics.store.connection import Store, open_store, set_meta
 from ui.auth import LOCAL_BANNER
 from ui.context import K_PROGRAMS, K_SITES
 
@@ -212,7 +212,7 @@ def test_ten_threads_share_one_store_correctly(sample_store_path):
 
 
 def test_at_risk_list_has_no_download_and_is_audited(app_env):
-    from analytics.store import open_store
+    from analytics.store.connection import open_store
 
     at = run_page("pages/qi.py")
     assert_clean(at)
@@ -251,10 +251,10 @@ def test_markdown_escape_keeps_names_literal():
 def test_chart_text_from_data_is_escaped_for_plotly():
     import pandas as pd
 
-    from analytics import charts
+    from analytics.report import figures
 
     evil = "<img src=x onerror=alert(1)>"
-    fig = charts.bar_chart(pd.DataFrame({"site": [evil, "North"], "rate": [0.5, 0.6]}), x="site", y="rate",
+    fig = figures.bar_chart(pd.DataFrame({"site": [evil, "North"], "rate": [0.5, 0.6]}), x="site", y="rate",
                            title="t", x_title="Site", y_title="Rate (%)", percent=True)
     assert evil not in fig.to_json()
     assert "&lt;img src=x onerror=alert(1)&gt;" in list(fig.data[0].x)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from analytics.atrisk import at_risk_list, bucket
+from analytics.qi.atrisk import at_risk_list, bucket
 from analytics.filters import Filters, Scope
 from tests import qi_fixture
 from tests.conftest import add_sessions

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from conftest import add_enrollments, add_sessions
 
-from analytics import breakdowns as bd
+from analytics.metrics import breakdowns as bd
 from analytics.filters import Filters
-from analytics.queries import bind_filters
+from analytics.store.queries import bind_filters
 
 TEMPLATE = "SELECT /*dimension*/ AS v, count(*) AS n FROM main.selected_episodes() GROUP BY ALL ORDER BY v"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -43,7 +42,7 @@ PAGES = {
 @pytest.fixture(scope="module")
 def dashboard_url(tmp_path_factory):
     require_chromium()  # fail (CI) or skip before paying for the server
-    from analytics.sample_store import ensure_sample_store
+    from analytics.ingest.sample_store import ensure_sample_store
 
     store = tmp_path_factory.mktemp("browser") / "sample.duckdb"
     ensure_sample_store(store)

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import config, dose
-from analytics.store import Store
+from analytics import config
+from analytics.metrics import dose
+from analytics.store.connection import Store
 from tests.conftest import add_enrollments, add_sessions, bound
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics import funnel as fn
+from analytics.qi import funnel as fn
 
 
 def _units():
@@ -76,7 +76,7 @@ def test_one_funnel_per_program_with_its_own_overall_rate():
 
 # -- from the store: hand-made data in tests/qi_fixture.py ----------------------
 from analytics.filters import Filters  # noqa: E402
-from analytics.queries import bind_filters  # noqa: E402
+from analytics.store.queries import bind_filters  # noqa: E402
 from tests import qi_fixture  # noqa: E402
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.schema import DISCHARGE_REASONS, SESSION_STATUSES, SESSION_TYPES
+from analytics.store.schema import DISCHARGE_REASONS, SESSION_STATUSES, SESSION_TYPES
 from sample_data import SAMPLE_DIR, SAMPLE_EPISODES, SAMPLE_SEED
 from sample_data import parameters as P
 from sample_data.draws import codes_from_p, to_weekday

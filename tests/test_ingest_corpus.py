@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics.ingest import ImportRefused, import_files
-from analytics.store import Store
+from analytics.ingest.importer import ImportRefused, import_files
+from analytics.store.connection import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 MALFORMED = sorted((FIXTURES / "malformed").glob("*.csv"))

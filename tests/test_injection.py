@@ -14,9 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
-from analytics.ingest import import_files
-from analytics.queries import bind_filters
-from analytics.store import Store
+from analytics.ingest.importer import import_files
+from analytics.store.queries import bind_filters
+from analytics.store.connection import Store
 from test_access import (
     ALL_QUERIES, DIRECTOR, NORTH, WHOLE_STORE_QUERIES, _run, _same, fill_three_sites,
 )

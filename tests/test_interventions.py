@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from analytics.filters import Filters, Scope
-from analytics.interventions import list_interventions, record_intervention
-from analytics.queries import bind_filters
+from analytics.qi.interventions import list_interventions, record_intervention
+from analytics.store.queries import bind_filters
 from tests.conftest import add_enrollments
 
 

@@ -12,12 +12,11 @@ holding imported (so: real-looking) data. Headless Chromium then:
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from analytics.ingest import import_files
-from analytics.store import Store
+from analytics.ingest.importer import import_files
+from analytics.store.connection import Store
 from browser_support import REPO_ROOT, launch_chromium, running_dashboard, wait_for_app
 from oidc_stub import OidcStub
 

@@ -15,10 +15,10 @@ from conftest import add_enrollments, add_sessions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import metrics
-from analytics.breakdowns import UnknownColumnError
+from analytics.metrics import summary as metrics
+from analytics.metrics.breakdowns import UnknownColumnError
 from analytics.filters import Filters, Scope
-from analytics.store import Store
+from analytics.store.connection import Store
 from benchmarks.pandas_baseline import load_frames, pandas_summary
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ REQUIRED_KEYS = {
 @pytest.fixture(scope="module")
 def generated_store(tmp_path_factory):
     """A store imported (by the real importer) from 400 generated episodes."""
-    from analytics.ingest import import_files
+    from analytics.ingest.importer import import_files
     from sample_data.generate import generate, write_csv
 
     out = tmp_path_factory.mktemp("generated")

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import mix
-from analytics.schema import SESSION_STATUSES, SESSION_TYPES
-from analytics.store import Store
+from analytics.metrics import mix
+from analytics.store.schema import SESSION_STATUSES, SESSION_TYPES
+from analytics.store.connection import Store
 from tests.conftest import add_enrollments, add_sessions, bound
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import add_enrollments
 
-from analytics import outcomes
+from analytics.metrics import discharges as outcomes
 from analytics.filters import Filters, Scope
-from analytics.queries import bind_filters
+from analytics.store.queries import bind_filters
 
 
 def _run(store, fn, filters=Filters(), scope=Scope(), *args):

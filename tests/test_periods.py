@@ -6,7 +6,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from analytics import periods
+from analytics.qi import periods
 from analytics.filters import Filters, Scope
 from tests import qi_fixture
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.ingest import ImportRefused, import_files
-from analytics.profiles import CANONICAL_PROFILE, PROFILES_DIR, ProfileError, load_profile
-from analytics.store import Store
+from analytics.ingest.importer import ImportRefused, import_files
+from analytics.ingest.profiles import CANONICAL_PROFILE, PROFILES_DIR, ProfileError, load_profile
+from analytics.store.connection import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 EXAMPLE = PROFILES_DIR / "example_ehr.toml"
@@ -93,7 +93,7 @@ def test_xlsx_export_loads_with_excel_dates_sheet_rows_as_lines_and_empty_rows_s
     path = tmp_path / "sessions.xlsx"
     import_files(store, [FIXTURES / "base_enrollments.csv"])
     con = duckdb.connect()
-    from analytics.extensions import load_extensions
+    from analytics.store.extensions import load_extensions
 
     load_extensions(con, ("excel",))
     # real date cells (Excel serial numbers) and numbers, as an EHR's workbook has them

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import add_enrollments
 
-from analytics import retention
+from analytics.metrics import retention
 from analytics.filters import Filters, Scope
-from analytics.queries import bind_filters
-from analytics.survival import CENSORED, OTHER, UNPLANNED, fit_episodes
+from analytics.store.queries import bind_filters
+from analytics.metrics.survival import CENSORED, OTHER, UNPLANNED, fit_episodes
 
 ROWS = [
     # episode, patient, site, program, admit, discharge, reason, planned, extra

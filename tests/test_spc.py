@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import spc
+from analytics.qi import spc
 
 # Montgomery, D.C., Introduction to Statistical Quality Control (orange juice concentrate
 # cans; Example 6.1 / Table 6.1 in the 5th-6th editions, Table 7.1 in the 8th): 30 samples
@@ -167,7 +167,7 @@ def test_independent_recomputation_on_random_data():
 
 # -- from the store: hand-made data in tests/qi_fixture.py ----------------------
 from analytics.filters import Filters  # noqa: E402
-from analytics.queries import bind_filters  # noqa: E402
+from analytics.store.queries import bind_filters  # noqa: E402
 from tests import qi_fixture  # noqa: E402
 
 
@@ -206,7 +206,7 @@ def test_weekly_session_counts(qi_store):
 
 
 def test_session_counts_add_up_to_the_headline_rates(qi_store):
-    from analytics.sessions import session_rates
+    from analytics.metrics.sessions import session_rates
 
     as_of = date(2026, 2, 28)  # every month complete
     counts = _cur_charts(qi_store, spc.session_counts, "month", as_of=as_of)
@@ -252,7 +252,7 @@ def test_standard_charts_all_present(qi_store):
 
 def test_week4_proportion_equals_the_aalen_johansen_retention(qi_store):
     # For cohorts all followed >= 28 days, 1 - CIF_unplanned(28) is a plain proportion.
-    from analytics import retention
+    from analytics.metrics import retention
 
     filters = Filters(as_of=qi_fixture.AS_OF, admitted_to=date(2026, 1, 31))
     with qi_store.read() as cur:

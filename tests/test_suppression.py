@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics.suppression import RateSpec, SuppressionSpec, marker, suppress_kpis, suppress_table, suppression_mask
+from analytics.privacy.suppression import RateSpec, SuppressionSpec, marker, suppress_kpis, suppress_table, suppression_mask
 
 SITES_SPEC = SuppressionSpec(
     counts=("patients", "episodes"),

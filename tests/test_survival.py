@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.survival import CENSORED, OTHER, UNPLANNED, fit_counts, fit_episodes
+from analytics.metrics.survival import CENSORED, OTHER, UNPLANNED, fit_counts, fit_episodes
 
 # Freireich et al. (1963), 6-MP arm: weeks in remission, '+' censored:
 # 6 6 6 6+ 7 9+ 10 10+ 11+ 13 16 17+ 19+ 20+ 22 23 25+ 32+ 32+ 34+ 35+

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics import targets
+from analytics.qi import targets
 
 
 @pytest.mark.parametrize("metric,value,expected", [

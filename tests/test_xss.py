@@ -1,4 +1,4 @@
-"""Hostile text from an imported file is shown as text: browser, CSV and HTML report.
+"""Hostile text from an imported file is shown as text: browser, CSV and HTML packet.
 
 A site named `<img src=x onerror=alert(1)>` and a clinician named
 `=HYPERLINK("http://x","y")` are imported through analytics.ingest.import_files.
@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import pytest
 
-from analytics import exports
+from analytics.privacy import exports
 from analytics.filters import Filters, Scope
-from analytics.ingest import import_files
-from analytics.queries import bind_filters
-from analytics.store import Store
-from analytics.suppression import SuppressionSpec
+from analytics.ingest.importer import import_files
+from analytics.store.queries import bind_filters
+from analytics.store.connection import Store
+from analytics.privacy.suppression import SuppressionSpec
 
 EVIL_SITE = "<img src=x onerror=alert(1)>"
 EVIL_CLINICIAN = '=HYPERLINK("http://x","y")'
@@ -94,10 +93,10 @@ def test_csv_export_neutralises_the_formula(hostile_store):
 
 
 def test_html_report_escapes_the_markup(hostile_store):
-    from analytics import report
+    from analytics.report import packet
 
     _, store = hostile_store
-    html = report.build_report_html(store, Filters(), Scope(), generated_by="test")
+    html = packet.build_report_html(store, Filters(), Scope(), generated_by="test")
     assert EVIL_SITE not in html
     assert "onerror=alert(1)" not in html.replace("&lt;img src=x onerror=alert(1)&gt;", "").replace(
         "\\u003cimg src=x onerror=alert(1)\\u003e", "")

@@ -4,7 +4,7 @@ Two modes:
 - Login: when `[auth]` is configured in .streamlit/secrets.toml, a visitor who
   is not signed in through st.login (OpenID Connect) sees only a login prompt.
   A signed-in user gets the Scope the roles file gives their email
-  (analytics.access); an unknown email sees a "no access" notice.
+  (analytics.privacy.roles); an unknown email sees a "no access" notice.
 - Local: without `[auth]`, anyone who reaches the port sees data, so this is
   allowed only for the bundled synthetic sample. A store holding imported data
   is refused unless IOP_ALLOW_ANONYMOUS=1 opts in, which the banner then says.
@@ -22,9 +22,11 @@ from typing import Callable
 
 import streamlit as st
 
-from analytics import access, audit, exports
+from analytics.privacy import roles as access
+from analytics.privacy import audit
+from analytics.privacy import exports
 from analytics.filters import Scope
-from analytics.store import StoreError, get_meta, open_store
+from analytics.store.connection import StoreError, get_meta, open_store
 
 LOG = logging.getLogger(__name__)
 

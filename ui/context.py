@@ -24,9 +24,9 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from analytics.filter_options import FilterOptions
+from analytics.metrics.filter_options import FilterOptions
 from analytics.filters import Filters, Scope
-from analytics.store import Store, StoreError
+from analytics.store.connection import Store, StoreError
 from ui import auth, data
 from ui.widgets import md_escape
 

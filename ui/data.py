@@ -25,10 +25,10 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from analytics.filter_options import FilterOptions, filter_options
+from analytics.metrics.filter_options import FilterOptions, filter_options
 from analytics.filters import Filters, Scope
-from analytics.queries import bind_filters, default_as_of
-from analytics.store import Store, default_target, open_store
+from analytics.store.queries import bind_filters, default_as_of
+from analytics.store.connection import Store, default_target, open_store
 from ui import suppressed
 
 # Functions whose first argument is a cursor with the filters bound. Anything else
@@ -46,12 +46,21 @@ def store() -> Store:
     return _store_for(default_target())
 
 
+_MODULES = {
+    "atrisk": "qi.atrisk", "audit": "privacy.audit", "breakdowns": "metrics.breakdowns",
+    "charts_qi": "report.qi_figures", "coverage": "metrics.coverage", "dose": "metrics.dose",
+    "funnel": "qi.funnel", "import_history": "ingest.history", "interventions": "qi.interventions",
+    "metrics": "metrics.summary", "mix": "metrics.mix", "outcomes": "metrics.discharges", "periods": "qi.periods",
+    "report": "report.packet", "retention": "metrics.retention", "sessions": "metrics.sessions", "spc": "qi.spc",
+}
+
+
 def resolve(name: str) -> Callable[..., Any]:
     """The analytics function "module:function" (module under analytics/)."""
     module, _, func = name.partition(":")
     if not module.isidentifier() or not func.isidentifier():
         raise ValueError(f"not an analytics function name: {name!r}")
-    return getattr(importlib.import_module(f"analytics.{module}"), func)
+    return getattr(importlib.import_module(f"analytics.{_MODULES.get(module, module)}"), func)
 
 
 def available(name: str) -> bool:

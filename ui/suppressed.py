@@ -11,7 +11,7 @@ tables all get the same hiding, in this one place:
   place of each hidden value (ui.widgets.tile shows text as it is);
 - QI control charts and funnel plots go through the packet's own helpers.
 
-The rules themselves are analytics.suppression's (counts 1..threshold-1, rates
+The rules themselves are analytics.privacy.suppression's (counts 1..threshold-1, rates
 built on them, groups of fewer than threshold patients, complementary cells).
 A function with no rule here fails closed for an analyst: the section shows a
 plain "could not be computed" note rather than unsuppressed figures.
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.filters import Scope
-from analytics.suppression import RateSpec, SuppressionSpec, suppress_kpis, suppression_mask
+from analytics.privacy.suppression import RateSpec, SuppressionSpec, suppress_kpis, suppression_mask
 
 HIDDEN = "suppressed_cells"  # df.attrs key: the (index label, column) cells hidden
 
@@ -120,14 +120,14 @@ def _kpis(result: Any, spec: SuppressionSpec) -> Any:
 
 
 def _control_charts(result: Any, args: tuple, kwargs: dict) -> Any:
-    from analytics.suppression import suppress_control_chart
+    from analytics.privacy.suppression import suppress_control_chart
 
     return {key: suppress_control_chart(chart, person_counts=key in PERSON_COUNT_CHARTS)
             for key, chart in result.items()}
 
 
 def _funnels(result: Any, args: tuple, kwargs: dict) -> Any:
-    from analytics.suppression import suppress_funnel
+    from analytics.privacy.suppression import suppress_funnel
 
     measure = args[0] if args else kwargs.get("measure")
     return {program: suppress_funnel(plot, person_counts=measure != "attendance_rate")

@@ -68,7 +68,7 @@ def download_table(ctx: Any, df: pd.DataFrame, name: str, spec: Any, *, label: s
     spec is an analytics.suppression.SuppressionSpec naming the table's count and
     rate columns. Not for patient-level lists (the at-risk list has no download).
     """
-    from analytics import exports  # the access teammate's module: suppression + formula safety
+    from analytics.privacy import exports  # the access teammate's module: suppression + formula safety
 
     frame = with_markers(df)
     auth.audited_download_button(
@@ -85,7 +85,7 @@ def table(ctx: Any, df: pd.DataFrame, name: str, spec: Any, *, column_config: di
     """A table with its CSV download; an analyst (suppressed figures only) sees it suppressed."""
     shown = with_markers(df)
     if getattr(ctx.scope, "suppressed_only", False):
-        from analytics.suppression import suppress_table
+        from analytics.privacy.suppression import suppress_table
 
         shown = as_text_where_mixed(suppress_table(shown, spec))
     st.dataframe(shown, hide_index=hide_index, column_config=column_config, width="stretch")
@@ -190,7 +190,7 @@ def with_markers(df: pd.DataFrame) -> pd.DataFrame:
 
     >>> with_markers(data.query(ctx, "mix:mix_by", "site"))  # analyst: Pinewood's figures read '<11'
     """
-    from analytics.suppression import marker
+    from analytics.privacy.suppression import marker
     from ui.suppressed import hidden_cells
 
     cells = [(i, c) for i, c in hidden_cells(df) if c in df.columns and i in df.index]

@@ -1,0 +1,25 @@
+"""What the imports did: the import log and the rejected rows with their reasons.
+
+Both are store-wide (an import is not a site's), so the Data page shows them
+only to roles that may see every site.
+
+>>> with store.read() as cur:
+...     rejected_rows(cur).head()
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from analytics.store.queries import sql_text
+
+
+def import_log(cur: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
+    """The latest import log rows, newest first (file, kind, status, counts, when, who)."""
+    return cur.execute(sql_text("ingest/import_log_rows"), {"limit": int(limit)}).df()
+
+
+def rejected_rows(cur: duckdb.DuckDBPyConnection, limit: int = 10_000) -> pd.DataFrame:
+    """Rejected rows, one per problem: batch_id, file, kind, line, record_id, column,
+    raw_value (already masked for patient ids and free text), reason."""
+    return cur.execute(sql_text("ingest/rejected_rows"), {"limit": int(limit)}).df()

@@ -1,0 +1,178 @@
+"""Mapping profiles: how an EHR export's headers, labels, dates and encoding map onto the canonical format.
+
+A profile is a small TOML file (see docs/data-format.md and analytics/profiles/*.toml).
+Loading one checks every target against analytics.store.schema, so a typo in a
+profile is refused before any file is read.
+
+>>> profile = load_profile("analytics/profiles/example_ehr.toml")
+>>> profile.canonical_column("sessions", " Service Date ")
+'session_date'
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from analytics.config import REPO_ROOT
+from analytics.store.schema import DISCHARGE_REASONS, KINDS, SESSION_STATUSES, SESSION_TYPES
+
+PROFILES_DIR = REPO_ROOT / "config" / "profiles"
+CANONICAL_PROFILE = PROFILES_DIR / "canonical.toml"
+
+# Profile encoding names -> the names DuckDB's CSV reader (with the encodings extension) knows.
+ENCODINGS: dict[str, str] = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "utf-16": "utf-16",
+    "latin-1": "latin-1",
+    "latin1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "windows-1252": "CP1252",
+    "cp1252": "CP1252",
+}
+FILE_TYPES = ("csv", "xlsx")
+# Which canonical column each label table maps, and what it may map to (None: any text).
+LABEL_TARGETS: dict[str, tuple[str, ...] | None] = {
+    "status": SESSION_STATUSES,
+    "discharge_reason": DISCHARGE_REASONS,
+    "session_type": None,
+}
+_TOP_KEYS = {
+    "name", "description", "kind", "file_type", "encoding", "delimiter", "quote", "escape",
+    "date_format", "sheet", "columns", "labels", "ignore",
+}
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message names the profile file and the problem."""
+
+
+def _key(text: str) -> str:
+    # Headers and labels match whatever their case and surrounding spaces.
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    source: str
+    kind: str | None = None
+    file_type: str | None = None  # None: by the file's content (xlsx is a zip archive)
+    encoding: str = "utf-8"  # a key of ENCODINGS
+    delimiter: str = ","
+    quote: str = '"'
+    escape: str = '"'
+    date_formats: tuple[str, ...] = ("%Y-%m-%d",)
+    sheet: str | None = None
+    # kind -> {matching key of a source header: canonical column}
+    columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # canonical column -> {matching key of a source label: canonical value}
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    ignore: frozenset[str] = frozenset()  # matching keys of source headers to drop on purpose
+
+    @property
+    def duckdb_encoding(self) -> str:
+        return ENCODINGS[self.encoding]
+
+    def canonical_column(self, kind: str, header: str) -> str | None:
+        """The canonical column a source header maps to for a kind, or None (an extra column)."""
+        key = _key(header)
+        mapped = self.columns.get(kind, {}).get(key)
+        if mapped:
+            return mapped
+        names = {c.name for c in KINDS[kind]}
+        return key if key in names else None
+
+    def is_ignored(self, header: str) -> bool:
+        return _key(header) in self.ignore
+
+    def label_map(self, column: str) -> tuple[list[str], list[str]]:
+        """(source keys, canonical values) for a label column: the canonical names map to themselves."""
+        allowed = LABEL_TARGETS[column]
+        pairs: dict[str, str] = {}
+        for value in allowed if allowed is not None else SESSION_TYPES:
+            pairs[_key(value)] = value
+        pairs.update(self.labels.get(column, {}))
+        return list(pairs), list(pairs.values())
+
+
+def _fail(source: str, problem: str) -> ProfileError:
+    return ProfileError(f"profile {source}: {problem}")
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """Read and check a profile file; None gives the canonical profile."""
+    path = Path(path) if path is not None else CANONICAL_PROFILE
+    source = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(source, "file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(source, f"not valid TOML ({exc})") from None
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise _fail(source, f"unknown setting(s) {', '.join(sorted(unknown))}")
+
+    kind = data.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise _fail(source, f"kind must be one of {', '.join(KINDS)}")
+    file_type = data.get("file_type")
+    if file_type is not None and file_type not in FILE_TYPES:
+        raise _fail(source, f"file_type must be one of {', '.join(FILE_TYPES)}")
+    encoding = str(data.get("encoding", "utf-8")).lower()
+    if encoding not in ENCODINGS:
+        raise _fail(source, f"encoding must be one of {', '.join(ENCODINGS)}")
+    for name in ("delimiter", "quote", "escape"):
+        value = data.get(name, '"' if name != "delimiter" else ",")
+        if not isinstance(value, str) or len(value) != 1 or value in "\r\n":
+            raise _fail(source, f"{name} must be a single character")
+    formats = data.get("date_format", "%Y-%m-%d")
+    formats = (formats,) if isinstance(formats, str) else tuple(formats)
+    if not formats or not all(isinstance(f, str) and "%" in f for f in formats):
+        raise _fail(source, "date_format must be a strftime format such as '%m/%d/%Y', or a list of them")
+
+    columns: dict[str, dict[str, str]] = {}
+    for k, mapping in (data.get("columns") or {}).items():
+        if k not in KINDS:
+            raise _fail(source, f"[columns.{k}]: kind must be one of {', '.join(KINDS)}")
+        names = {c.name for c in KINDS[k]}
+        columns[k] = {}
+        for header, target in mapping.items():
+            if target not in names:
+                raise _fail(source, f"[columns.{k}] maps {header!r} to {target!r}, not a {k} column")
+            columns[k][_key(header)] = target
+        targets = list(columns[k].values())
+        doubled = sorted({t for t in targets if targets.count(t) > 1})
+        if doubled:
+            raise _fail(source, f"[columns.{k}] maps several headers to {', '.join(doubled)}")
+
+    labels: dict[str, dict[str, str]] = {}
+    for column, mapping in (data.get("labels") or {}).items():
+        if column not in LABEL_TARGETS:
+            raise _fail(source, f"[labels.{column}]: labels exist for {', '.join(LABEL_TARGETS)}")
+        allowed = LABEL_TARGETS[column]
+        labels[column] = {}
+        for label, target in mapping.items():
+            if allowed is not None and target not in allowed:
+                raise _fail(source, f"[labels.{column}] maps {label!r} to {target!r}, not one of {', '.join(allowed)}")
+            labels[column][_key(label)] = target
+
+    return Profile(
+        name=str(data.get("name", path.stem)),
+        source=source,
+        kind=kind,
+        file_type=file_type,
+        encoding=encoding,
+        delimiter=data.get("delimiter", ","),
+        quote=data.get("quote", '"'),
+        escape=data.get("escape", '"'),
+        date_formats=formats,
+        sheet=data.get("sheet"),
+        columns=columns,
+        labels=labels,
+        ignore=frozenset(_key(h) for h in data.get("ignore", [])),
+    )

@@ -1,0 +1,499 @@
+"""Organisation mode: the store as a DuckLake with a PostgreSQL catalog.
+
+Why this shape:
+- Many sites import at once and several dashboard replicas read at once. A
+  DuckLake keeps its catalog in PostgreSQL and its data in Parquet files on a
+  shared path, and all the analytics SQL still runs in DuckDB unchanged.
+- Imports are append-only batches. A new version of a row is appended with its
+  batch id and the version it replaces gets a marker row in `store.superseded`;
+  the read views (schema.LAKE_READ_VIEWS_DDL) hide marked versions. Appends
+  never conflict in DuckLake, so two sites importing at the same moment both
+  commit. The rare case of two imports writing the same id at the same moment
+  is settled right after commit (settle()) and by `maintain`: the latest batch wins.
+- Anything that must delete or replace goes through retry_on_conflict(), which
+  reruns the whole transaction with backoff on DuckLake's transaction conflicts.
+- Each read pins one snapshot (begin_read); readers hide superseded versions
+  with an in-memory copy of that snapshot's markers, so queries scan no more
+  lake tables than on the embedded file.
+- Data is partitioned by month (session month, admission month), not by site:
+  queries filter by dates far more than by one site, and one site per folder
+  would make hundreds of tiny files.
+
+Target syntax (IOP_DB or --db):
+    ducklake:postgres:dbname=iop host=127.0.0.1 port=5432 user=iop
+The Parquet data path comes from IOP_LAKE_DATA, else config [lake] data_path.
+The password comes from PGPASSWORD or IOP_LAKE_PASSWORD (a root-level key in
+Streamlit's secrets.toml becomes an environment variable), never the target.
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import duckdb
+
+from analytics.config import REPO_ROOT
+from analytics.config import settings
+from analytics.store.schema import LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL
+
+PREFIX = "ducklake:"
+CATALOG = "store"  # the attachment name every store table is qualified with
+T = TypeVar("T")
+
+# Partition keys per table, fixed here (DDL takes no bound identifiers).
+# Month, not site: see the module docstring.
+_PARTITIONS = {
+    "sessions": "ALTER TABLE store.sessions SET PARTITIONED BY (year(session_date), month(session_date))",
+    "enrollments": "ALTER TABLE store.enrollments SET PARTITIONED BY (year(admit_date), month(admit_date))",
+}
+SUPERSEDED_DDL = (
+    "CREATE TABLE IF NOT EXISTS store.superseded "
+    "(kind VARCHAR, record_id VARCHAR, batch_id BIGINT, source_line BIGINT)"
+)
+# kind -> (store table, id column); fixed identifiers, never user text.
+VERSIONED = {"sessions": ("store.sessions", "session_id"), "enrollments": ("store.enrollments", "episode_id")}
+
+
+class LakeError(RuntimeError):
+    """Raised inside this module; store.py turns it into a StoreError for the user."""
+
+
+# -- configuration ---------------------------------------------------------
+def catalog_spec(target: str) -> str:
+    """'ducklake:postgres:dbname=iop ...' -> 'postgres:dbname=iop ...' (what DuckLake attaches)."""
+    if not target.startswith(PREFIX):
+        raise LakeError(f"not a DuckLake target (expected {PREFIX}...)")
+    spec = target[len(PREFIX):]
+    if re.search(r"(^|\s)password\s*=", spec, flags=re.IGNORECASE):
+        # A password on the command line ends up in shell history and process lists.
+        raise LakeError(
+            "the DuckLake target must not hold a password; set PGPASSWORD or IOP_LAKE_PASSWORD"
+        )
+    return spec
+
+
+def data_path() -> str | None:
+    """Where the Parquet files live: IOP_LAKE_DATA, else config [lake] data_path, else None.
+
+    A relative config path is taken from the repository root. Always ends in '/'
+    so the value matches what DuckLake stored when the lake was created.
+    """
+    raw = os.environ.get("IOP_LAKE_DATA") or str(settings().get("lake", {}).get("data_path", ""))
+    if not raw:
+        return None
+    if "://" in raw:  # object storage (s3://...) is passed through as given
+        return raw.rstrip("/") + "/"
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return str(path).rstrip("/") + "/"
+
+
+def _sql_string(value: str) -> str:
+    # ATTACH and CREATE SECRET take no bound parameters. The values come from
+    # configuration and the environment, never from a dashboard user.
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _redact(message: str) -> str:
+    password = os.environ.get("IOP_LAKE_PASSWORD") or os.environ.get("PGPASSWORD")
+    if password:
+        message = message.replace(password, "***")
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", message, flags=re.IGNORECASE)
+
+
+# -- attaching ---------------------------------------------------------------
+def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None:
+    """ATTACH the lake as `store`; a read-write attach creates it (and its tables) if new.
+
+    >>> attach(con, "ducklake:postgres:dbname=iop host=127.0.0.1 user=iop", read_only=True)
+    """
+    spec = catalog_spec(target)
+    password = os.environ.get("IOP_LAKE_PASSWORD")
+    if password:
+        # The default (unnamed) postgres secret is merged into every postgres connection
+        # string, so the password never appears in the target.
+        con.execute("CREATE OR REPLACE TEMPORARY SECRET __default_postgres (TYPE postgres, PASSWORD "
+                    + _sql_string(password) + ")")
+    options = []
+    if read_only:
+        options.append("READ_ONLY")
+    else:
+        path = data_path()
+        if path is not None:
+            if "://" not in path:
+                Path(path).mkdir(parents=True, exist_ok=True)
+            options.append("DATA_PATH " + _sql_string(path))
+    sql = "ATTACH " + _sql_string(PREFIX + spec) + " AS store"
+    if options:
+        sql += " (" + ", ".join(options) + ")"
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            con.execute(sql)
+            break
+        except duckdb.Error as exc:
+            message = str(exc)
+            # Two first imports into an empty catalog race to create the lake; the
+            # loser's PostgreSQL transaction fails and rolls back, and its next
+            # attempt finds the lake the winner made.
+            racing = "Failed to initialize DuckLake" in message and (
+                "duplicate key" in message or "already exists" in message)
+            if read_only or not racing or attempt == MAX_ATTEMPTS - 1:
+                raise LakeError(_explain_attach_error(message)) from None
+        time.sleep(_backoff(attempt))
+    if read_only:
+        # This connection's copy of the markers, per snapshot (see begin_read).
+        con.execute("CREATE OR REPLACE TABLE main.lake_superseded "
+                    "(snapshot BIGINT, kind VARCHAR, batch_id BIGINT, source_line BIGINT)")
+        with _COPY_LOCK:
+            _COPIED[id(con)] = []
+    else:
+        try:
+            retrying(con, _create_tables)
+        except BaseException:
+            con.execute("DETACH store")
+            raise
+
+
+def _explain_attach_error(message: str) -> str:
+    if "does not exist" in message and "creating a new DuckLake is explicitly disabled" in message:
+        return ("the DuckLake catalog is empty: import data first "
+                "(python -m analytics ingest --db ducklake:... FILE...)")
+    if "data_path is not set" in message:
+        return ("a new DuckLake needs a data path for its Parquet files: "
+                "set IOP_LAKE_DATA or [lake] data_path in config/iop.toml")
+    if "does not match existing data path" in message:
+        return ("IOP_LAKE_DATA / [lake] data_path differs from the data path this lake was "
+                "created with; unset it or set it to the lake's path")
+    if "password authentication failed" in message or "no password supplied" in message:
+        return "PostgreSQL refused the password: set PGPASSWORD or IOP_LAKE_PASSWORD"
+    return "cannot open the DuckLake catalog: " + _redact(message).splitlines()[0][:300]
+
+
+def _create_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """Create the store tables that are missing, partitioning new ones by month.
+
+    Partition keys are set only on creation: altering a table on every attach
+    would make a snapshot each time and conflict with concurrent inserts.
+    """
+    existing = {
+        row[0] for row in cur.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'"
+        ).fetchall()
+    }
+    for ddl in LAKE_STORE_DDL + (SUPERSEDED_DDL,):
+        name = re.search(r"store\.(\w+)", ddl).group(1)
+        if name in existing:
+            continue
+        cur.execute(ddl)
+        if name in _PARTITIONS:
+            cur.execute(_PARTITIONS[name])
+
+
+# -- reading ---------------------------------------------------------------------
+_SNAPSHOT = "SELECT id FROM store.current_snapshot()"
+_COPY_LOCK = threading.Lock()
+_COPIED: dict[int, list[int]] = {}  # id(connection) -> snapshots whose markers are copied
+KEEP_SNAPSHOTS = 16  # a read pinned to an older snapshot than this many commits ago is rare
+
+
+def begin_read(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> int:
+    """Start cur's read transaction on one lake snapshot, with that snapshot's markers copied.
+
+    The read-only views (schema.LAKE_PINNED_VIEWS_DDL) hide superseded versions
+    using main.lake_superseded rows of the snapshot in the cursor's variable
+    lake_snapshot, so every query of the read sees one consistent state; the
+    variable lake_superseded_kinds lists the tables that have any.
+    Returns the snapshot id.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        probe = con.cursor()
+        try:
+            snapshot = probe.execute(_SNAPSHOT).fetchone()[0]
+        finally:
+            probe.close()
+        _copy_markers(con, snapshot)
+        # Begun after the copy committed, so the copy is visible to this transaction.
+        cur.execute("BEGIN TRANSACTION")
+        if cur.execute(_SNAPSHOT).fetchone()[0] == snapshot:
+            cur.execute("SET VARIABLE lake_snapshot = $s", {"s": snapshot})
+            # the tables with superseded versions in this snapshot; the others are
+            # read without the anti-join (see schema._LATEST_WINS_PINNED)
+            cur.execute("SET VARIABLE lake_superseded_kinds = (SELECT coalesce(list(DISTINCT kind), "
+                        "[]::VARCHAR[]) FROM main.lake_superseded WHERE snapshot = $s)", {"s": snapshot})
+            return snapshot
+        _rollback_quietly(cur)  # a commit landed in between: take the newer snapshot
+    raise LakeError("the lake changed too often to start a consistent read; try again")
+
+
+def end_read(cur: duckdb.DuckDBPyConnection) -> None:
+    """Finish the read transaction begun by begin_read (nothing was written)."""
+    _rollback_quietly(cur)
+
+
+def _copy_markers(con: duckdb.DuckDBPyConnection, snapshot: int) -> None:
+    with _COPY_LOCK:
+        copied = _COPIED.setdefault(id(con), [])
+        if snapshot in copied:
+            return
+        cur = con.cursor()
+        try:
+            cur.execute(
+                "INSERT INTO main.lake_superseded SELECT $s, kind, batch_id, source_line "
+                "FROM store.main.superseded AT (VERSION => $s)", {"s": snapshot})
+            copied.append(snapshot)
+            while len(copied) > KEEP_SNAPSHOTS:
+                cur.execute("DELETE FROM main.lake_superseded WHERE snapshot = $s", {"s": copied.pop(0)})
+        finally:
+            cur.close()
+
+
+def snapshot_token(cur: duckdb.DuckDBPyConnection) -> str:
+    """The lake's current snapshot id as text; it changes with every commit anywhere."""
+    return "lake:" + str(cur.execute("SELECT id FROM store.current_snapshot()").fetchone()[0])
+
+
+# -- retrying writes ---------------------------------------------------------
+MAX_ATTEMPTS = 8
+FIRST_WAIT_SECONDS = 0.05
+BACKOFF = 2.0
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """True for DuckLake's 'another transaction changed this first' commit failures."""
+    return isinstance(exc, duckdb.Error) and "conflict" in str(exc).lower()
+
+
+def _backoff(attempt: int) -> float:
+    # Jitter, so two writers that collided do not collide again in lockstep.
+    return FIRST_WAIT_SECONDS * (BACKOFF ** attempt) * random.uniform(0.5, 1.5)
+
+
+def retry_on_conflict(
+    attempt_once: Callable[[], T],
+    on_retry: Callable[[int, BaseException], None] | None = None,
+) -> T:
+    """Call attempt_once() (one whole transaction) until it commits without a DuckLake conflict.
+
+    The one retry loop for anything that deletes or replaces in the lake
+    (appends never conflict). Bounded: after MAX_ATTEMPTS the conflict is
+    raised. Waits grow by BACKOFF with jitter between attempts.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return attempt_once()
+        except BaseException as exc:
+            if not is_conflict(exc) or attempt == MAX_ATTEMPTS - 1:
+                raise
+            if on_retry is not None:
+                on_retry(attempt + 1, exc)
+        time.sleep(_backoff(attempt))
+    raise AssertionError("unreachable")
+
+
+def retrying_write(store, work: Callable[[duckdb.DuckDBPyConnection], T],
+                   on_retry: Callable[[int, BaseException], None] | None = None) -> T:
+    """work(cur) inside store.write(), the whole transaction rerun on DuckLake conflicts.
+
+    >>> retrying_write(store, lambda cur: set_meta(cur, "contents", "imported"))
+    """
+    def attempt_once() -> T:
+        with store.write() as cur:
+            return work(cur)
+
+    return retry_on_conflict(attempt_once, on_retry)
+
+
+def retrying(con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T],
+             on_retry: Callable[[int, BaseException], None] | None = None) -> T:
+    """work(cur) in one transaction on a connection with the lake attached, rerun on conflicts."""
+    def attempt_once() -> T:
+        cur = con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = work(cur)
+                cur.execute("COMMIT")
+                return result
+            except BaseException:
+                _rollback_quietly(cur)
+                raise
+        finally:
+            cur.close()
+
+    return retry_on_conflict(attempt_once, on_retry)
+
+
+def _rollback_quietly(cur: duckdb.DuckDBPyConnection) -> None:
+    # A failed COMMIT has already ended the transaction; ROLLBACK then errors.
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
+# -- batches -----------------------------------------------------------------
+def new_batch_id() -> int:
+    """A batch id unique across concurrent writers on any machine, ordered by time.
+
+    Microseconds since the epoch times 1000 plus 10 random bits' worth: two
+    writers collide only if they start in the same microsecond and draw the
+    same number. Later imports get larger ids, which is what "latest wins" means.
+    """
+    return time.time_ns() // 1000 * 1000 + secrets.randbelow(1000)
+
+
+# Batches appended by each thread's open write transaction, settled after its COMMIT
+# (Store.write commits in the thread that ran the body).
+_PENDING: dict[int, set[tuple[str, int]]] = {}
+
+
+def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, columns: list[str],
+                source: str = "ingest_valid") -> tuple[int, int]:
+    """Append a batch's new and changed rows as versions; returns (inserted, updated).
+
+    The lake branch of ingest._apply. source is the importer's relation of
+    validated rows (the canonical columns plus `line`, one row per id); each row
+    is compared with the visible version (main.<kind> is the latest-wins view),
+    so identical rows count as unchanged and are not written again. Replaced
+    versions get a marker in store.superseded. Appends only: never conflicts.
+    >>> inserted, updated = apply_batch(cur, "sessions", lake.new_batch_id(), ["session_id", ...])
+    """
+    table, id_column = VERSIONED[kind]
+    known = set(_store_columns(cur, kind))
+    if not set(columns) <= known or not re.fullmatch(r"[a-z_]+", source):
+        raise ValueError("columns must be store columns and source a plain relation name")
+    same = " AND ".join(f"v.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
+    cur.execute(
+        f"""CREATE OR REPLACE TEMP TABLE lake_changed AS
+        -- rows that are new (no visible version) or differ from the visible version
+        SELECT v.*, s.batch_id AS replaces, s.source_line AS replaces_line
+        FROM {source} AS v LEFT JOIN main.{kind} AS s ON s.{id_column} = v.{id_column}
+        WHERE s.{id_column} IS NULL OR NOT ({same})"""
+    )
+    inserted, updated, rows = cur.execute(
+        f"SELECT count(DISTINCT {id_column}) FILTER (replaces IS NULL), "
+        f"count(DISTINCT {id_column}) FILTER (replaces IS NOT NULL), count(*) FROM lake_changed"
+    ).fetchone()
+    cur.execute(
+        f"INSERT INTO store.superseded (kind, record_id, batch_id, source_line) "
+        f"SELECT DISTINCT $kind, {id_column}, replaces, replaces_line FROM lake_changed "
+        f"WHERE replaces IS NOT NULL",
+        {"kind": kind},
+    )
+    listed = ", ".join(columns)
+    # One new version per id, even where a concurrent race left two visible versions.
+    once = "" if rows == inserted + updated else f" QUALIFY row_number() OVER (PARTITION BY {id_column}) = 1"
+    cur.execute(
+        f"INSERT INTO {table} ({listed}, batch_id, source_line) "
+        f"SELECT {listed}, $batch_id, line FROM lake_changed" + once,
+        {"batch_id": batch_id},
+    )
+    cur.execute("DROP TABLE lake_changed")
+    _PENDING.setdefault(threading.get_ident(), set()).add((kind, batch_id))
+    return int(inserted), int(updated)
+
+
+def _store_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in cur.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'store' AND table_name = $t "
+        "ORDER BY column_index", {"t": table}).fetchall()]
+
+
+def settle(con: duckdb.DuckDBPyConnection) -> None:
+    """After a commit: hide versions that a concurrent import made stale for our batches.
+
+    Two imports that write the same id at the same moment each mark only the
+    versions they saw, so both new versions stay visible. The later committer
+    sees both here and marks the older one (smaller batch id) superseded.
+    Append-only, so it never conflicts; `maintain` repeats it for the whole lake.
+    """
+    pending = sorted(_PENDING.pop(threading.get_ident(), ()))
+    for kind, batch_id in pending:
+        cur = con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            _mark_stale_versions(cur, kind, batch_id)
+            cur.execute("COMMIT")
+        except duckdb.Error:
+            _rollback_quietly(cur)  # left for the next import or `maintain` to settle
+        finally:
+            cur.close()
+
+
+def _mark_stale_versions(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int | None) -> int:
+    """Mark every visible version but the latest of ids written by batch_id (all ids if None)."""
+    table, id_column = VERSIONED[kind]
+    scope = "" if batch_id is None else (
+        f"SEMI JOIN (SELECT {id_column} FROM {table} WHERE batch_id = $batch_id) AS b "
+        f"ON b.{id_column} = v.{id_column}"
+    )
+    return cur.execute(
+        f"""INSERT INTO store.superseded (kind, record_id, batch_id, source_line)
+        -- visible versions (not yet superseded) of the ids in scope, all but the newest
+        SELECT $kind, v.{id_column}, v.batch_id, v.source_line
+        FROM main.{kind} AS v {scope}
+        QUALIFY row_number() OVER (PARTITION BY v.{id_column} ORDER BY v.batch_id DESC) > 1""",
+        {"kind": kind} | ({} if batch_id is None else {"batch_id": batch_id}),
+    ).fetchone()[0]
+
+
+# -- maintenance -------------------------------------------------------------
+def maintain(target: str, older_than_days: int) -> dict:
+    """Settle versions, merge small files, expire old snapshots, delete unused files.
+
+    Runs on a connection of its own (maintenance calls cannot run inside the
+    store's write transaction). Returns what was done, for the CLI to print.
+    """
+    from analytics.store import macros
+    from analytics.store.extensions import load_extensions
+
+    con = duckdb.connect(":memory:")
+    try:
+        load_extensions(con, ("postgres", "ducklake"))
+        attach(con, target, read_only=True)  # an empty catalog is refused, not turned into a lake
+        con.execute("DETACH store")
+        attach(con, target, read_only=False)
+        for ddl in LAKE_READ_VIEWS_DDL:
+            con.execute(ddl)
+        macros.define(con)
+        settled = retrying(con, lambda cur: sum(_mark_stale_versions(cur, k, None) for k in VERSIONED))
+        files_before = _count_files(con)
+        # Compaction rewrites files that a concurrent replacing write may touch too.
+        retry_on_conflict(lambda: con.execute("CALL ducklake_flush_inlined_data('store')"))
+        retry_on_conflict(lambda: con.execute("CALL ducklake_merge_adjacent_files('store')"))
+        expired = con.execute(
+            "SELECT count(*) FROM ducklake_expire_snapshots('store', older_than => now() - to_days($d))",
+            {"d": older_than_days},
+        ).fetchone()[0]
+        deleted = con.execute(
+            "SELECT count(*) FROM ducklake_cleanup_old_files('store', older_than => now() - to_days($d))",
+            {"d": older_than_days},
+        ).fetchone()[0]
+        return {
+            "versions_settled": int(settled),
+            "data_files_before": files_before,
+            "data_files_after": _count_files(con),
+            "snapshots_expired": int(expired),
+            "files_deleted": int(deleted),
+            "snapshot": snapshot_token(con),
+        }
+    except LakeError:
+        raise
+    except duckdb.Error as exc:
+        raise LakeError("maintenance failed: " + _redact(str(exc)).splitlines()[0][:300]) from None
+    finally:
+        con.close()
+
+
+def _count_files(con: duckdb.DuckDBPyConnection) -> int:
+    return sum(
+        int(con.execute("SELECT count(*) FROM ducklake_list_files('store', $t)", {"t": t}).fetchone()[0])
+        for t in ("sessions", "enrollments")
+    )
