@@ -32,7 +32,7 @@ LOINC_CODES = {
     "phq9": ("44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"),
     "gad7": ("70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]"),
 }
-SLICE_ROWS = 250_000  # about 100 MB of JSON text per slice
+SLICE_ROWS = 100_000  # about 40 MB of JSON text (and 25 MB of its middles) per slice
 
 
 @dataclass(frozen=True)
