@@ -151,13 +151,14 @@ def test_without_the_suppression_an_analyst_would_see_the_figures(env, monkeypat
 
 def test_suppressed_frames_hide_cells_as_nan_and_tables_show_the_marker(sample_store_path):
     """A hidden chart point is NaN (never 0), and the same cell reads '<11' in a table."""
-    from ui.data import call_uncached
+    from analytics.metrics import mix
+    from ui.data import call
     from ui.widgets import with_markers
 
     analyst = Scope(suppressed_only=True, patient_level=False, actor="analyst@example.org", role="analyst")
     director = Scope(actor="director@example.org")
-    real = call_uncached(sample_store_path, Filters(), director, "mix:mix_by", "site")
-    seen = call_uncached(sample_store_path, Filters(), analyst, "mix:mix_by", "site")
+    real = call(sample_store_path, Filters(), director, mix.mix_by, "site")
+    seen = call(sample_store_path, Filters(), analyst, mix.mix_by, "site")
     tiny = real["site"] == TINY
     assert tiny.any() and (real.loc[tiny, "patients"] < 11).all()
     assert seen.loc[tiny, ["share", "episodes", "patients", "sessions"]].isna().all().all()

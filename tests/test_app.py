@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters, Scope
+from analytics.metrics import coverage, discharges, dose, mix, retention, sessions
 from analytics.store.connection import Store, open_store, set_meta
 from ui.auth import LOCAL_BANNER
 from ui.context import K_PROGRAMS, K_SITES
@@ -149,13 +150,13 @@ def test_empty_selection_says_so_in_words(app_env):
 
 # -- concurrency --------------------------------------------------------------
 CALLS = (
-    ("sessions:session_rates", ()),
-    ("sessions:rates_by", ("month",)),
-    ("retention:retention_curve", ()),
-    ("outcomes:discharge_reasons_by_month", ()),
-    ("dose:dose_summary", ()),
-    ("mix:mix_by_program_week", ()),
-    ("coverage:site_last_dates", ()),
+    (sessions.session_rates, ()),
+    (sessions.rates_by, ("month",)),
+    (retention.retention_curve, ()),
+    (discharges.discharge_reasons_by_month, ()),
+    (dose.dose_summary, ()),
+    (mix.mix_by_program_week, ()),
+    (coverage.site_last_dates, ()),
 )
 
 
@@ -167,7 +168,7 @@ def _same(a, b) -> bool:
 
 
 def test_ten_threads_share_one_store_correctly(sample_store_path):
-    from ui.data import call_uncached
+    from ui.data import call
 
     store = open_store(sample_store_path)
     with store.read() as cur:
@@ -177,7 +178,7 @@ def test_ten_threads_share_one_store_correctly(sample_store_path):
     filter_sets = [Filters()] + [Filters(sites=(s,)) for s in sites] + [Filters(programs=(p,)) for p in programs]
     jobs = [(filter_sets[i % len(filter_sets)], Scope() if i != 9 else Scope(allowed_sites=(sites[0],), role="site_lead"))
             for i in range(10)]
-    expected = [[call_uncached(store.target, f, s, name, *args) for name, args in CALLS] for f, s in jobs]
+    expected = [[call(store.target, f, s, fn, *args) for fn, args in CALLS] for f, s in jobs]
 
     barrier = threading.Barrier(10)
     results: list[list | None] = [None] * 10
@@ -190,7 +191,7 @@ def test_ten_threads_share_one_store_correctly(sample_store_path):
             barrier.wait(timeout=60)
             with store.read():
                 overlap.append(store._readers)  # readers inside at this moment (not queued)
-                results[i] = [call_uncached(store.target, f, s, name, *args) for name, args in CALLS]
+                results[i] = [call(store.target, f, s, fn, *args) for fn, args in CALLS]
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
@@ -207,7 +208,7 @@ def test_ten_threads_share_one_store_correctly(sample_store_path):
     # Readers hold their own cursors side by side instead of queueing on one connection.
     assert max(overlap) > 1
     # The site lead's thread saw only their site.
-    lead_last_dates = results[9][CALLS.index(("coverage:site_last_dates", ()))]
+    lead_last_dates = results[9][CALLS.index((coverage.site_last_dates, ()))]
     assert set(lead_last_dates["site"]) == {sites[0]}
 
 

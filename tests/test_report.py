@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from analytics.qi import funnel
-from analytics.report import packet as report
+from analytics.report import definitions, packet as report
 from analytics.filters import Filters, Scope
 from analytics.qi.interventions import record_intervention
 from analytics.store.queries import bind_filters
@@ -63,8 +63,8 @@ def _expected_figures(store) -> int:
     with store.read() as cur:
         bind_filters(cur, FILTERS)
         programs = 0
-        for measure in report.FUNNEL_MEASURES:
-            for unit in report.FUNNEL_UNITS:
+        for measure in funnel.MEASURES:
+            for unit in funnel.UNITS:
                 programs += len(funnel.funnels(cur, measure, unit))
     return 7 + programs + 3
 
@@ -122,7 +122,7 @@ def test_site_scope_limits_the_packet(packet_store):
 
 
 def test_markdown_appendix_escapes():
-    out = report.markdown_to_html("# Title\nA <b>x</b> and `code`\n- item <i>\n")
+    out = definitions.markdown_to_html("# Title\nA <b>x</b> and `code`\n- item <i>\n")
     assert out == "<h3>Title</h3>\n<p>A &lt;b&gt;x&lt;/b&gt; and <code>code</code></p>\n<ul><li>item &lt;i&gt;</li></ul>"
 
 

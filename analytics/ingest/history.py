@@ -11,14 +11,17 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from analytics.privacy.suppression import suppressed_by
 from analytics.store.queries import sql_text
 
 
+@suppressed_by(nothing_to_hide="files and row counts of imports, no figures about patients")
 def import_log(cur: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
     """The latest import log rows, newest first (file, kind, status, counts, when, who)."""
     return cur.execute(sql_text("ingest/import_log_rows"), {"limit": int(limit)}).df()
 
 
+@suppressed_by(nothing_to_hide="input rows that failed a check, patient ids masked; directors only")
 def rejected_rows(cur: duckdb.DuckDBPyConnection, limit: int = 10_000) -> pd.DataFrame:
     """Rejected rows, one per problem: batch_id, file, kind, line, record_id, column,
     raw_value (already masked for patient ids and free text), reason."""

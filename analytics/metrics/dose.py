@@ -26,6 +26,7 @@ import pandas as pd
 
 from analytics import config
 from analytics.metrics.breakdowns import EPISODE_DIMENSIONS, TOTAL_EXPRESSION, dimension_sql, with_dimension
+from analytics.privacy.suppression import suppressed_by, table_spec
 from analytics.store.queries import sql_text
 
 
@@ -85,6 +86,7 @@ def _stats(cur: duckdb.DuckDBPyConnection, group: str, by_week: bool,
     return _run(cur, "metrics/dose_stats", group, targets, {"by_week": by_week, **(params or {})})
 
 
+@suppressed_by(table_spec(("episodes", "patients"), ("episode_weeks", "median_weekly_hours", "dose_target_met_rate")))
 def dose_summary(cur: duckdb.DuckDBPyConnection) -> DoseSummary:
     """Complete episode-weeks, their median hours and the share meeting the target."""
     targets = target_hours(cur)
@@ -107,8 +109,13 @@ STAT_COLUMNS = [
     "median_weekly_hours", "mean_weekly_hours", "p10_hours", "p25_hours", "p75_hours",
     "p90_hours", "target_hours",
 ]
+# Episode-weeks and hours are figures of the group's patients: hidden when it is small.
+DOSE_SPEC = table_spec(("episodes", "patients"), (
+    "episode_weeks", "met_weeks", "dose_target_met_rate", "median_weekly_hours", "mean_weekly_hours",
+    "p10_hours", "p25_hours", "p75_hours", "p90_hours"))
 
 
+@suppressed_by(table_spec(("episodes", "patients"), ("episode_weeks", "met_weeks")))
 def weekly_hours_distribution(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Weekly hours per program as a half-hour histogram (one row per non-empty bin).
 
@@ -119,12 +126,14 @@ def weekly_hours_distribution(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return _run(cur, "metrics/dose_hours_histogram", EPISODE_DIMENSIONS["program"], target_hours(cur))
 
 
+@suppressed_by(DOSE_SPEC)
 def weekly_hours_percentiles(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per program: the dose figures (see STAT_COLUMNS), with p10..p90 of weekly hours."""
     out = _stats(cur, EPISODE_DIMENSIONS["program"], by_week=False)
     return out.rename(columns={"dimension_value": "program"})[["program", *STAT_COLUMNS]]
 
 
+@suppressed_by(DOSE_SPEC)
 def dose_by_program_week(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Program weeks 1..12 (rows only where some week k is complete): week_number
     and the dose figures of the k-th weeks (see STAT_COLUMNS)."""
@@ -132,6 +141,7 @@ def dose_by_program_week(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return out[["week_number", *STAT_COLUMNS]]
 
 
+@suppressed_by(DOSE_SPEC)
 def dose_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     """Dose per value of an episode dimension (site, program, cohort, extra column).
 

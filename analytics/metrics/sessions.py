@@ -28,6 +28,7 @@ import pandas as pd
 
 from analytics import config
 from analytics.metrics.breakdowns import WEEKDAY_ORDER, dimension_sql, with_dimension
+from analytics.privacy.suppression import suppressed_by, table_spec
 from analytics.store.queries import sql_text
 
 COUNT_COLUMNS: tuple[str, ...] = (
@@ -42,6 +43,8 @@ RATES: dict[str, tuple[str, str]] = {
     "program_cancellation_rate": ("program_cancelled", "scheduled_total"),
     "session_completion_rate": ("completed_sessions", "expected"),
 }
+# The session figures besides the person counts: each hidden when its group is small.
+SESSION_MEASURES: tuple[str, ...] = (*(c for c in COUNT_COLUMNS if c != "patients"), *RATES)
 
 
 @dataclass(frozen=True)
@@ -108,12 +111,14 @@ def counts_and_rates(counts: pd.DataFrame) -> dict[str, object]:
     return values
 
 
+@suppressed_by(table_spec(("patients",), SESSION_MEASURES))
 def session_rates(cur: duckdb.DuckDBPyConnection) -> SessionRates:
     """Session counts and rates over everything the cursor's filters select."""
     counts = cur.execute(session_chain("metrics/session_counts", "metrics/session_rates"), _params()).df()
     return SessionRates(**counts_and_rates(counts))
 
 
+@suppressed_by(table_spec(("episodes", "patients"), SESSION_MEASURES))
 def rates_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     """Session counts and rates per value of a breakdown dimension.
 

@@ -28,6 +28,9 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from analytics import formatting
+from analytics.privacy.suppression import control_charts, suppressed_by
+
 SIGMA = 3.0
 SHIFT_LENGTH = 8
 D2 = 1.128  # bias constant d2 for moving ranges of 2 points
@@ -74,9 +77,7 @@ def plain_label(period: object) -> str:
 
 
 def format_value(value: float, value_kind: str) -> str:
-    if value_kind == "proportion":
-        return f"{100 * value:.1f}%"
-    return f"{value:.1f} h"
+    return formatting.number(value, "rate" if value_kind == "proportion" else "hours")
 
 
 # -- helpers ----------------------------------------------------------------
@@ -362,6 +363,11 @@ def _with_metric(chart: ControlChart, metric: str, counts: pd.DataFrame) -> Cont
     return replace(chart, metric=metric, points=points)
 
 
+# The charts whose x and n count persons (episodes); the others count sessions or hours.
+EPISODE_CHARTS = frozenset({"completion_month", "retention_week_4_month"})
+
+
+@suppressed_by(control_charts(EPISODE_CHARTS))
 def standard_charts(cur, *, baseline_start=None, baseline_end=None, laney: bool = False) -> dict[str, ControlChart]:
     """Every control chart of the QI page and packet, by key, in display order.
 
