@@ -78,7 +78,7 @@ DUCKDB_FLOOR = textwrap.dedent("""
 STEPS = textwrap.dedent("""
     import contextlib, resource, sys, time
     from analytics.ingest import importer as ingest
-    from analytics.store import connection as st
+    import analytics.store as st
 
     def cpu():
         r = resource.getrusage(resource.RUSAGE_SELF)

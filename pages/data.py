@@ -11,7 +11,7 @@ import streamlit as st
 
 from analytics.privacy import roles
 from analytics.report import figures
-from analytics.store.connection import StoreError
+from analytics.store import StoreError
 from analytics.privacy.suppression import SuppressionSpec
 from ui import auth, data, widgets
 from ui.context import page_context

@@ -27,8 +27,7 @@ import streamlit as st
 
 from analytics.metrics.filter_options import FilterOptions, filter_options
 from analytics.filters import Filters, Scope
-from analytics.store.queries import bind_filters, default_as_of
-from analytics.store.connection import Store, default_target, open_store
+from analytics.store import Store, bind_filters, default_as_of, default_target, open_store
 from ui import suppressed
 
 # Functions whose first argument is a cursor with the filters bound. Anything else

@@ -11,8 +11,8 @@ How a file goes in (the store changes in one transaction for the whole command):
    order, so a row's index gives its physical line.
 3. Pass 2 (sql/dq_*.sql), inside the transaction: checks across rows and
    against the store (duplicates, unknown episodes, sessions outside their episode).
-4. Rejects are written, then `_apply` upserts the valid rows by id (the
-   latest import wins; identical rows are left alone).
+4. Rejects are written, then the store applies the valid rows by id
+   (Store.apply_batch: the latest import wins; identical rows are left alone).
 
 >>> result = import_files(open_store("/tmp/iop.duckdb"), ["enrollments.csv", "sessions.csv"])
 >>> [(f.kind, f.inserted, f.rejected) for f in result.files]
@@ -23,7 +23,6 @@ import csv
 import hashlib
 import hmac
 import os
-import tempfile
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -36,9 +35,8 @@ import numpy as np
 from analytics.privacy import audit
 from analytics.store.extensions import load_extensions
 from analytics.ingest.profiles import Profile, load_profile
-from analytics.store.sql_files import sql_text
-from analytics.store.schema import ID_COLUMN, KINDS
-from analytics.store.connection import Store, StoreError, set_meta
+from analytics.store import Store, StoreError, set_meta, sql_text
+from analytics.store.schema import KINDS
 
 if TYPE_CHECKING:  # pandas costs ~0.4 CPU-s to import; an import never needs it
     import pandas as pd
@@ -270,7 +268,7 @@ def _plan(cur: duckdb.DuckDBPyConnection, scan: _Scan, profile: Profile, kind: s
             positions[canonical] = i
         elif kind == "enrollments" and not profile.is_ignored(header):
             extra.append((header.strip(), i))
-    missing = [c.name for c in KINDS[kind] if c.required and c.name not in positions]
+    missing = [c.name for c in KINDS[kind].columns if c.required and c.name not in positions]
     if missing:
         raise ImportRefused(
             scan.label,
@@ -298,7 +296,7 @@ def _source_sql(plan: _Plan, reader: str) -> str:
     """
     positions = dict(plan.positions)
     select = []
-    for column in KINDS[plan.kind]:
+    for column in KINDS[plan.kind].columns:
         if column.name in positions:
             select.append(f"{_trimmed(positions[column.name])} AS {column.name}")
         else:
@@ -365,7 +363,7 @@ def _define_rows(cur: duckdb.DuckDBPyConnection, plan: _Plan, profile: Profile, 
                  reader_rejects: int) -> None:
     """Define view ingest_rows: pass 1's rows with their index, physical line and record_id."""
     scan = plan.scan
-    id_col = ID_COLUMN[plan.kind]
+    id_col = KINDS[plan.kind].id_column
     # The staging table's row ids follow insertion order (the file's order; DuckDB
     # keeps it by default), so a row's index is its distance from the first.
     first, last = cur.execute("SELECT min(rowid), max(rowid) FROM ingest_checked").fetchone()
@@ -384,7 +382,7 @@ def _define_rows(cur: duckdb.DuckDBPyConnection, plan: _Plan, profile: Profile, 
         if scan.file_type == "xlsx":
             # A sheet's empty rows are not records (a CSV reader skips blank lines
             # alike); they are left out after numbering, so rows keep their sheet row.
-            where = " WHERE NOT (" + " AND ".join(f"{c.name} IS NULL" for c in KINDS[plan.kind]) + ")"
+            where = " WHERE NOT (" + " AND ".join(f"{c.name} IS NULL" for c in KINDS[plan.kind].columns) + ")"
         cur.execute("CREATE OR REPLACE TEMP VIEW ingest_rows AS "
                     f"SELECT idx, idx + 2 AS line, {id_col} AS record_id, * EXCLUDE (idx) FROM ingest_indexed"
                     + where)
@@ -451,56 +449,6 @@ def _pseudonymise(cur: duckdb.DuckDBPyConnection, key: bytes) -> None:
                     "WHERE ingest_checked.patient_id = p.patient_id")
     finally:
         cur.unregister("ingest_pseudonym_arrow")
-
-
-# -- step 4: applying -------------------------------------------------------------
-def _columns(kind: str) -> list[str]:
-    return [c.name for c in KINDS[kind]] + (["extra"] if kind == "enrollments" else [])
-
-
-def _apply(cur: duckdb.DuckDBPyConnection, store: Store, kind: str, batch_id: int) -> tuple[int, int]:
-    """Upsert view ingest_valid into the store by id; returns (inserted, updated).
-
-    The one place validated rows reach the store tables: a DuckLake store
-    (store.is_lake) can take its own branch here, leaving validation as it is.
-    Identifiers come from analytics.store.schema only.
-    """
-    if store.is_lake:
-        from analytics.store import lake  # append-only versions; see analytics/lake.py
-
-        return lake.apply_batch(cur, kind, batch_id, _columns(kind))
-    # Identifiers below come only from schema.py's fixed lists, never from the file.
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}")
-    table = f"store.{kind}"
-    id_col = ID_COLUMN[kind]
-    columns = _columns(kind)
-    insert = (f"INSERT INTO {table} ({', '.join(columns)}, batch_id, source_line) "
-              f"SELECT {', '.join('v.' + c for c in columns)}, $batch_id, v.line FROM ingest_valid AS v")
-    if not cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
-        # an empty table (a first import): every valid row is new, and nothing to compare
-        return cur.execute(insert, {"batch_id": batch_id}).fetchone()[0], 0
-    same = " AND ".join(f"v.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
-    # One join with the store sorts the valid rows: new ids, and ids whose stored row
-    # differs (it goes, the new one comes in); identical rows are left alone. A join
-    # for the changed ids and then an anti-join for the new ones took 33 of the 55 s
-    # of CPU that re-importing 10 M unchanged sessions cost.
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE ingest_changes AS "
-        f"SELECT v.idx, v.{id_col}, s.{id_col} IS NOT NULL AS replaces "
-        f"FROM ingest_valid AS v LEFT JOIN {table} AS s ON s.{id_col} = v.{id_col} "
-        f"WHERE s.{id_col} IS NULL OR NOT ({same})"
-    )
-    changes, updated = cur.execute(
-        "SELECT count(*), count(*) FILTER (WHERE replaces) FROM ingest_changes").fetchone()
-    if updated:
-        cur.execute(f"DELETE FROM {table} WHERE {id_col} IN "
-                    f"(SELECT {id_col} FROM ingest_changes WHERE replaces)")
-    if not changes:
-        return 0, 0
-    written = cur.execute(insert + " WHERE v.idx IN (SELECT idx FROM ingest_changes)",
-                          {"batch_id": batch_id}).fetchone()[0]
-    return written - updated, updated
 
 
 @dataclass(frozen=True)
@@ -612,7 +560,7 @@ def _import_one(cur: duckdb.DuckDBPyConnection, store: Store, staged: _Staged, p
     else:  # the usual case: nothing excluded across rows, so no anti-join
         cur.execute("CREATE OR REPLACE TEMP VIEW ingest_valid AS SELECT * FROM ingest_rows WHERE problems IS NULL")
     valid = cur.execute("SELECT count(*) FROM ingest_valid").fetchone()[0]
-    inserted, updated = _apply(cur, store, kind, batch_id)
+    inserted, updated = store.apply_batch(cur, kind, batch_id, source="ingest_valid")
     total = n_rows + reader_rejects
     unchanged = repeats + valid - inserted - updated
     if inserted + updated + unchanged + rejected != total:
@@ -633,7 +581,6 @@ _DROP_STAGING: tuple[str, ...] = (
     "DROP TABLE IF EXISTS ingest_dups",
     "DROP TABLE IF EXISTS ingest_file_problems",
     "DROP TABLE IF EXISTS ingest_excluded",
-    "DROP TABLE IF EXISTS ingest_changes",
     "DROP TABLE IF EXISTS reject_errors",
     "DROP TABLE IF EXISTS reject_scans",
 )
@@ -690,7 +637,6 @@ def import_files(
     progress: Progress | None = None,
     mark_sample: bool = False,
     memory_limit: str | None = None,
-    _retried: bool = False,
 ) -> ImportResult:
     """Import files in one transaction; enrollments first. Raises ImportRefused (nothing loaded).
 
@@ -700,13 +646,17 @@ def import_files(
     """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-    if store.is_lake and not _retried:
-        # On DuckLake an import that replaces something (a re-import's rejects, the
-        # meta row) can meet a concurrent commit; the whole import is then rerun.
-        paths = list(paths)
-        return _lake().retry_on_conflict(lambda: import_files(
-            store, paths, kind=kind, profile=profile, actor=actor, pseudonymise_key=pseudonymise_key,
-            progress=progress, mark_sample=mark_sample, memory_limit=memory_limit, _retried=True))
+    paths = list(paths)
+    # On DuckLake an import that replaces something (a re-import's rejects, the
+    # meta row) can meet a concurrent commit; the whole import is then rerun.
+    return store.retrying(lambda: _import_once(
+        store, paths, kind=kind, profile=profile, actor=actor, pseudonymise_key=pseudonymise_key,
+        progress=progress, mark_sample=mark_sample, memory_limit=memory_limit))
+
+
+def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profile | str | os.PathLike | None,
+                 actor: str, pseudonymise_key: bytes | None, progress: Progress | None, mark_sample: bool,
+                 memory_limit: str | None) -> ImportResult:
     if not isinstance(profile, Profile):
         profile = load_profile(profile)
     labels = [str(p) for p in paths]
@@ -727,9 +677,7 @@ def import_files(
             cur.execute("SET enable_progress_bar = false")  # progress goes through `progress`
             if memory_limit:
                 cur.execute("SET memory_limit = $v", {"v": memory_limit})
-                spill = store.target + ".tmp" if not store.is_lake else os.path.join(
-                    tempfile.gettempdir(), "iop-import.tmp")
-                cur.execute("SET temp_directory = $v", {"v": spill})
+                cur.execute("SET temp_directory = $v", {"v": store.spill_directory()})
             plans = [_plan(cur, scan, profile, kind) for scan in scans]
             plans.sort(key=lambda p: _KIND_ORDER.index(p.kind))
             done = 0
@@ -739,12 +687,10 @@ def import_files(
                 done += plan.scan.size
 
         with store.write(prepare=stage_all) as cur:
-            batch_id = cur.execute("SELECT coalesce(max(batch_id), 0) FROM store.import_log").fetchone()[0]
             done = 0
             for item in staged:
                 plan = item.plan
-                # On DuckLake several processes import at once, so ids come from the clock.
-                batch_id = _lake().new_batch_id() if store.is_lake else batch_id + 1
+                batch_id = store.next_batch_id(cur)
                 step = _progress_step(report, done, plan.scan.size, total_bytes, 0.5, 1.0)
                 try:
                     result = _import_one(cur, store, item, profile, batch_id, step)
@@ -767,22 +713,14 @@ def import_files(
         pool.shutdown(cancel_futures=True)
 
 
-def _lake():
-    from analytics.store import lake  # imported only for DuckLake stores
-
-    return lake
-
-
 def _log_refused(store: Store, refused: ImportRefused, profile: Profile, started: datetime, actor: str) -> None:
     """Record a refused attempt in its own transaction, after the command's rollback."""
-    if not store.is_lake and not Path(store.target).exists():
+    if not store.exists():
         return  # no store yet: do not create one just to log a refusal
     try:
         with store.write() as cur:
-            batch_id = _lake().new_batch_id() if store.is_lake else cur.execute(
-                "SELECT coalesce(max(batch_id), 0) + 1 FROM store.import_log").fetchone()[0]
-            _log(cur, batch_id, Path(refused.file).name, refused.sha256, refused.kind, profile, started,
-                 "refused", refused.problem, None, actor)
+            _log(cur, store.next_batch_id(cur), Path(refused.file).name, refused.sha256, refused.kind, profile,
+                 started, "refused", refused.problem, None, actor)
     except (StoreError, duckdb.Error):
         pass  # the refusal itself is what the user needs to see
 

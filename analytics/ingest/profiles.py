@@ -83,7 +83,7 @@ class Profile:
         mapped = self.columns.get(kind, {}).get(key)
         if mapped:
             return mapped
-        names = {c.name for c in KINDS[kind]}
+        names = {c.name for c in KINDS[kind].columns}
         return key if key in names else None
 
     def is_ignored(self, header: str) -> bool:
@@ -139,7 +139,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
     for k, mapping in (data.get("columns") or {}).items():
         if k not in KINDS:
             raise _fail(source, f"[columns.{k}]: kind must be one of {', '.join(KINDS)}")
-        names = {c.name for c in KINDS[k]}
+        names = {c.name for c in KINDS[k].columns}
         columns[k] = {}
         for header, target in mapping.items():
             if target not in names:

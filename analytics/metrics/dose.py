@@ -26,7 +26,7 @@ import pandas as pd
 
 from analytics import config
 from analytics.metrics.breakdowns import EPISODE_DIMENSIONS, TOTAL_EXPRESSION, dimension_sql, with_dimension
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 
 
 @dataclass(frozen=True)

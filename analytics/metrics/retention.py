@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.metrics import breakdowns
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 from analytics.metrics.survival import SurvivalFit, fit_counts
 
 # A curve is drawn only while at least this many episodes are at risk; beyond

@@ -36,8 +36,7 @@ from analytics.privacy.audit import record
 from analytics.config import suppression_threshold
 from analytics.filters import Filters, Scope
 from analytics.qi.interventions import list_interventions
-from analytics.store.queries import bind_filters
-from analytics.store.connection import Store
+from analytics.store import Store, bind_filters
 from analytics.privacy.suppression import (
     RateSpec, SuppressionSpec, is_hidden, marker, suppress_control_chart, suppress_funnel, suppress_kpis,
     suppress_table,
