@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.ingest.importer import FileResult, ImportRefused, import_files, session_conflicts
+from analytics.ingest.history import session_conflicts
+from analytics.ingest.importer import FileResult, ImportRefused, import_files
 from analytics.store import Store, get_meta
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,10 +1,10 @@
 """Mapping profiles: how an EHR export's headers, labels, dates and encoding map onto the canonical format.
 
-A profile is a small TOML file (see docs/data-format.md and analytics/profiles/*.toml).
+A profile is a small TOML file (see docs/data-format.md and config/profiles/*.toml).
 Loading one checks every target against analytics.store.schema, so a typo in a
 profile is refused before any file is read.
 
->>> profile = load_profile("analytics/profiles/example_ehr.toml")
+>>> profile = load_profile("config/profiles/example_ehr.toml")
 >>> profile.canonical_column("sessions", " Service Date ")
 'session_date'
 """
@@ -40,6 +40,8 @@ LABEL_TARGETS: dict[str, tuple[str, ...] | None] = {
     "discharge_reason": DISCHARGE_REASONS,
     "session_type": None,
 }
+if {label for kind in KINDS.values() for label in kind.labels} - set(LABEL_TARGETS):
+    raise RuntimeError("schema.KINDS names a label map that LABEL_TARGETS does not define")
 _TOP_KEYS = {
     "name", "description", "kind", "file_type", "encoding", "delimiter", "quote", "escape",
     "date_format", "sheet", "columns", "labels", "ignore",
