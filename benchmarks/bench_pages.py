@@ -74,7 +74,7 @@ def bench_page(page: str) -> dict:
 
 def pandas_reference(db: str) -> float:
     """Seconds for the pandas baseline of the headline metrics (data already in memory)."""
-    from analytics.store.connection import Store
+    from analytics.store import Store
     from benchmarks.pandas_baseline import load_frames, pandas_summary
 
     store = Store(db)

@@ -13,7 +13,7 @@ from analytics.ingest import history
 from analytics.metrics import coverage
 from analytics.privacy import audit, roles
 from analytics.report import figures
-from analytics.store.connection import StoreError
+from analytics.store import StoreError
 from ui import auth, data, widgets
 from ui.context import page_context
 

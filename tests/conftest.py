@@ -18,8 +18,7 @@ import duckdb
 import pytest
 
 from analytics.filters import Filters
-from analytics.store.queries import bind_filters
-from analytics.store.connection import Store
+from analytics.store import Store, bind_filters
 
 
 @contextmanager

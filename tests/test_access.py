@@ -20,9 +20,9 @@ from streamlit.testing.v1 import AppTest
 from analytics.privacy import roles as access
 from analytics.metrics.breakdowns import PLACEHOLDER, with_dimension
 from analytics.filters import Filters, Scope
-from analytics.store.queries import SQL_DIR, bind_filters, sql_text
+from analytics.store import SQL_DIR, bind_filters, sql_text
 from analytics.store.schema import SESSION_TYPES
-from analytics.store.connection import open_store, set_meta
+from analytics.store import open_store, set_meta
 from conftest import add_enrollments, add_sessions
 
 ROLES_TOML = """
@@ -194,7 +194,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 @pytest.fixture(scope="module")
 def three_sites(tmp_path_factory):
     """One embedded store with three sites for the query sweep (built once: it is only read)."""
-    from analytics.store.connection import Store
+    from analytics.store import Store
 
     s = Store(str(tmp_path_factory.mktemp("scope") / "three.duckdb"))
     fill_three_sites(s)

@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters, Scope
-from analytics.store.connection import open_store
+from analytics.store import open_store
 from ui.context import K_SITES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

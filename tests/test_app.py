@@ -17,8 +17,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters, Scope
+from analytics.store import Store, open_store, set_meta
 from analytics.metrics import coverage, discharges, dose, mix, retention, sessions
-from analytics.store.connection import Store, open_store, set_meta
 from ui.auth import LOCAL_BANNER
 from ui.context import K_PROGRAMS, K_SITES
 
@@ -213,7 +213,7 @@ def test_ten_threads_share_one_store_correctly(sample_store_path):
 
 
 def test_at_risk_list_has_no_download_and_is_audited(app_env):
-    from analytics.store.connection import open_store
+    from analytics.store import open_store
 
     at = run_page("pages/qi.py")
     assert_clean(at)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from analytics import config
 from analytics.metrics import dose
-from analytics.store.connection import Store
+from analytics.store import Store
 from tests.conftest import add_enrollments, add_sessions, bound
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.ingest.importer import FileResult, ImportRefused, import_files, session_conflicts
-from analytics.store.connection import Store, get_meta
+from analytics.ingest.history import session_conflicts
+from analytics.ingest.importer import FileResult, ImportRefused, import_files
+from analytics.store import Store, get_meta
 
 REPO = Path(__file__).resolve().parent.parent
 ENROLLMENT_HEADER = "episode_id,patient_id,site,program,admit_date,discharge_date,discharge_reason,planned_weeks,payer"

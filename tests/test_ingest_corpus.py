@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from analytics.ingest.importer import ImportRefused, import_files
-from analytics.store.connection import Store
+from analytics.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 MALFORMED = sorted((FIXTURES / "malformed").glob("*.csv"))

@@ -15,8 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
 from analytics.ingest.importer import import_files
-from analytics.store.queries import bind_filters
-from analytics.store.connection import Store
+from analytics.store import Store, bind_filters
 from test_access import (
     ALL_QUERIES, DIRECTOR, NORTH, WHOLE_STORE_QUERIES, _run, _same, fill_three_sites,
 )

@@ -19,7 +19,7 @@ import pytest
 from analytics.store import lake
 from analytics.ingest.importer import import_files
 from analytics.store.schema import ENROLLMENT_COLUMNS, LAKE_READ_VIEWS_DDL, READ_VIEWS_DDL, STORE_TABLES
-from analytics.store.connection import Store, StoreError, set_meta
+from analytics.store import Store, StoreError, set_meta
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENROLLMENT_HEADER = "episode_id,patient_id,site,program,admit_date,discharge_date,discharge_reason,planned_weeks"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from analytics.ingest.importer import import_files
-from analytics.store.connection import Store
+from analytics.store import Store
 from tests.browser_support import _healthy, free_port, launch_chromium, wait_for_app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

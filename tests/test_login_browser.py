@@ -16,7 +16,7 @@ import re
 import pytest
 
 from analytics.ingest.importer import import_files
-from analytics.store.connection import Store
+from analytics.store import Store
 from browser_support import REPO_ROOT, launch_chromium, running_dashboard, wait_for_app
 from oidc_stub import OidcStub
 

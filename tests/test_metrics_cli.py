@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from analytics.metrics import summary as metrics
 from analytics.metrics.breakdowns import UnknownColumnError
 from analytics.filters import Filters, Scope
-from analytics.store.connection import Store
+from analytics.store import Store
 from benchmarks.pandas_baseline import load_frames, pandas_summary
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from analytics.metrics import mix
 from analytics.store.schema import SESSION_STATUSES, SESSION_TYPES
-from analytics.store.connection import Store
+from analytics.store import Store
 from tests.conftest import add_enrollments, add_sessions, bound
 
 

@@ -18,7 +18,7 @@ from analytics.qi import funnel
 from analytics.report import definitions, packet as report
 from analytics.filters import Filters, Scope
 from analytics.qi.interventions import record_intervention
-from analytics.store.queries import bind_filters
+from analytics.store import bind_filters
 from tests import qi_fixture
 from tests.conftest import add_enrollments, add_sessions
 
@@ -136,7 +136,7 @@ def test_cli_writes_packet_and_audit_row(packet_store, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert out.read_text().startswith("<!DOCTYPE html>")
-    from analytics.store.connection import Store
+    from analytics.store import Store
 
     check = Store(packet_store.target)
     try:

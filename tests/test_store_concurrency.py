@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.ingest.importer import import_files
-from analytics.store.connection import Store
+from analytics.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
@@ -27,7 +27,7 @@ SESSION_HEADER = "session_id,episode_id,session_date,session_type,clinician,sche
 READER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
-    from analytics.store.connection import Store
+    from analytics.store import Store
     store = Store(sys.argv[1])
     stop = Path(sys.argv[2])
     while not stop.exists():
@@ -134,7 +134,7 @@ def test_prepare_runs_before_the_store_is_locked_and_its_temp_tables_reach_the_t
             "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'store'").fetchone()[0]
         # a second process writes the store while this one prepares: no lock is held
         other = subprocess.run(
-            [sys.executable, "-c", "import sys; from analytics.store.connection import Store\n"
+            [sys.executable, "-c", "import sys; from analytics.store import Store\n"
              "with Store(sys.argv[1]).write() as c: c.execute(\"INSERT INTO store.meta VALUES ('k', 'other')\")",
              target], cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=60)
         seen["other_rc"] = other.returncode

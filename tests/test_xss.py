@@ -18,8 +18,7 @@ import pytest
 from analytics.privacy import exports
 from analytics.filters import Filters, Scope
 from analytics.ingest.importer import import_files
-from analytics.store.queries import bind_filters
-from analytics.store.connection import Store
+from analytics.store import Store, bind_filters
 from analytics.privacy.suppression import SuppressionSpec
 
 EVIL_SITE = "<img src=x onerror=alert(1)>"

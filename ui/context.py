@@ -26,7 +26,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics.metrics.filter_options import FilterOptions
 from analytics.filters import Filters, Scope
-from analytics.store.connection import Store, StoreError
+from analytics.store import Store, StoreError
 from ui import auth, data
 from ui.widgets import md_escape
 

@@ -25,9 +25,8 @@ from typing import Any, Callable, TypeVar
 import streamlit as st
 
 from analytics.filters import Filters, Scope
+from analytics.store import Store, bind_filters, default_as_of, default_target, open_store
 from analytics.metrics.filter_options import FilterOptions, filter_options
-from analytics.store.connection import Store, default_target, open_store
-from analytics.store.queries import bind_filters, default_as_of
 from ui import suppressed
 
 T = TypeVar("T")

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         getattr(importlib.import_module(module), add_args)(p)
     args = parser.parse_args(argv)
     module, _, run, _ = COMMANDS[args.command]
-    from analytics.store.connection import StoreError
+    from analytics.store import StoreError
 
     try:
         if args.command in READS_SAMPLE_BY_DEFAULT and not args.db and not os.environ.get("IOP_DB"):

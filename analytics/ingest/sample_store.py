@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from analytics.store.connection import REPO_ROOT, SAMPLE_STORE_PATH, open_store
+from analytics.config import REPO_ROOT
+from analytics.store import SAMPLE_STORE_PATH, open_store
 
 SAMPLE_DIR = REPO_ROOT / "sample_data"
 SAMPLE_FILES = (SAMPLE_DIR / "enrollments.csv", SAMPLE_DIR / "sessions.csv")

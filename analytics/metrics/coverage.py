@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 
 # A site is flagged when its last session is more than this many days before as_of:

@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 from analytics.metrics.retention import event_counts
 from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 

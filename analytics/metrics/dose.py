@@ -26,8 +26,8 @@ import pandas as pd
 
 from analytics import config
 from analytics.metrics.breakdowns import EPISODE_DIMENSIONS, TOTAL_EXPRESSION, dimension_sql, with_dimension
+from analytics.store import sql_text
 from analytics.privacy.suppression import suppressed_by, table_spec
-from analytics.store.queries import sql_text
 
 
 @dataclass(frozen=True)

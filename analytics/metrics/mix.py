@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.breakdowns import TOTAL_EXPRESSION, dimension_sql, with_dimension
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 from analytics.metrics.sessions import in_dimension_order, session_chain, session_params
 from analytics.store.schema import SESSION_TYPES
 from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec

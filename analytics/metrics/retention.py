@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.metrics import breakdowns
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 from analytics.metrics.survival import SurvivalFit, fit_counts
 from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 

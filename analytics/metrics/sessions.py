@@ -28,8 +28,8 @@ import pandas as pd
 
 from analytics import config
 from analytics.metrics.breakdowns import WEEKDAY_ORDER, dimension_sql, with_dimension
+from analytics.store import sql_text
 from analytics.privacy.suppression import suppressed_by, table_spec
-from analytics.store.queries import sql_text
 
 COUNT_COLUMNS: tuple[str, ...] = (
     "expected", "attended", "no_show", "patient_cancelled", "program_cancelled",

@@ -127,7 +127,7 @@ def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
     Session measures belong to the session's clinician; episode measures to the
     episode's primary clinician (most attended minutes, ties alphabetical).
     """
-    from analytics.store.queries import sql_text
+    from analytics.store import sql_text
     from analytics.store.schema import UNPLANNED_REASONS
 
     if measure not in MEASURES or unit not in UNITS:

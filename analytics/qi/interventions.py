@@ -12,8 +12,7 @@ import duckdb
 import pandas as pd
 
 from analytics.privacy import audit
-from analytics.store.queries import fetch_df
-from analytics.store.connection import Store
+from analytics.store import Store, fetch_df
 from analytics.privacy.suppression import suppressed_by
 
 MAX_TITLE = 120

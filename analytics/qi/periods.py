@@ -25,9 +25,8 @@ from analytics.metrics import discharges
 from analytics.metrics import retention
 from analytics.qi import spc
 from analytics.filters import Filters, Scope
+from analytics.store import Store, bind_filters
 from analytics.privacy.suppression import Suppression, suppressed_by
-from analytics.store.queries import bind_filters
-from analytics.store.connection import Store
 
 # kpi -> (label, kind); kind: count (episodes), rate_episodes (numerator and
 # denominator count episodes), rate_sessions (group-size rule only)

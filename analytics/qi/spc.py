@@ -275,7 +275,7 @@ def _check(name: str, allowed) -> None:
 
 def session_counts(cur, grain: str) -> pd.DataFrame:
     """Complete weeks or months: period, expected, attended, no_show, patient_cancelled, patients."""
-    from analytics.store.queries import fetch_df
+    from analytics.store import fetch_df
 
     _check(grain, LABELS)
     return fetch_df(cur, "qi/spc_session_counts", {"grain": grain})
@@ -296,7 +296,7 @@ def session_chart(
 
 def completion_counts(cur) -> pd.DataFrame:
     """Complete discharge months: period, completed, discharged, patients."""
-    from analytics.store.queries import fetch_df
+    from analytics.store import fetch_df
 
     return fetch_df(cur, "qi/spc_completion_by_month")
 
@@ -312,7 +312,7 @@ def completion_chart(cur, *, baseline_start=None, baseline_end=None, laney: bool
 
 def retention_week4_counts(cur) -> pd.DataFrame:
     """Admission-month cohorts at least 28 days old: period, retained, admitted, patients."""
-    from analytics.store.queries import fetch_df
+    from analytics.store import fetch_df
     from analytics.store.schema import UNPLANNED_REASONS
 
     return fetch_df(cur, "qi/spc_retention_week4", {"unplanned": list(UNPLANNED_REASONS)})

@@ -31,10 +31,9 @@ from analytics.privacy.audit import record
 from analytics.privacy.suppression import is_hidden, marker, suppression_of
 from analytics.qi import funnel, periods, spc, targets
 from analytics.qi.interventions import list_interventions
+from analytics.store import Store, bind_filters
 from analytics.report import definitions, figures, qi_figures, qi_tables
 from analytics.report.tiles import kpi_values, suppressed_tiles
-from analytics.store.connection import Store
-from analytics.store.queries import bind_filters
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

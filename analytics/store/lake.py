@@ -1,4 +1,4 @@
-"""Organisation mode: the store as a DuckLake with a PostgreSQL catalog.
+"""Organisation mode: the store as a DuckLake with a PostgreSQL catalog (LakeStore).
 
 Why this shape:
 - Many sites import at once and several dashboard replicas read at once. A
@@ -31,37 +31,108 @@ import os
 import random
 import re
 import secrets
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import duckdb
 
 from analytics.config import REPO_ROOT
 from analytics.config import settings
-from analytics.store.schema import LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL
+from analytics.store import macros
+from analytics.store.base import Store, StoreError, plain_identifier, same_values_sql
+from analytics.store.extensions import load_extensions
+from analytics.store.schema import (
+    KINDS, LAKE_PINNED_VIEWS_DDL, LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL,
+)
 
 PREFIX = "ducklake:"
 CATALOG = "store"  # the attachment name every store table is qualified with
 T = TypeVar("T")
 
-# Partition keys per table, fixed here (DDL takes no bound identifiers).
+# Partition keys per table, from schema.KINDS (DDL takes no bound identifiers).
 # Month, not site: see the module docstring.
 _PARTITIONS = {
-    "sessions": "ALTER TABLE store.sessions SET PARTITIONED BY (year(session_date), month(session_date))",
-    "enrollments": "ALTER TABLE store.enrollments SET PARTITIONED BY (year(admit_date), month(admit_date))",
+    kind.name: (f"ALTER TABLE store.{kind.name} SET PARTITIONED BY "
+                f"(year({kind.partitioned_by}), month({kind.partitioned_by}))")
+    for kind in KINDS.values() if kind.partitioned_by
 }
 SUPERSEDED_DDL = (
     "CREATE TABLE IF NOT EXISTS store.superseded "
     "(kind VARCHAR, record_id VARCHAR, batch_id BIGINT, source_line BIGINT)"
 )
-# kind -> (store table, id column); fixed identifiers, never user text.
-VERSIONED = {"sessions": ("store.sessions", "session_id"), "enrollments": ("store.enrollments", "episode_id")}
+# kind -> (store table, id column); fixed identifiers from schema.KINDS, never user text.
+VERSIONED = {kind.name: (f"store.{kind.name}", kind.id_column) for kind in KINDS.values()}
 
 
 class LakeError(RuntimeError):
-    """Raised inside this module; store.py turns it into a StoreError for the user."""
+    """Raised inside this module; LakeStore turns it into a StoreError for the user."""
+
+
+class LakeStore(Store):
+    """A store in a DuckLake: append-only versioned batches, the catalog in PostgreSQL.
+
+    >>> store = Store("ducklake:postgres:dbname=iop host=127.0.0.1 user=iop")
+    """
+
+    extensions = Store.extensions + ("postgres", "ducklake")
+    stays_attached = True  # a catalog has no file lock to release
+    needs_maintenance = True
+
+    @classmethod
+    def handles(cls, target: str) -> bool:
+        return target.startswith(PREFIX)
+
+    def _attach_catalog(self, mode: str) -> None:
+        # a read-write attach creates a new lake's tables itself
+        try:
+            attach(self._con, self.target, read_only=(mode == "ro"))
+        except LakeError as exc:
+            raise StoreError(str(exc)) from None
+
+    def _views(self, mode: str) -> Sequence[str]:
+        # The kinds' tables are latest-wins views over appended batches.
+        return LAKE_PINNED_VIEWS_DDL if mode == "ro" else LAKE_READ_VIEWS_DDL
+
+    def _begin_read(self, cur: duckdb.DuckDBPyConnection) -> None:
+        begin_read(self._con, cur)  # one lake snapshot for the whole read
+
+    def _end_read(self, cur: duckdb.DuckDBPyConnection) -> None:
+        end_read(cur)
+
+    def _after_commit(self) -> None:
+        settle(self._con)  # see settle: concurrent writers of one id
+
+    def data_version(self) -> str:
+        with self.read() as cur:
+            return snapshot_token(cur)
+
+    def exists(self) -> bool:
+        # The catalog is named on purpose; a first write creates the lake in it.
+        return True
+
+    def spill_directory(self) -> str:
+        return os.path.join(tempfile.gettempdir(), "iop-import.tmp")
+
+    def next_batch_id(self, cur: duckdb.DuckDBPyConnection) -> int:
+        # Several processes import at once, so ids come from the clock.
+        return new_batch_id()
+
+    def apply_batch(self, cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int,
+                    source: str = "ingest_valid") -> tuple[int, int]:
+        return apply_batch(cur, kind, batch_id, list(KINDS[kind].stored_columns), source)
+
+    def retrying(self, attempt_once: Callable[[], T],
+                 on_retry: Callable[[int, BaseException], None] | None = None) -> T:
+        return retry_on_conflict(attempt_once, on_retry)
+
+    def maintain(self, older_than_days: int) -> dict:
+        try:
+            return maintain(self.target, older_than_days)
+        except LakeError as exc:
+            raise StoreError(str(exc)) from None
 
 
 # -- configuration ---------------------------------------------------------
@@ -358,7 +429,7 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
                 source: str = "ingest_valid") -> tuple[int, int]:
     """Append a batch's new and changed rows as versions; returns (inserted, updated).
 
-    The lake branch of ingest._apply. source is the importer's relation of
+    LakeStore.apply_batch. source is the importer's relation of
     validated rows (the canonical columns plus `line`, one row per id); each row
     is compared with the visible version (main.<kind> is the latest-wins view),
     so identical rows count as unchanged and are not written again. Replaced
@@ -367,9 +438,10 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
     """
     table, id_column = VERSIONED[kind]
     known = set(_store_columns(cur, kind))
-    if not set(columns) <= known or not re.fullmatch(r"[a-z_]+", source):
-        raise ValueError("columns must be store columns and source a plain relation name")
-    same = " AND ".join(f"v.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
+    if not set(columns) <= known:
+        raise ValueError("columns must be store columns")
+    source = plain_identifier(source)
+    same = same_values_sql(columns)
     cur.execute(
         f"""CREATE OR REPLACE TEMP TABLE lake_changed AS
         -- rows that are new (no visible version) or differ from the visible version
@@ -451,9 +523,6 @@ def maintain(target: str, older_than_days: int) -> dict:
     Runs on a connection of its own (maintenance calls cannot run inside the
     store's write transaction). Returns what was done, for the CLI to print.
     """
-    from analytics.store import macros
-    from analytics.store.extensions import load_extensions
-
     con = duckdb.connect(":memory:")
     try:
         load_extensions(con, ("postgres", "ducklake"))
@@ -495,5 +564,5 @@ def maintain(target: str, older_than_days: int) -> dict:
 def _count_files(con: duckdb.DuckDBPyConnection) -> int:
     return sum(
         int(con.execute("SELECT count(*) FROM ducklake_list_files('store', $t)", {"t": t}).fetchone()[0])
-        for t in ("sessions", "enrollments")
+        for t in KINDS
     )

@@ -50,23 +50,83 @@ SESSION_COLUMNS: tuple[Column, ...] = (
     Column("attended_minutes", "INTEGER", True),
     Column("status", "VARCHAR", True, compression="dictionary"),
 )
-KINDS: dict[str, tuple[Column, ...]] = {"enrollments": ENROLLMENT_COLUMNS, "sessions": SESSION_COLUMNS}
-ID_COLUMN = {"enrollments": "episode_id", "sessions": "session_id"}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of export, its store table, and how an import treats it.
+
+    Adding a kind is one entry in KINDS below plus two SQL files:
+    sql/ingest/ingest_<name>_rows.sql (pass 1: each row's checks and casts) and
+    sql/ingest/dq_<name>_across_rows.sql (pass 2: checks across rows and
+    against the store). The store table, its DuckLake views and partitions, the
+    import's kind detection, order, extra columns and pseudonyms follow from here.
+
+    >>> KINDS["sessions"].stored_columns[:2]
+    ('session_id', 'episode_id')
+    """
+    name: str  # also the store table's name
+    columns: tuple[Column, ...]
+    id_column: str  # one stored row per id; a later import of an id replaces it
+    # Canonical headers (after the profile's mapping) that together identify an export of this kind.
+    detected_by: tuple[str, ...]
+    # Detected only when no other kind is: its headers also appear in other kinds'
+    # exports (a sessions export carries episode_id, and may carry admit_date).
+    detected_last: bool = False
+    after: tuple[str, ...] = ()  # kinds applied before it in one command: its rows are checked against theirs
+    keeps_extra: bool = False  # further columns of the export are kept in an `extra` MAP
+    labels: tuple[str, ...] = ()  # the profile label maps its row checks bind ($<label>_keys, $<label>_values)
+    patient_column: str | None = None  # replaced by a keyed pseudonym when an import pseudonymises
+    partitioned_by: str | None = None  # the date column whose month splits its DuckLake data files
+
+    @property
+    def stored_columns(self) -> tuple[str, ...]:
+        """The columns an import writes, before batch_id and source_line."""
+        return tuple(c.name for c in self.columns) + (("extra",) if self.keeps_extra else ())
+
+    @property
+    def has_free_text(self) -> bool:
+        """Whether a raw line of its exports may hold a patient id or free text (masked in rejects)."""
+        return any(c.free_text for c in self.columns)
+
+
+# Declaration order is the store's table order; APPLY_ORDER follows `after`.
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("enrollments", ENROLLMENT_COLUMNS, id_column="episode_id",
+         detected_by=("episode_id", "admit_date"), detected_last=True, keeps_extra=True,
+         labels=("discharge_reason",), patient_column="patient_id", partitioned_by="admit_date"),
+    Kind("sessions", SESSION_COLUMNS, id_column="session_id", detected_by=("session_id",),
+         after=("enrollments",), labels=("status", "session_type"), partitioned_by="session_date"),
+)}
+
+
+def _apply_order(kinds: dict[str, Kind]) -> tuple[str, ...]:
+    """Kinds in the order one command applies them: each after those it names, else as declared."""
+    order: list[str] = []
+    while len(order) < len(kinds):
+        ready = [k for k in kinds.values() if k.name not in order and set(k.after) <= set(order)]
+        if not ready:
+            raise ValueError("KINDS: `after` names an unknown kind or makes a cycle")
+        order.append(ready[0].name)
+    return tuple(order)
+
+
+APPLY_ORDER: tuple[str, ...] = _apply_order(KINDS)
 
 # Store tables. Written with the `store.` catalog prefix because the process
-# connection is in-memory and the store is ATTACHed under that name (see store.py).
+# connection is in-memory and the store is ATTACHed under that name (see base.py).
 # No PRIMARY KEY constraints: DuckLake has none, so uniqueness is the importer's job.
 def _data_table_ddl(kind: str, pin_compression: bool) -> str:
-    """CREATE TABLE for sessions or enrollments, from the column lists above.
+    """CREATE TABLE for a kind's table, from its declaration above.
 
     >>> _data_table_ddl("sessions", True)[:86]
     'CREATE TABLE IF NOT EXISTS store.sessions (session_id VARCHAR USING COMPRESSION fsst, '
     """
     columns = [
         f"{c.name} {c.type}" + (f" USING COMPRESSION {c.compression}" if pin_compression and c.compression else "")
-        for c in KINDS[kind]
+        for c in KINDS[kind].columns
     ]
-    if kind == "enrollments":
+    if KINDS[kind].keeps_extra:
         columns.append("extra MAP(VARCHAR, VARCHAR)")  # the export's further columns
     columns += ["batch_id BIGINT", "source_line BIGINT"]  # which import, which line
     return f"CREATE TABLE IF NOT EXISTS store.{kind} (" + ", ".join(columns) + ")"
@@ -75,8 +135,7 @@ def _data_table_ddl(kind: str, pin_compression: bool) -> str:
 def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
     return (
         """CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR, value VARCHAR)""",
-        _data_table_ddl("enrollments", pin_compression),
-        _data_table_ddl("sessions", pin_compression),
+        *(_data_table_ddl(kind, pin_compression) for kind in KINDS),
         """CREATE TABLE IF NOT EXISTS store.import_log (
             batch_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, profile VARCHAR,
             started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, message VARCHAR,
@@ -96,28 +155,22 @@ def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
 # A DuckDB file (the embedded store). Its tables keep the pinned compression for
 # good; a store made before it was pinned keeps DuckDB's own choice per write.
 STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=True)
-# DuckLake writes Parquet and takes no USING COMPRESSION (analytics/lake.py).
+# DuckLake writes Parquet and takes no USING COMPRESSION (lake.py).
 LAKE_STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=False)
 
 # The analytics SQL reads these names unqualified, through views in the
 # process's in-memory catalog, so the same SQL runs on a file or on DuckLake.
 STORE_TABLES: tuple[str, ...] = (
-    "meta", "enrollments", "sessions", "import_log", "rejects", "interventions", "audit_log",
+    "meta", *KINDS, "import_log", "rejects", "interventions", "audit_log",
 )
 
 # One view per store table, so analytics SQL never names the attached catalog.
-READ_VIEWS_DDL: tuple[str, ...] = (
-    "CREATE OR REPLACE VIEW main.meta AS SELECT * FROM store.main.meta",
-    "CREATE OR REPLACE VIEW main.enrollments AS SELECT * FROM store.main.enrollments",
-    "CREATE OR REPLACE VIEW main.sessions AS SELECT * FROM store.main.sessions",
-    "CREATE OR REPLACE VIEW main.import_log AS SELECT * FROM store.main.import_log",
-    "CREATE OR REPLACE VIEW main.rejects AS SELECT * FROM store.main.rejects",
-    "CREATE OR REPLACE VIEW main.interventions AS SELECT * FROM store.main.interventions",
-    "CREATE OR REPLACE VIEW main.audit_log AS SELECT * FROM store.main.audit_log",
+READ_VIEWS_DDL: tuple[str, ...] = tuple(
+    f"CREATE OR REPLACE VIEW main.{table} AS SELECT * FROM store.main.{table}" for table in STORE_TABLES
 )
 
-# On DuckLake (organisation mode, analytics/lake.py) imports append versions
-# instead of upserting, so sessions and enrollments read through "latest wins"
+# On DuckLake (organisation mode, lake.py) imports append versions
+# instead of upserting, so the kinds' tables read through "latest wins"
 # views: a version is hidden once store.superseded marks it replaced by a later
 # batch. A version is named by (batch_id, source_line), unique because each file
 # is its own batch: an anti-join on two integers against a small marker table
@@ -129,7 +182,7 @@ _LATEST_WINS = (
 )
 LAKE_READ_VIEWS_DDL: tuple[str, ...] = tuple(
     _LATEST_WINS.format(kind=kind)
-    if kind in ("sessions", "enrollments") else ddl
+    if kind in KINDS else ddl
     for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL)
 )
 # Readers (the lake attached read-only) anti-join against an in-memory copy of the
@@ -154,6 +207,6 @@ _LATEST_WINS_PINNED = (
 )
 LAKE_PINNED_VIEWS_DDL: tuple[str, ...] = tuple(
     _LATEST_WINS_PINNED.format(kind=kind)
-    if kind in ("sessions", "enrollments") else ddl
+    if kind in KINDS else ddl
     for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL)
 )

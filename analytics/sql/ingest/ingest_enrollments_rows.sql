@@ -1,5 +1,5 @@
 -- Pass 1 over an enrollments export: every column arrives as trimmed text (NULL when empty)
--- under its canonical name from `ingest_source`, which ingest.py replaces with the
+-- under its canonical name from `ingest_source`, which ingest/staging.py replaces with the
 -- file's reader (extra columns already gathered into the `extra` MAP). A pure
 -- projection, so the result keeps the file's order and its rowid is the record's index.
 -- Row checks only; duplicates come in pass 2.
@@ -16,8 +16,8 @@ WITH typed AS (
             CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.discharge_date AS DOUBLE))::INTEGER END
         ) AS discharge_date_p,
         -- an exact match first; lower() copies every string (see ingest_sessions_rows.sql)
-        coalesce(($reason_values)[list_position($reason_keys, src.discharge_reason)],
-                 ($reason_values)[list_position($reason_keys, lower(src.discharge_reason))]) AS discharge_reason_v,
+        coalesce(($discharge_reason_values)[list_position($discharge_reason_keys, src.discharge_reason)],
+                 ($discharge_reason_values)[list_position($discharge_reason_keys, lower(src.discharge_reason))]) AS discharge_reason_v,
         try_cast(src.planned_weeks AS DECIMAL(18, 3)) AS planned_weeks_d
     FROM ingest_source AS src
 ),

@@ -1,5 +1,5 @@
 -- Pass 1 over a sessions export: every column arrives as trimmed text (NULL when empty)
--- under its canonical name from `ingest_source`, which ingest.py replaces with the
+-- under its canonical name from `ingest_source`, which ingest/staging.py replaces with the
 -- file's reader. A pure projection, so the result keeps the file's order and its
 -- rowid is the record's index; line numbers are derived from that.
 -- Row checks only; checks across rows (duplicates, episodes) come in pass 2.
@@ -17,8 +17,8 @@ WITH typed AS (
         -- lower() copies every string and is only worth it for the rest
         coalesce(($status_values)[list_position($status_keys, src.status)],
                  ($status_values)[list_position($status_keys, lower(src.status))]) AS status_v,
-        coalesce(($type_values)[list_position($type_keys, src.session_type)],
-                 ($type_values)[list_position($type_keys, lower(src.session_type))],
+        coalesce(($session_type_values)[list_position($session_type_keys, src.session_type)],
+                 ($session_type_values)[list_position($session_type_keys, lower(src.session_type))],
                  src.session_type) AS session_type_v
     FROM ingest_source AS src
 ),
