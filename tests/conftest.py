@@ -52,7 +52,9 @@ def add_enrollments(store: Store, rows: Iterable[Sequence]) -> None:
         return
     with store.write() as cur:
         cur.executemany(
-            """INSERT INTO store.enrollments VALUES ($eid, $pid, $site, $program, $admit, $dis,
+            """INSERT INTO store.enrollments (episode_id, patient_id, site, program, admit_date, discharge_date,
+                   discharge_reason, planned_weeks, extra, batch_id, source_line)
+               VALUES ($eid, $pid, $site, $program, $admit, $dis,
                    $reason, $planned, map($keys::VARCHAR[], $vals::VARCHAR[]), 0, $line)""",
             params,
         )

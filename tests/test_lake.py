@@ -84,9 +84,9 @@ def test_sessions_are_checked_against_the_current_episode_dates(store, tmp_path)
 
 # -- the lake itself ---------------------------------------------------------------
 @pytest.mark.lake
-def test_views_differ_from_the_embedded_ones_only_for_sessions_and_enrollments():
+def test_views_differ_from_the_embedded_ones_only_for_the_imported_kinds():
     differing = {t for t, a, b in zip(STORE_TABLES, READ_VIEWS_DDL, LAKE_READ_VIEWS_DDL) if a != b}
-    assert differing == {"sessions", "enrollments"}
+    assert differing == {"sessions", "enrollments", "assessments", "referrals"}
     assert all(f"VIEW main.{t} " in ddl for t, ddl in zip(STORE_TABLES, LAKE_READ_VIEWS_DDL))
 
 
@@ -256,7 +256,7 @@ def test_two_imports_writing_one_id_at_once_leave_the_later_batch_visible(lake_t
                     "CREATE OR REPLACE TEMP TABLE staged AS SELECT 'e1' AS episode_id, 'p1' AS patient_id, "
                     "'North' AS site, 'Adult IOP' AS program, DATE '2024-01-01' AS admit_date, "
                     "DATE '2024-02-01' AS discharge_date, $reason AS discharge_reason, 12 AS planned_weeks, "
-                    "MAP([]::VARCHAR[], []::VARCHAR[]) AS extra, 2 AS line", {"reason": reason})
+                    "NULL::DATE AS first_contact_date, MAP([]::VARCHAR[], []::VARCHAR[]) AS extra, 2 AS line", {"reason": reason})
                 batch_ids[reason] = lake.new_batch_id()
                 assert lake.apply_batch(cur, "enrollments", batch_ids[reason], columns, source="staged") == (0, 1)
                 both_applied.wait()  # neither has committed: each saw only the seed version

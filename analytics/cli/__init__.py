@@ -17,6 +17,8 @@ COMMANDS = {
     "metrics": ("analytics.cli.metrics", "add_cli_args", "cli_main", "print the headline metrics"),
     "report": ("analytics.cli.report", "add_cli_args", "cli_main", "write the QI meeting packet"),
     "maintain": ("analytics.cli.maintain", "add_cli_args", "cli_main", "compact and expire a DuckLake store"),
+    "migrate": ("analytics.cli.migrate", "add_cli_args", "cli_main",
+                "bring a store made by an earlier version up to date"),
 }
 
 # Commands that read; with no --db and no IOP_DB they use the bundled sample store.

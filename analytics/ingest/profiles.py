@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Mapping
 
 from analytics.config import REPO_ROOT
-from analytics.store.schema import DISCHARGE_REASONS, KINDS, SESSION_STATUSES, SESSION_TYPES
+from analytics.store.schema import REFERRAL_OUTCOMES, DISCHARGE_REASONS, KINDS, SESSION_STATUSES, SESSION_TYPES
 
 PROFILES_DIR = REPO_ROOT / "config" / "profiles"
 CANONICAL_PROFILE = PROFILES_DIR / "canonical.toml"
@@ -39,6 +39,8 @@ LABEL_TARGETS: dict[str, tuple[str, ...] | None] = {
     "status": SESSION_STATUSES,
     "discharge_reason": DISCHARGE_REASONS,
     "session_type": None,
+    "outcome": REFERRAL_OUTCOMES,
+    "instrument": None,  # the configured instruments (config/instruments.toml), checked per row
 }
 if {label for kind in KINDS.values() for label in kind.labels} - set(LABEL_TARGETS):
     raise RuntimeError("schema.KINDS names a label map that LABEL_TARGETS does not define")

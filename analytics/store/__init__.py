@@ -23,16 +23,18 @@ and analytics.filters only: everything else in analytics builds on it.
 >>> with open_store().read() as cur:
 ...     bind_filters(cur, Filters()); fetch_df(cur, "metrics/session_counts")
 """
-from analytics.store.base import Store, StoreError
+from analytics.store.base import Store
+from analytics.store.errors import StoreError
 from analytics.store.embedded import EmbeddedStore
 from analytics.store.lake import LakeStore
 from analytics.store.meta import get_meta, set_meta
 from analytics.store.opening import SAMPLE_STORE_PATH, default_target, open_store
 from analytics.store.queries import bind_filters, default_as_of, fetch_df
 from analytics.store.sql_files import SQL_DIR, sql_text
+from analytics.store.versions import CURRENT_VERSION, StoreOutdated, StoreTooNew
 
 __all__ = [
     "Store", "StoreError", "EmbeddedStore", "LakeStore", "open_store", "default_target",
     "SAMPLE_STORE_PATH", "get_meta", "set_meta", "bind_filters", "default_as_of", "fetch_df",
-    "sql_text", "SQL_DIR",
+    "sql_text", "SQL_DIR", "CURRENT_VERSION", "StoreOutdated", "StoreTooNew",
 ]

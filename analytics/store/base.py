@@ -24,14 +24,11 @@ from typing import Callable, ContextManager, Iterator, Sequence, TypeVar
 
 import duckdb
 
-from analytics.store import macros
+from analytics.store import macros, versions
+from analytics.store.errors import StoreError
 from analytics.store.extensions import load_extensions
 
 T = TypeVar("T")
-
-
-class StoreError(RuntimeError):
-    """A store problem with a message fit to show a user (no data values in it)."""
 
 
 class Store(ABC):
@@ -104,6 +101,28 @@ class Store(ABC):
     def _views(self, mode: str) -> Sequence[str]:
         """The DDL of the main.* views over the attached store, for mode."""
 
+    @abstractmethod
+    def _create_table(self, cur: duckdb.DuckDBPyConnection, table: str) -> None:
+        """Create one store table of the current schema (in cur's transaction)."""
+
+    @abstractmethod
+    def _declared_tables(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Every table of the current schema on this backend, with its (column, type) pairs."""
+
+    def _create_new_store(self) -> None:
+        """Make every table of a store that has none, at the current schema version, in one transaction."""
+        cur = self._con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                versions.migrate(cur, self._create_table, self._declared_tables())
+                cur.execute("COMMIT")
+            except BaseException:
+                _rollback_quietly(cur)
+                raise
+        finally:
+            cur.close()
+
     def _begin_read(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Prepare a reader's cursor before it is handed out."""
 
@@ -162,12 +181,27 @@ class Store(ABC):
             return
         self._detach()
         self._attach_catalog(mode)
-        # Views and macros bind when created, so they follow each attach. Only
-        # the first reader or a writer attaches, so no query is running now.
-        for ddl in self._views(mode):
-            self._con.execute(ddl)
-        macros.define(self._con)
+        try:
+            if mode == "ro":
+                # a reader never changes a store: an older one is refused with what to run
+                versions.check_readable(self._con, self.target)
+            elif versions.stored_version(self._con) == 0:
+                self._create_new_store()
+            # An older store opened for writing is migrated inside the write's own
+            # transaction (_transaction); until then only its existing tables have views.
+            self._define_views_and_macros(mode, versions.store_tables(self._con))
+        except BaseException:
+            self._con.execute("DETACH store")
+            raise
         self._attached = mode
+
+    def _define_views_and_macros(self, mode: str, tables: set[str]) -> None:
+        # Views and macros bind when created, so they follow each attach (and a
+        # migration). Only the first reader or a writer attaches, so no query is running.
+        for ddl in self._views(mode):
+            if _view_table(ddl) in tables:
+                self._con.execute(ddl)
+        macros.define(self._con)
 
     def _detach(self) -> None:
         if self._attached is not None:
@@ -227,14 +261,14 @@ class Store(ABC):
                 self._attach("rw")
                 cur.execute("BEGIN TRANSACTION")
                 try:
+                    migrated = self._migrate(cur)
                     yield cur
                     cur.execute("COMMIT")
                 except BaseException:
-                    try:
-                        cur.execute("ROLLBACK")
-                    except duckdb.Error:
-                        pass  # a failed COMMIT already ended it; keep the original error
+                    _rollback_quietly(cur)  # a failed COMMIT already ended it; keep the original error
                     raise
+                if migrated:
+                    self._define_views_and_macros("rw", versions.store_tables(self._con))
                 self._after_commit()
             finally:
                 with self._cond:
@@ -243,10 +277,66 @@ class Store(ABC):
                     self._writing = False
                     self._cond.notify_all()
 
+    def _migrate(self, cur: duckdb.DuckDBPyConnection) -> bool:
+        """Bring an older store up to date in cur's transaction; whether anything was done.
+
+        The process's main.* views cannot change inside a transaction that writes the
+        store (DuckDB writes one database per transaction), so the writer's cursor
+        reads the migrated tables through TEMP views of the same names, which shadow
+        them; every view is rebuilt after the commit.
+        """
+        before = versions.stored_version(cur)
+        if before == versions.CURRENT_VERSION:
+            return False
+        applied = versions.migrate(cur, self._create_table, self._declared_tables(), self.migration_progress)
+        self.last_migration = (before, tuple(m.summary for m in applied))
+        tables = versions.store_tables(cur)
+        for ddl in self._views("rw"):
+            if _view_table(ddl) in tables:
+                cur.execute(ddl.replace("CREATE OR REPLACE VIEW main.", "CREATE OR REPLACE TEMP VIEW ", 1))
+        return True
+
+    # Called with (fraction, message) while a migration runs; the migrate command prints it.
+    migration_progress: Callable[[float, str], None] | None = None
+    # (version before, summaries of the migrations applied) of this process's last migration
+    last_migration: tuple[int, tuple[str, ...]] | None = None
+
+    def bring_up_to_date(self, progress: Callable[[float, str], None] | None = None) -> tuple[int, int]:
+        """Migrate the store to the current schema (a write that changes nothing else).
+
+        Returns (version before, version after); equal when it was current already.
+        >>> open_store("iop.duckdb").bring_up_to_date()
+        (1, 2)
+        """
+        self.migration_progress, self.last_migration = progress, None
+
+        def once() -> int:
+            with self.write() as cur:
+                return versions.stored_version(cur)
+
+        try:
+            after = self.retrying(once)
+        finally:
+            self.migration_progress = None
+        before = self.last_migration[0] if self.last_migration else after
+        return before, after
+
     def close(self) -> None:
         with self._cond:
             self._detach()
             self._con.close()
+
+
+def _view_table(ddl: str) -> str:
+    """The table a 'CREATE OR REPLACE VIEW main.<table> AS ...' statement is named after."""
+    return ddl.split("VIEW main.", 1)[1].split()[0]
+
+
+def _rollback_quietly(cur: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # a failed COMMIT has already ended the transaction
 
 
 def plain_identifier(name: str) -> str:

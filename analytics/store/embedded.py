@@ -23,9 +23,10 @@ from typing import Iterator, Sequence
 import duckdb
 
 from analytics.store.base import Store, StoreError, plain_identifier, same_values_sql
-from analytics.store.schema import KINDS, READ_VIEWS_DDL, STORE_DDL
+from analytics.store.schema import KINDS, READ_VIEWS_DDL, STORE_DDL, declared_columns, table_ddl
 
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("IOP_LOCK_TIMEOUT", "120"))
+_DECLARED = declared_columns(STORE_DDL)
 
 
 def _sql_string(value: str) -> str:
@@ -65,12 +66,15 @@ class EmbeddedStore(Store):
                         f"The store {self.target} is busy in another process; try again."
                     ) from exc
                 time.sleep(0.05)
-        if mode == "rw":
-            for ddl in STORE_DDL:
-                self._con.execute(ddl)
 
     def _views(self, mode: str) -> Sequence[str]:
         return READ_VIEWS_DDL
+
+    def _create_table(self, cur: duckdb.DuckDBPyConnection, table: str) -> None:
+        cur.execute(table_ddl(table, pin_compression=True))
+
+    def _declared_tables(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        return _DECLARED
 
     @contextmanager
     def _writer_lock(self) -> Iterator[None]:

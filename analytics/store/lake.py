@@ -44,8 +44,9 @@ from analytics.config import settings
 from analytics.store import macros
 from analytics.store.base import Store, StoreError, plain_identifier, same_values_sql
 from analytics.store.extensions import load_extensions
+from analytics.store import versions
 from analytics.store.schema import (
-    KINDS, LAKE_PINNED_VIEWS_DDL, LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL,
+    KINDS, LAKE_PINNED_VIEWS_DDL, LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL, declared_columns, table_ddl,
 )
 
 PREFIX = "ducklake:"
@@ -63,6 +64,7 @@ SUPERSEDED_DDL = (
     "CREATE TABLE IF NOT EXISTS store.superseded "
     "(kind VARCHAR, record_id VARCHAR, batch_id BIGINT, source_line BIGINT)"
 )
+_DECLARED = declared_columns(LAKE_STORE_DDL + (SUPERSEDED_DDL,))
 # kind -> (store table, id column); fixed identifiers from schema.KINDS, never user text.
 VERSIONED = {kind.name: (f"store.{kind.name}", kind.id_column) for kind in KINDS.values()}
 
@@ -95,6 +97,16 @@ class LakeStore(Store):
     def _views(self, mode: str) -> Sequence[str]:
         # The kinds' tables are latest-wins views over appended batches.
         return LAKE_PINNED_VIEWS_DDL if mode == "ro" else LAKE_READ_VIEWS_DDL
+
+    def _create_table(self, cur: duckdb.DuckDBPyConnection, table: str) -> None:
+        create_table(cur, table)
+
+    def _declared_tables(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        return _DECLARED
+
+    def _create_new_store(self) -> None:
+        # Two first imports into a new lake both try; the loser retries and finds the tables.
+        retrying(self._con, lambda cur: versions.migrate(cur, create_table, _DECLARED))
 
     def _begin_read(self, cur: duckdb.DuckDBPyConnection) -> None:
         begin_read(self._con, cur)  # one lake snapshot for the whole read
@@ -224,12 +236,6 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
                     "(snapshot BIGINT, kind VARCHAR, batch_id BIGINT, source_line BIGINT)")
         with _COPY_LOCK:
             _COPIED[id(con)] = []
-    else:
-        try:
-            retrying(con, _create_tables)
-        except BaseException:
-            con.execute("DETACH store")
-            raise
 
 
 def _explain_attach_error(message: str) -> str:
@@ -247,24 +253,15 @@ def _explain_attach_error(message: str) -> str:
     return "cannot open the DuckLake catalog: " + _redact(message).splitlines()[0][:300]
 
 
-def _create_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    """Create the store tables that are missing, partitioning new ones by month.
+def create_table(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create one lake table of the current schema, partitioned by month where its kind says.
 
     Partition keys are set only on creation: altering a table on every attach
     would make a snapshot each time and conflict with concurrent inserts.
     """
-    existing = {
-        row[0] for row in cur.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'"
-        ).fetchall()
-    }
-    for ddl in LAKE_STORE_DDL + (SUPERSEDED_DDL,):
-        name = re.search(r"store\.(\w+)", ddl).group(1)
-        if name in existing:
-            continue
-        cur.execute(ddl)
-        if name in _PARTITIONS:
-            cur.execute(_PARTITIONS[name])
+    cur.execute(SUPERSEDED_DDL if table == "superseded" else table_ddl(table, pin_compression=False))
+    if table in _PARTITIONS:
+        cur.execute(_PARTITIONS[table])
 
 
 # -- reading ---------------------------------------------------------------------
@@ -446,7 +443,7 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
         f"""CREATE OR REPLACE TEMP TABLE lake_changed AS
         -- rows that are new (no visible version) or differ from the visible version
         SELECT v.*, s.batch_id AS replaces, s.source_line AS replaces_line
-        FROM {source} AS v LEFT JOIN main.{kind} AS s ON s.{id_column} = v.{id_column}
+        FROM {source} AS v LEFT JOIN {kind} AS s ON s.{id_column} = v.{id_column}
         WHERE s.{id_column} IS NULL OR NOT ({same})"""
     )
     inserted, updated, rows = cur.execute(
@@ -527,6 +524,10 @@ def maintain(target: str, older_than_days: int) -> dict:
     try:
         load_extensions(con, ("postgres", "ducklake"))
         attach(con, target, read_only=True)  # an empty catalog is refused, not turned into a lake
+        try:
+            versions.check_readable(con, target)  # an older lake is migrated first, by `migrate`
+        except StoreError as exc:
+            raise LakeError(str(exc)) from None
         con.execute("DETACH store")
         attach(con, target, read_only=False)
         for ddl in LAKE_READ_VIEWS_DDL:

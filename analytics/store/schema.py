@@ -39,6 +39,8 @@ ENROLLMENT_COLUMNS: tuple[Column, ...] = (
     Column("discharge_date", "DATE", False),
     Column("discharge_reason", "VARCHAR", False, compression="dictionary"),
     Column("planned_weeks", "INTEGER", False),
+    # the request for service (call, walk-in or referral received); never after admit_date
+    Column("first_contact_date", "DATE", False),
 )
 SESSION_COLUMNS: tuple[Column, ...] = (
     Column("session_id", "VARCHAR", True, compression="fsst"),
@@ -49,6 +51,27 @@ SESSION_COLUMNS: tuple[Column, ...] = (
     Column("scheduled_minutes", "INTEGER", True),
     Column("attended_minutes", "INTEGER", True),
     Column("status", "VARCHAR", True, compression="dictionary"),
+)
+
+ASSESSMENT_COLUMNS: tuple[Column, ...] = (
+    Column("assessment_id", "VARCHAR", True, compression="fsst"),
+    Column("episode_id", "VARCHAR", True, compression="dictionary"),
+    Column("assessment_date", "DATE", True),
+    Column("instrument", "VARCHAR", True, compression="dictionary"),
+    Column("score", "INTEGER", True),
+)
+REFERRAL_OUTCOMES: tuple[str, ...] = (
+    "admitted", "declined", "not_eligible", "no_show", "referred_elsewhere", "pending",
+)
+REFERRAL_COLUMNS: tuple[Column, ...] = (
+    Column("referral_id", "VARCHAR", True, compression="fsst"),
+    Column("patient_id", "VARCHAR", True, free_text=True, compression="fsst"),
+    Column("site", "VARCHAR", True, compression="dictionary"),
+    Column("program", "VARCHAR", True, compression="dictionary"),
+    Column("first_contact_date", "DATE", True),
+    Column("intake_assessment_date", "DATE", False),
+    Column("outcome", "VARCHAR", True, compression="dictionary"),
+    Column("episode_id", "VARCHAR", False, compression="fsst"),
 )
 
 
@@ -97,6 +120,11 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          labels=("discharge_reason",), patient_column="patient_id", partitioned_by="admit_date"),
     Kind("sessions", SESSION_COLUMNS, id_column="session_id", detected_by=("session_id",),
          after=("enrollments",), labels=("status", "session_type"), partitioned_by="session_date"),
+    Kind("assessments", ASSESSMENT_COLUMNS, id_column="assessment_id", detected_by=("assessment_id",),
+         after=("enrollments",), labels=("instrument",), partitioned_by="assessment_date"),
+    Kind("referrals", REFERRAL_COLUMNS, id_column="referral_id", detected_by=("referral_id",),
+         after=("enrollments",), keeps_extra=True, labels=("outcome",), patient_column="patient_id",
+         partitioned_by="first_contact_date"),
 )}
 
 
@@ -132,10 +160,23 @@ def _data_table_ddl(kind: str, pin_compression: bool) -> str:
     return f"CREATE TABLE IF NOT EXISTS store.{kind} (" + ", ".join(columns) + ")"
 
 
+# The measurement instruments in force (config/instruments.toml, written by each import),
+# so every importer and replica of an organisation reads the same definitions.
+INSTRUMENTS_DDL = """CREATE TABLE IF NOT EXISTS store.instruments (
+            instrument VARCHAR, label VARCHAR, min_score INTEGER, max_score INTEGER,
+            higher_is_better BOOLEAN, caseness INTEGER, reliable_change INTEGER,
+            remission_below INTEGER, response_drop DOUBLE, every_days INTEGER, programs VARCHAR[],
+            codes STRUCT(system VARCHAR, code VARCHAR)[], batch_id BIGINT)"""
+
+
 def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
     return (
         """CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR, value VARCHAR)""",
+        # one row per schema version the store was brought to (analytics/store/versions.py)
+        """CREATE TABLE IF NOT EXISTS store.schema_versions (
+            version INTEGER, applied_at TIMESTAMP, summary VARCHAR)""",
         *(_data_table_ddl(kind, pin_compression) for kind in KINDS),
+        INSTRUMENTS_DDL,
         """CREATE TABLE IF NOT EXISTS store.import_log (
             batch_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, profile VARCHAR,
             started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, message VARCHAR,
@@ -161,8 +202,38 @@ LAKE_STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=False)
 # The analytics SQL reads these names unqualified, through views in the
 # process's in-memory catalog, so the same SQL runs on a file or on DuckLake.
 STORE_TABLES: tuple[str, ...] = (
-    "meta", *KINDS, "import_log", "rejects", "interventions", "audit_log",
+    "meta", "schema_versions", *KINDS, "instruments", "import_log", "rejects", "interventions", "audit_log",
 )
+
+
+def declared_columns(ddl: tuple[str, ...]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """{table: ((column, type), ...)} of the tables the DDL makes, read back from DuckDB itself.
+
+    >>> declared_columns(STORE_DDL)["meta"]
+    (('key', 'VARCHAR'), ('value', 'VARCHAR'))
+    """
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ':memory:' AS store")
+        for statement in ddl:
+            con.execute(statement)
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = 'store' "
+            "ORDER BY table_name, column_index").fetchall()
+    finally:
+        con.close()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, column, type_ in rows:
+        out.setdefault(table, []).append((column, type_))
+    return {t: tuple(c) for t, c in out.items()}
+
+
+def table_ddl(table: str, pin_compression: bool) -> str:
+    """The CREATE TABLE statement of one store table (a migration creates tables one by one)."""
+    ddl = STORE_DDL if pin_compression else LAKE_STORE_DDL
+    return next(d for d in ddl if d.split("(", 1)[0].split()[-1] == f"store.{table}")
 
 # One view per store table, so analytics SQL never names the attached catalog.
 READ_VIEWS_DDL: tuple[str, ...] = tuple(
