@@ -17,8 +17,7 @@ import duckdb
 import pytest
 
 from analytics.store.connection import Store
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT
 pytestmark = [pytest.mark.lake, pytest.mark.slow]
 
 # Sites of the generated data, split into two organisations' worth of exports.
