@@ -24,6 +24,7 @@ from analytics.store import SQL_DIR, bind_filters, sql_text
 from analytics.store.schema import SESSION_TYPES
 from analytics.store import open_store, set_meta
 from conftest import add_enrollments, add_sessions
+from tests.support import AUTH
 
 ROLES_TOML = """
 [users."Director@Example.org"]
@@ -259,9 +260,6 @@ from ui.auth import require_access
 scope = require_access()
 st.dataframe({"actor": [scope.actor], "role": [scope.role], "sites": [str(scope.allowed_sites)]})
 """
-AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
-                 "client_id": "c", "client_secret": "s",
-                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 
 
 @pytest.fixture

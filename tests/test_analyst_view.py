@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,10 +17,9 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters, Scope
 from analytics.store import open_store
+from tests.support import run_page
 from ui.context import K_SITES
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 180
 TINY = "Pinewood"
 PAGES = ("pages/overview.py", "pages/retention.py", "pages/attendance.py", "pages/therapy_mix.py", "pages/qi.py",
          "pages/data.py")
@@ -32,9 +30,6 @@ role = "director"
 [users."analyst@example.org"]
 role = "analyst"
 """
-AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
-                 "client_id": "c", "client_secret": "s",
-                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 
 
 @pytest.fixture
@@ -62,10 +57,8 @@ def test_the_tiny_site_is_tiny(sample_store_path):
 
 
 def run_as(email: str, page: str) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=TIMEOUT)
-    at.secrets.update(AUTH)
-    at.user = {"is_logged_in": True, "email": email}
-    at.run()
+    """page for the signed-in email with the sidebar filter on the tiny site."""
+    at = run_page(page, email=email)
     assert not at.exception, [e.value for e in at.exception]
     at.multiselect(key=K_SITES).select(TINY).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -172,10 +165,7 @@ def test_suppressed_frames_hide_cells_as_nan_and_tables_show_the_marker(sample_s
 
 def test_analyst_still_sees_the_figures_of_large_groups(env):
     """Suppression hides small cells, not everything: all sites together are large."""
-    at = AppTest.from_file(str(REPO_ROOT / "pages/attendance.py"), default_timeout=TIMEOUT)
-    at.secrets.update(AUTH)
-    at.user = {"is_logged_in": True, "email": "analyst@example.org"}
-    at.run()
+    at = run_page("pages/attendance.py", email="analyst@example.org")
     assert not at.exception and not [w.value for w in at.warning if "could not be computed" in w.value]
     assert shown_figures(at)
     assert [v for _, v in shown_metrics(at) if v not in SHOWN_AS_HIDDEN]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -20,10 +18,9 @@ from analytics.filters import Filters, Scope
 from analytics.store import Store, open_store, set_meta
 from analytics.metrics import coverage, discharges, dose, mix, retention, sessions
 from ui.auth import LOCAL_BANNER
+from tests.support import REPO_ROOT, app_test, run_page
 from ui.context import K_PROGRAMS, K_SITES
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 180  # seconds per script run; the CI machine is small and shared
 # page file -> the fewest Plotly charts it draws on the sample data
 PAGES = {
     "pages/overview.py": 6,
@@ -40,11 +37,6 @@ def app_env(sample_store_path, monkeypatch) -> str:
     monkeypatch.setenv("IOP_DB", sample_store_path)
     monkeypatch.delenv("IOP_ALLOW_ANONYMOUS", raising=False)
     return sample_store_path
-
-
-def run_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=TIMEOUT)
-    return at.run()
 
 
 def chart_specs(at: AppTest) -> list[dict]:
@@ -115,7 +107,7 @@ def test_attendance_figures_follow_the_program_filter(app_env):
 
 
 def test_filters_persist_across_pages(app_env):
-    at = AppTest.from_file(str(REPO_ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
+    at = run_page("dashboard.py")
     assert_clean(at)
     assert any(t.value == "IOP outcomes overview" for t in at.title)
     site = at.multiselect(key=K_SITES).options[-1]
@@ -279,7 +271,7 @@ def test_attendance_charts_show_cancellations_beside_no_shows(app_env):
 
 
 def test_data_page_pseudonymises_every_import_when_a_key_is_configured(app_env):
-    at = AppTest.from_file(str(REPO_ROOT / "pages/data.py"), default_timeout=TIMEOUT)
+    at = app_test("pages/data.py")
     at.secrets["pseudonymisation"] = {"key": "k" * 40}
     at.run()
     assert_clean(at)

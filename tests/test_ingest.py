@@ -20,7 +20,7 @@ from analytics.ingest.history import session_conflicts
 from analytics.ingest.importer import FileResult, ImportRefused, import_files
 from analytics.store import Store, get_meta
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT, run_analytics
 ENROLLMENT_HEADER = "episode_id,patient_id,site,program,admit_date,discharge_date,discharge_reason,planned_weeks,payer"
 SESSION_HEADER = "session_id,episode_id,session_date,session_type,clinician,scheduled_minutes,attended_minutes,status"
 
@@ -197,11 +197,7 @@ def test_mark_sample_sets_contents_sample(store, enrollments):
 
 # -- command line ---------------------------------------------------------------------
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "analytics", "ingest", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+    return run_analytics("ingest", *args, env=env, timeout=300)
 
 
 def test_cli_json_output_and_exit_zero_with_rejected_rows(tmp_path, enrollments):
@@ -231,7 +227,7 @@ def test_cli_refusal_is_one_line_with_nonzero_exit_and_no_traceback(tmp_path, en
 def test_cli_pseudonymise_needs_its_key(tmp_path, enrollments):
     env = {k: v for k, v in os.environ.items() if k != "IOP_PSEUDONYM_KEY"}
     done = subprocess.run([sys.executable, "-m", "analytics", "ingest", "--db", str(tmp_path / "x.duckdb"),
-                           "--pseudonymise", str(enrollments)], cwd=REPO, capture_output=True, text=True,
+                           "--pseudonymise", str(enrollments)], cwd=REPO_ROOT, capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 2
     assert "IOP_PSEUDONYM_KEY" in done.stderr and "Traceback" not in done.stderr

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -20,8 +18,8 @@ from analytics.store import lake
 from analytics.ingest.importer import import_files
 from analytics.store.schema import ENROLLMENT_COLUMNS, LAKE_READ_VIEWS_DDL, READ_VIEWS_DDL, STORE_TABLES
 from analytics.store import Store, StoreError, set_meta
+from tests.support import run_analytics
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ENROLLMENT_HEADER = "episode_id,patient_id,site,program,admit_date,discharge_date,discharge_reason,planned_weeks"
 SESSION_HEADER = ("session_id,episode_id,session_date,session_type,clinician,"
                   "scheduled_minutes,attended_minutes,status")
@@ -34,13 +32,6 @@ def write_csv(path: Path, header: str, rows: list[str]) -> Path:
 
 def counts(result) -> list[tuple]:
     return [(f.kind, f.inserted, f.updated, f.unchanged, f.rejected) for f in result.files]
-
-
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "analytics", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}, timeout=600,
-    )
 
 
 # -- both stores -----------------------------------------------------------------
@@ -131,6 +122,7 @@ def test_a_replica_attaches_read_only_and_sees_new_commits(lake_target, tmp_path
     replica.close()
 
 
+@pytest.mark.lake
 def test_a_replica_skips_the_latest_wins_join_only_for_tables_without_superseded_versions(lake_target, tmp_path):
     # After a re-export replaced e1, enrollments have a superseded version and
     # sessions have none: the replica must still hide the old e1, and read the
@@ -291,7 +283,7 @@ def test_maintain_merges_small_files_and_expires_old_snapshots(lake_target, tmp_
         before = cur.execute("SELECT count(*), sum(attended_minutes) FROM main.sessions").fetchone()
     store.close()
 
-    done = cli("maintain", "--db", lake_target, "--older-than", "0", "--format", "json")
+    done = run_analytics("maintain", "--db", lake_target, "--older-than", "0", "--format", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["data_files_after"] < report["data_files_before"]
@@ -308,7 +300,7 @@ def test_maintain_merges_small_files_and_expires_old_snapshots(lake_target, tmp_
 
 
 def test_maintain_refuses_an_embedded_file(tmp_path):
-    done = cli("maintain", "--db", str(tmp_path / "x.duckdb"))
+    done = run_analytics("maintain", "--db", str(tmp_path / "x.duckdb"))
     assert done.returncode == 2
     assert "DuckLake" in done.stderr and "Traceback" not in done.stderr
 
@@ -370,7 +362,7 @@ def test_first_writers_racing_on_an_empty_catalog_all_succeed(lake_target):
 
 @pytest.mark.lake
 def test_maintain_does_not_create_a_lake_in_an_empty_catalog(lake_target):
-    done = cli("maintain", "--db", lake_target)
+    done = run_analytics("maintain", "--db", lake_target)
     assert done.returncode == 2 and "catalog is empty" in done.stderr
     with pytest.raises(StoreError, match="catalog is empty"):
         with Store(lake_target).read():

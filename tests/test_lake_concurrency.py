@@ -18,7 +18,7 @@ import pytest
 
 from analytics.store import Store
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT
 pytestmark = [pytest.mark.lake, pytest.mark.slow]
 
 # Sites of the generated data, split into two organisations' worth of exports.

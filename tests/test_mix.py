@@ -126,6 +126,7 @@ def scratch_store():
         s.close()
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_session, max_size=30))
 def test_mix_sums_to_one(scratch_store, rows):

@@ -6,11 +6,8 @@ hostile names (issue 6) and an intervention whose title is markup.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
@@ -21,6 +18,7 @@ from analytics.qi.interventions import record_intervention
 from analytics.store import bind_filters
 from tests import qi_fixture
 from tests.conftest import add_enrollments, add_sessions
+from tests.support import run_analytics
 
 HOSTILE_SITE = "<img src=x onerror=alert(1)>"
 HOSTILE_CLINICIAN = '=HYPERLINK("http://x","y")'
@@ -126,14 +124,12 @@ def test_markdown_appendix_escapes():
     assert out == "<h3>Title</h3>\n<p>A &lt;b&gt;x&lt;/b&gt; and <code>code</code></p>\n<ul><li>item &lt;i&gt;</li></ul>"
 
 
+@pytest.mark.slow
 def test_cli_writes_packet_and_audit_row(packet_store, tmp_path):
     out = tmp_path / "packet.html"
     packet_store.close()  # the CLI is another process; release this one's handle
-    result = subprocess.run(
-        [sys.executable, "-m", "analytics", "report", "--db", packet_store.target, "--out", str(out),
-         "--as-of", "2026-03-20", "--program", qi_fixture.PROGRAM],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, timeout=300,
-    )
+    result = run_analytics("report", "--db", packet_store.target, "--out", str(out),
+                           "--as-of", "2026-03-20", "--program", qi_fixture.PROGRAM, timeout=300)
     assert result.returncode == 0, result.stderr
     assert out.read_text().startswith("<!DOCTYPE html>")
     from analytics.store import Store
@@ -151,6 +147,8 @@ def test_cli_writes_packet_and_audit_row(packet_store, tmp_path):
 
 
 @pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.usefixtures("chromium")
 def test_opens_offline_without_any_request_or_script_from_data(packet_html, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -186,6 +184,8 @@ def test_opens_offline_without_any_request_or_script_from_data(packet_html, tmp_
 
 
 @pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.usefixtures("chromium")
 def test_pdf_is_printed_with_charts(packet_html, tmp_path):
     out = tmp_path / "packet.pdf"
     report.write_pdf(packet_html, out)
