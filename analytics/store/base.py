@@ -163,6 +163,17 @@ class Store(ABC):
         >>> inserted, updated = store.apply_batch(cur, "sessions", store.next_batch_id(cur))
         """
 
+    @abstractmethod
+    def remove_rows(self, cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
+        """Take the stored rows of a kind whose ids are in relation ids (column record_id) out of
+        the store's view; returns how many ids had a row.
+
+        The one way rows leave a kind's table (a FHIR retraction: status entered-in-error),
+        so that what keeps a record of removed rows has one place to do it. batch_id is the
+        import that removes them.
+        >>> removed = store.remove_rows(cur, "assessments", "ingest_fhir_retracted", batch_id)
+        """
+
     def retrying(self, attempt_once: Callable[[], T],
                  on_retry: Callable[[int, BaseException], None] | None = None) -> T:
         """attempt_once() (one whole transaction), rerun while it meets a concurrent commit.
