@@ -266,3 +266,28 @@ def test_the_full_exports_import_through_the_real_importer_without_a_reject(full
     assert set(outcomes) == set(REFERRAL_OUTCOMES)
     assert outcomes == {o: sum(1 for r in referrals if r["outcome"] == o) for o in outcomes}
     assert sources > 1
+
+
+def test_a_referrals_workbook_reads_date_cells_and_skips_empty_rows(store_file, enrollments, tmp_path):
+    import duckdb
+
+    from analytics.store.extensions import load_extensions
+
+    path = tmp_path / "referrals.xlsx"
+    con = duckdb.connect()
+    load_extensions(con, ("excel",))
+    con.execute(f"""COPY (SELECT * FROM (VALUES
+        ('R1', 'MRN-1', 'North', 'Adult IOP', DATE '2024-01-02', DATE '2024-01-05', 'Admitted', 'E1'),
+        (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+        ('R2', 'MRN-2', 'North', 'Adult IOP', DATE '2024-01-06', DATE '2024-01-03', 'declined', NULL))
+        AS t(referral_id, patient_id, site, program, first_contact_date, intake_assessment_date, outcome,
+             episode_id)) TO '{path}' (FORMAT xlsx, HEADER true)""")
+    con.close()
+    result = import_files(store_file, [enrollments, path]).files[1]
+    assert (result.kind, result.rows, result.inserted, result.rejected) == ("referrals", 2, 1, 1)
+    with store_file.read() as cur:
+        assert cur.execute("SELECT first_contact_date, intake_assessment_date, outcome FROM referrals").fetchall() == [
+            (date(2024, 1, 2), date(2024, 1, 5), "admitted")]
+        # the empty sheet row 3 is not a record; R2 is on sheet row 4
+        assert cur.execute("SELECT line, record_id, problems[1].column FROM rejects").fetchall() == [
+            (4, "R2", "intake_assessment_date")]
