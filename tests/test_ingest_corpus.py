@@ -124,3 +124,25 @@ def test_unreadable_files_are_refused_and_change_nothing(base_store, name, capsy
         log = cur.execute("SELECT file, status, message FROM import_log ORDER BY batch_id DESC LIMIT 1").fetchone()
     assert after == before and sessions == 0
     assert log == (name, "refused", refused.value.problem)
+
+
+def test_every_reject_reason_the_row_checks_give_is_in_the_docs():
+    """docs/data-format.md lists every reason a row can be rejected for (up to its details)."""
+    import re
+
+    from analytics.store import SQL_DIR
+
+    docs = (Path(__file__).parent.parent / "docs" / "data-format.md").read_text()
+    reasons = [
+        (path.name, reason.replace("''", "'"))
+        for path in sorted((SQL_DIR / "ingest").glob("*.sql"))
+        for reason in re.findall(r"'reason':\s*'((?:[^']|'')*)'", path.read_text())
+    ]
+    assert len(reasons) > 20
+    undocumented = []
+    for name, reason in reasons:
+        generic = re.sub(r"^missing; \w+ is required(?=$| \()", "missing; <column> is required", reason)
+        head = re.split(r" \(|: this|; expected", generic)[0].strip()  # before the row's own details
+        if head not in docs:
+            undocumented.append((name, reason))
+    assert undocumented == []
