@@ -40,9 +40,11 @@ def upload() -> None:
     if not STORE_WIDE:
         st.info("Importing is for clinical directors (it changes every site's data).")
         return
-    st.caption("Attendance/duration exports (sessions), enrollment/discharge exports and assessment scores "
-               "(PHQ-9, GAD-7, BAM, drug screens), as CSV or Excel; scores also as FHIR Bulk Data "
-               "(Observation and Patient .ndjson files). "
+    st.caption("Attendance/duration exports (sessions), enrollment/discharge exports, referral exports "
+               "(referrals: every request for service, admitted or not, e.g. from the intake team's CRM) "
+               "and assessment scores (PHQ-9, GAD-7, BAM, drug screens), as CSV or Excel; scores also as "
+               "FHIR Bulk Data (Observation and Patient .ndjson files). Each file's kind is told from its "
+               "headers. "
                "Every row is either loaded or kept with its reason in the rejected rows below. "
                "Re-importing a file updates changed rows and leaves the rest unchanged.")
     finished = st.session_state.pop(_RESULT_KEY, None)
