@@ -8,6 +8,7 @@ Reasons of single rows are in the corpus (tests/fixtures/ingest/malformed/fhir_*
 from __future__ import annotations
 
 import json
+from datetime import date
 import re
 import subprocess
 import sys
@@ -214,6 +215,28 @@ def test_cli_json_counts_skipped_and_removed_for_fhir_files_only(tmp_path, enrol
     store.close()
     assert log == ("assessments", "loaded", "1 resource of other types skipped; 0 stored rows removed "
                                             "(entered in error)", 3)
+
+
+def test_cli_kind_assessments_settles_a_csv_of_two_kinds_and_its_json_has_no_fhir_counts(tmp_path, enrolled):
+    scores = tmp_path / "scores.csv"
+    scores.write_text("assessment_id,session_id,episode_id,assessment_date,instrument,score\n"
+                      "A1,S1,E1,2024-01-10,Phq9,12\nA2,S2,E2,2024-01-11,gad7,22\n")
+    db = str(tmp_path / "cli.duckdb")
+    run_analytics("ingest", "--db", db, str(enrolled))
+    refused = run_analytics("ingest", "--db", db, "--format", "json", str(scores))
+    assert refused.returncode == 1
+    assert "its headers fit more than one kind of export (sessions and assessments); use --kind" in refused.stderr
+    done = run_analytics("ingest", "--db", db, "--format", "json", "--kind", "assessments", str(scores))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"files": [
+        {"file": "scores.csv", "kind": "assessments", "rows": 2, "inserted": 1, "updated": 0,
+         "unchanged": 0, "rejected": 1}]}
+    store = Store(db)
+    with store.read() as cur:
+        assert cur.execute(STORED).fetchall() == [("A1", "E1", date(2024, 1, 10), "phq9", 12)]
+        assert cur.execute("SELECT line, to_json(problems) FROM rejects WHERE file = 'scores.csv'").fetchall() == [
+            (3, '[{"column":"score","raw_value":"22","reason":"score outside the range of gad7 (0 to 21)"}]')]
+    store.close()
 
 
 def test_an_ndjson_file_is_refused_as_another_kind(tmp_path):

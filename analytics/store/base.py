@@ -77,6 +77,7 @@ class Store(ABC):
         # CLI output (--format json). Cursors inherit the setting.
         self._con.execute("SET enable_progress_bar = false")
         load_extensions(self._con, self.extensions)
+        macros.define_rules(self._con)
         self._cond = threading.Condition()
         self._readers = 0
         self._writing = False

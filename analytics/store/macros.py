@@ -1,4 +1,4 @@
-"""The table macros every analytics query starts from, and the one session rule they share.
+"""The table macros every analytics query starts from, and the rules they share.
 
 They live in the process's in-memory catalog (not TEMP), so every cursor sees
 them, and they read per-cursor variables set by queries.bind_filters(), so
@@ -52,8 +52,34 @@ EXPECTED_SESSION = """
 CREATE OR REPLACE MACRO main.expected_session(status) AS status <> 'program_cancelled'
 """
 
+# Why a macro: a score may be dated up to 30 days before admission (intake screening).
+# The CSV import's date check and the FHIR import's search for a score's episode must
+# agree on that first day, or one score could load by one route and be refused by the other.
+ASSESSMENT_WINDOW_START = """
+CREATE OR REPLACE MACRO main.assessment_window_start(admit_date) AS admit_date - 30
+"""
+
+# Why macros: a score is a whole number within its instrument's range whichever way it
+# comes in (a CSV export or FHIR ndjson); both imports test these. The score arrives
+# as DOUBLE so that 7.0004 is not rounded to a whole 7.
+SCORE_RULES = ("""
+CREATE OR REPLACE MACRO main.whole_score(score) AS isfinite(score) AND score = trunc(score)
+""", """
+CREATE OR REPLACE MACRO main.score_outside(score, score_min, score_max) AS score < score_min OR score > score_max
+""")
+
+
+# Scalar rules that read no table: they bind without a store attached, so an import's
+# pass 1 (which runs before the store is attached) can use them.
+RULES = (EXPECTED_SESSION, ASSESSMENT_WINDOW_START, *SCORE_RULES)
+
+
+def define_rules(con: duckdb.DuckDBPyConnection) -> None:
+    for macro in RULES:
+        con.execute(macro)
+
 
 def define(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SELECTED_EPISODES)
     con.execute(SELECTED_SESSIONS)
-    con.execute(EXPECTED_SESSION)
+    define_rules(con)

@@ -22,7 +22,7 @@ episode AS (
             WHEN e.episode_id IS NULL THEN
                 {'column': 'episode_id', 'raw_value': r.episode_id,
                  'reason': 'unknown episode: no enrollment with this episode_id in the store (import enrollments first)'}
-            WHEN r.assessment_date < e.admit_date - 30 THEN
+            WHEN r.assessment_date < main.assessment_window_start(e.admit_date) THEN
                 {'column': 'assessment_date', 'raw_value': strftime(r.assessment_date, $date_format),
                  'reason': 'assessment more than 30 days before its episode''s admission (admitted '
                            || strftime(e.admit_date, '%Y-%m-%d') || ')'}
@@ -37,7 +37,7 @@ episode AS (
     LEFT JOIN enrollments AS e ON e.episode_id = r.episode_id
     WHERE r.episode_id IS NOT NULL
       AND (e.episode_id IS NULL
-           OR r.assessment_date < e.admit_date - 30
+           OR r.assessment_date < main.assessment_window_start(e.admit_date)
            OR r.assessment_date > e.discharge_date)
 )
 SELECT idx, list(problem ORDER BY problem.column) AS problems

@@ -34,7 +34,7 @@ candidates AS (
     FROM observations AS o
     JOIN enrollments AS e
       ON e.patient_id = o.patient_id
-     AND o.assessment_date >= e.admit_date - 30
+     AND o.assessment_date >= main.assessment_window_start(e.admit_date)
      AND (e.discharge_date IS NULL OR o.assessment_date <= e.discharge_date)
 ),
 matched AS (

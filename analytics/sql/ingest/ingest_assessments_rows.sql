@@ -37,8 +37,8 @@ flags AS (
         ranged.*,
         assessment_date IS NOT NULL AND assessment_date_v IS NULL AS bad_date,
         instrument IS NOT NULL AND score_min IS NULL AS bad_instrument,
-        score IS NOT NULL AND (score_d IS NULL OR NOT isfinite(score_d) OR score_d <> trunc(score_d)) AS bad_score_number,
-        isfinite(score_d) AND score_d = trunc(score_d) AND (score_d < score_min OR score_d > score_max) AS bad_score_range
+        score IS NOT NULL AND NOT coalesce(main.whole_score(score_d), false) AS bad_score_number,
+        main.whole_score(score_d) AND main.score_outside(score_d, score_min, score_max) AS bad_score_range
     FROM ranged
 ),
 checked AS (
