@@ -85,9 +85,9 @@ _ELEMENTS: dict = {
 # The usual reader: straight into typed columns. After a line that is not valid JSON
 # it may also return the next line empty, so it is trusted only when every line came
 # back with a resourceType; otherwise the file is read again, line by line as JSON
-# objects (half as fast), which also tells what each unreadable line is and where it
-# is (numbering the rows holds a scan to their order, which took the typed reader
-# twice the CPU, so only this reader numbers them).
+# objects (slower), which also tells what each unreadable line is and where it is
+# (numbering the rows holds a scan to their order, which slows the typed reader
+# markedly, so only this reader numbers them; benchmarks/README.md has the figures).
 _TYPED_READER = ("(SELECT NULL::VARCHAR AS json_type, NULL::BIGINT AS n, * FROM read_json($path, "
                  "format = 'newline_delimited', ignore_errors = true, columns = $columns))")
 _EXACT_READER = ("(SELECT json_type(json) AS json_type, row_number() OVER () AS n, "
