@@ -236,7 +236,13 @@ def test_cli_kind_assessments_settles_a_csv_of_two_kinds_and_its_json_has_no_fhi
         assert cur.execute(STORED).fetchall() == [("A1", "E1", date(2024, 1, 10), "phq9", 12)]
         assert cur.execute("SELECT line, to_json(problems) FROM rejects WHERE file = 'scores.csv'").fetchall() == [
             (3, '[{"column":"score","raw_value":"22","reason":"score outside the range of gad7 (0 to 21)"}]')]
+        audited = [json.loads(d) for (d,) in cur.execute(
+            "SELECT detail FROM audit_log WHERE action = 'import' ORDER BY logged_at").fetchall()]
     store.close()
+    # the audit trail records the same counts as --format json: no FHIR counts for a CSV
+    assert [{k: d[k] for k in ("file", "inserted", "rejected")} for d in audited] == [
+        {"file": "enrollments.csv", "inserted": 2, "rejected": 0}, {"file": "scores.csv", "inserted": 1, "rejected": 1}]
+    assert all("skipped" not in d and "removed" not in d for d in audited)
 
 
 def test_an_ndjson_file_is_refused_as_another_kind(tmp_path):

@@ -7,7 +7,7 @@ the stored row of its id (Store.remove_rows), counted as removed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 import duckdb
@@ -34,6 +34,11 @@ class FileResult:
     rejected: int
     skipped: int | None = None
     removed: int | None = None
+
+    def counts(self) -> dict:
+        """Its fields as the CLI's --format json and the audit trail give them: skipped and
+        removed only for a FHIR file."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
     @property
     def note(self) -> str | None:

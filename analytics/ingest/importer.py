@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -67,7 +67,7 @@ class ImportResult:
 
     def as_json(self) -> dict:
         """The --format json output: skipped and removed appear for FHIR files only."""
-        return {"files": [{k: v for k, v in asdict(f).items() if v is not None} for f in self.files]}
+        return {"files": [f.counts() for f in self.files]}
 
 
 def _progress_step(report: Progress, done: int, size: int, total: int, start: float,
@@ -188,7 +188,7 @@ def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profil
                     drop_staging(cur)
                 _log(cur, batch_id, result.file, plan.scan.sha256, plan.kind, profile, started,
                      "loaded", result.note, result, actor)
-                detail = asdict(result) | {"sha256": plan.scan.sha256, "profile": profile.name,
+                detail = result.counts() | {"sha256": plan.scan.sha256, "profile": profile.name,
                                            "pseudonymised": pseudonymise_key is not None}
                 audit.record(cur, actor, "import", detail)
                 results.append(result)
