@@ -106,7 +106,8 @@ def funnel_by_program(
 
 
 # -- from the store -----------------------------------------------------------
-# unit name -> the fixed column spliced into funnel_*.sql at /*unit*/
+# unit name -> the fixed column spliced into funnel_*.sql at /*dimension*/ (by
+# breakdowns.with_dimension, which accepts only its own constant expressions)
 UNITS: dict[str, str] = {"site": "site", "clinician": "clinician"}
 # measure -> (query, numerator, denominator, patients column, title)
 MEASURES: dict[str, tuple[str, str, str, str, str]] = {
@@ -114,7 +115,6 @@ MEASURES: dict[str, tuple[str, str, str, str, str]] = {
     "completion_rate": ("qi/funnel_episodes", "completed", "discharged", "discharged_patients", "Completion rate"),
     "retention_week_4": ("qi/funnel_episodes", "retained4", "eligible4", "eligible4_patients", "Retention at week 4"),
 }
-PLACEHOLDER = "/*unit*/"
 
 
 def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
@@ -123,14 +123,16 @@ def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
     Session measures belong to the session's clinician; episode measures to the
     episode's primary clinician (most attended minutes, ties alphabetical).
     """
+    from analytics.metrics.breakdowns import with_dimension
+    from analytics.metrics.sessions import session_params
     from analytics.store.queries import sql_text
     from analytics.store.schema import UNPLANNED_REASONS
 
     if measure not in MEASURES or unit not in UNITS:
         raise ValueError(f"unknown funnel {measure!r} by {unit!r}")
     query, num, den, patients, _ = MEASURES[measure]
-    sql = sql_text(query).replace(PLACEHOLDER, UNITS[unit])
-    params = {"unplanned": list(UNPLANNED_REASONS)} if query == "qi/funnel_episodes" else {}
+    sql = with_dimension(sql_text(query), UNITS[unit])
+    params = {"unplanned": list(UNPLANNED_REASONS)} if query == "qi/funnel_episodes" else session_params()
     counts = cur.execute(sql, params).df()
     out = counts.rename(columns={num: "x", den: "n", patients: "group_patients"})
     return out[["program", "unit", "x", "n", "group_patients"]]

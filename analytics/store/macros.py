@@ -2,8 +2,10 @@
 
 One macro per file in analytics/sql/store/macros/, named after it. The table
 macros select (selected_episodes, selected_sessions: as_of, filters, site scope)
-or name a shared part of several queries; the scalar ones write a rule once
-(expected_session).
+or name a shared part of several queries (counted_sessions, episode_times,
+retention_at_week, the dose's weeks); the scalar and aggregate ones write a rule
+once (expected_session, completed_session, the session counts, the
+complete-period cut-off period_ended, program_week, complete_weeks).
 DuckDB inlines a macro where it is called, so a query costs the same as if the
 macro's text were written in it.
 
@@ -29,6 +31,19 @@ MACROS: tuple[str, ...] = (
     "selected_episodes",
     "selected_sessions",
     "expected_session",
+    "completed_session",
+    "program_week",
+    "complete_weeks",
+    "period_ended",
+    "session_attendance_counts",
+    "session_delivery_counts",
+    "counted_sessions",
+    "session_counts_by_type",
+    "episode_times",
+    "retention_at_week",
+    "dose_episodes",
+    "complete_week_minutes",
+    "complete_episode_weeks",
 )
 
 

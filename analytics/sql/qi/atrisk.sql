@@ -1,9 +1,9 @@
--- (continues episode_weeks.sql) The at-risk list: active episodes at as_of that
--- meet any of three outreach rules. The dose rule reads episode_weeks.sql's
--- `episodes` (complete weeks, target) and `week_minutes`, so the week rules stay
--- in one place. "Expected" sessions are every session except program_cancelled
--- (as in session_counts.sql); "missed" means no_show.
-, active AS (
+-- The at-risk list: active episodes at as_of that meet any of three outreach
+-- rules. The dose rule reads the dose's complete weeks and targets
+-- (dose_episodes(), complete_week_minutes(): macros), so the week rules stay in
+-- one place. "Expected" sessions are those of the macro expected_session, as in
+-- every attendance figure; "missed" means no_show.
+WITH active AS (
     -- discharge_date is NULL when the episode had not ended by as_of
     SELECT episode_id, patient_id, site, program, as_of
     FROM main.selected_episodes()
@@ -43,11 +43,11 @@ last_attended AS (
 ),
 low_dose AS (
     -- both of the last two complete weeks below the program's weekly target;
-    -- a week without attended minutes has no week_minutes row and reads 0
+    -- a week without attended minutes has no complete_week_minutes row and reads 0
     SELECT e.episode_id, any_value(e.target_minutes) / 60.0 AS target_hours
-    FROM episodes AS e
-    LEFT JOIN week_minutes AS m
-        ON m.ep = e.ep AND m.week_number BETWEEN e.complete_weeks - 1 AND e.complete_weeks
+    FROM main.dose_episodes($target_programs, $target_hours) AS e
+    LEFT JOIN main.complete_week_minutes() AS m
+        ON m.episode_id = e.episode_id AND m.week_number BETWEEN e.complete_weeks - 1 AND e.complete_weeks
     WHERE e.complete_weeks >= 2 AND e.target_minutes IS NOT NULL
     GROUP BY e.episode_id
     HAVING count(*) FILTER (WHERE m.minutes >= e.target_minutes) = 0
