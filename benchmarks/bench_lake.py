@@ -41,7 +41,7 @@ GROUPS = {"a": ("Hillcrest", "Lakeview", "Pinewood"), "b": ("Northgate", "Rivers
 IMPORTER = r"""
 import json, resource, sys, time
 from analytics.ingest.importer import import_files
-from analytics.store.connection import Store
+from analytics.store import Store
 target, files = sys.argv[1], sys.argv[2:]
 store = Store(target)
 def cpu():
@@ -58,7 +58,7 @@ print(json.dumps({"rows": rows, "seconds": seconds, "cpu_s": cpu_s, "started": t
 METRICS = r"""
 import json, resource, statistics, sys, time
 from analytics.metrics.summary import summary
-from analytics.store.connection import Store
+from analytics.store import Store
 store = Store(sys.argv[1])
 summary(store)  # warm-up: attach, extension load, file cache
 times, cpu = [], []
@@ -167,12 +167,12 @@ def bench(sessions: int, workdir: Path, seed: int, catalogs: Catalogs) -> dict:
     for g in GROUPS:
         lone = catalogs.new_target()
         with_data = {**env, "IOP_LAKE_DATA": _fresh(data / f"lake_lone_{g}")}
-        subprocess.run([sys.executable, "-c", "import sys; from analytics.store.connection import Store\n"
+        subprocess.run([sys.executable, "-c", "import sys; from analytics.store import Store\n"
                         "with Store(sys.argv[1]).write(): pass", lone], cwd=REPO, env=with_data, check=True)
         out["lone_importers"][g] = _run_json(IMPORTER, lone, *groups[g], env=with_data)
     together = catalogs.new_target()
     with_data = {**env, "IOP_LAKE_DATA": _fresh(data / "lake_together")}
-    subprocess.run([sys.executable, "-c", "import sys; from analytics.store.connection import Store\n"
+    subprocess.run([sys.executable, "-c", "import sys; from analytics.store import Store\n"
                     "with Store(sys.argv[1]).write(): pass", together], cwd=REPO, env=with_data, check=True)
     procs = {g: subprocess.Popen([sys.executable, "-c", IMPORTER, together, *groups[g]], cwd=REPO,
                                  env=with_data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -57,7 +57,7 @@ def prepare(sessions: int, workdir: Path, seed: int) -> Path:
     for leftover in (db, Path(str(db) + ".wal")):
         leftover.unlink(missing_ok=True)
     from analytics.ingest.importer import import_files
-    from analytics.store.connection import Store
+    from analytics.store import Store
 
     t0 = time.perf_counter()
     store = Store(str(db))
@@ -72,7 +72,7 @@ def prepare(sessions: int, workdir: Path, seed: int) -> Path:
 def measure(db: str, repeats: int) -> dict:
     """Run in a fresh process: the summary warm, then the pandas baseline; returns figures."""
     from analytics.metrics import summary as metrics
-    from analytics.store.connection import Store
+    from analytics.store import Store
     from benchmarks.pandas_baseline import load_frames, pandas_summary
 
     store = Store(db)
@@ -121,7 +121,7 @@ def _part_seconds(store) -> dict[str, tuple[float, float]]:
     from analytics.metrics import retention
     from analytics.metrics import sessions
     from analytics.filters import Filters
-    from analytics.store.queries import bind_filters
+    from analytics.store import bind_filters
 
     out = {}
     with store.read() as cur:

@@ -68,8 +68,7 @@ def measure(db: str, repeats: int) -> None:
     from analytics.report import packet as report
     from analytics.qi import spc
     from analytics.filters import Filters, Scope
-    from analytics.store.queries import bind_filters
-    from analytics.store.connection import Store
+    from analytics.store import Store, bind_filters
 
     store = Store(db)
     filters, scope = Filters(), Scope()

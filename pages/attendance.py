@@ -4,9 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.report import figures
-from analytics.privacy.suppression import RateSpec, SuppressionSpec
+from analytics import formatting
+from analytics.metrics import dose as dosage, sessions
+from analytics.metrics.breakdowns import WEEKDAY_ORDER
 from analytics.qi.targets import target_for
+from analytics.report import figures
 from ui import data, widgets
 from ui.context import page_context
 
@@ -20,19 +22,6 @@ RATE_NAMES = {
     "patient_cancellation_rate": "Cancelled by patient",
     "program_cancellation_rate": "Cancelled by program",
 }
-SESSION_RATE_SPEC = SuppressionSpec(
-    counts=("patients",),
-    rates=tuple(RateSpec(r, None, None) for r in (*RATE_NAMES, "session_completion_rate")),
-    group_size="patients", column_totals=False,
-)
-RATES_HELP = (
-    "**Expected sessions** are all scheduled sessions except those the program cancelled. "
-    "**Attendance rate** = attended / expected; **no-show rate** = no-shows / expected; "
-    "**cancelled by patient** = patient cancellations / expected. "
-    "**Cancelled by program** = program cancellations / all scheduled sessions: the program's own "
-    "cancellations are kept out of every attendance denominator, so they are never counted as missed. "
-    "**Session completion** = attended sessions with at least 90% of their scheduled minutes / expected."
-)
 
 
 def _target(metric: str) -> float | None:
@@ -41,17 +30,19 @@ def _target(metric: str) -> float | None:
 
 
 def headline() -> None:
-    rates = data.query(ctx, "sessions:session_rates")
+    rates = data.query(ctx, sessions.session_rates)
     if rates.expected == 0:
         widgets.note_empty("No scheduled sessions in this selection.")
         st.stop()
     cols = st.columns(5)
     with cols[0]:
         widgets.tile("Attendance rate", rates.attendance_rate, "rate",
-                     help=f"{widgets.fmt_value(rates.attended)} attended of {widgets.fmt_value(rates.expected)} expected sessions")
+                     help=f"{formatting.number(rates.attended)} attended of {formatting.number(rates.expected)} "
+                          "expected sessions")
     with cols[1]:
         widgets.tile("No-show rate", rates.no_show_rate, "rate", higher_is_better=False,
-                     help=f"{widgets.fmt_value(rates.no_show)} no-shows of {widgets.fmt_value(rates.expected)} expected sessions")
+                     help=f"{formatting.number(rates.no_show)} no-shows of {formatting.number(rates.expected)} "
+                          "expected sessions")
     with cols[2]:
         widgets.tile("Cancelled by patient", rates.patient_cancellation_rate, "rate", higher_is_better=False)
     with cols[3]:
@@ -66,7 +57,7 @@ def over_time() -> None:
     st.subheader("Rates by week and month")
     grain = st.radio("Period", ["Month", "Week"], key="att_grain", horizontal=True)
     dim = grain.lower()
-    table = data.query(ctx, "sessions:rates_by", dim)
+    table = data.query(ctx, sessions.rates_by, dim)
     if table.empty:
         widgets.note_empty()
         return
@@ -81,26 +72,25 @@ def over_time() -> None:
         fig.update_layout(legend_title_text="")
         return fig
     widgets.cached_chart(ctx, "att_over_time", build, dim)
-    widgets.how_computed(RATES_HELP, "sessions")
+    widgets.how_computed("session-rates")
     with st.expander("Table"):
-        widgets.table(ctx, table, f"session_rates_by_{dim}", SESSION_RATE_SPEC)
+        widgets.table(ctx, table, f"session_rates_by_{dim}", sessions.rates_by, dim)
 
 
 def by_dimension() -> None:
     st.subheader("By weekday, session type and clinician")
     labels = {"weekday": "Weekday", "session_type": "Session type", "clinician": "Clinician"}
     dim = st.radio("Compare by", list(labels), format_func=labels.get, key="att_dim", horizontal=True)
-    table = data.query(ctx, "sessions:rates_by", dim)
+    table = data.query(ctx, sessions.rates_by, dim)
     if table.empty:
         widgets.note_empty()
         return
-    # Cancellations beside no-shows (issue 4): all four rates, as in the chart over time.
+    # Cancellations beside no-shows: all four rates, as in the chart over time.
     long = table.melt(id_vars=[dim], value_vars=list(RATE_NAMES), var_name="rate", value_name="value")
     long["rate"] = long["rate"].map(RATE_NAMES)
     long[dim] = long[dim].fillna("(not recorded)").astype(str)
     order = None
     if dim == "weekday":
-        from analytics.metrics.breakdowns import WEEKDAY_ORDER
         order = [d for d in WEEKDAY_ORDER if d in set(long[dim])]
     many = long[dim].nunique() > 8
 
@@ -116,14 +106,14 @@ def by_dimension() -> None:
     if dim == "clinician":
         st.caption("Rates per clinician vary by chance with few sessions; the QI page's funnel plots show "
                    "which differences go beyond chance.")
-    widgets.how_computed(RATES_HELP, "sessions")
+    widgets.how_computed("session-rates")
     with st.expander("Table"):
-        widgets.table(ctx, table, f"session_rates_by_{dim}", SESSION_RATE_SPEC)
+        widgets.table(ctx, table, f"session_rates_by_{dim}", sessions.rates_by, dim)
 
 
 def minutes() -> None:
     st.subheader("Minutes delivered against minutes scheduled")
-    table = data.query(ctx, "sessions:rates_by", "month")
+    table = data.query(ctx, sessions.rates_by, "month")
     if table.empty:
         widgets.note_empty()
         return
@@ -138,14 +128,12 @@ def minutes() -> None:
                                x_title="Month", y_title="Hours (minutes / 60)")
         return fig
     widgets.cached_chart(ctx, "att_minutes", build)
-    widgets.how_computed(
-        "**Scheduled** = scheduled minutes of expected sessions (program cancellations left out); "
-        "**delivered** = attended minutes of attended sessions. Both shown in hours.", "sessions")
+    widgets.how_computed("minutes-scheduled-and-delivered")
 
 
 def dose() -> None:
     st.subheader("Weekly dose against ASAM Level 2.1")
-    summary = data.query(ctx, "dose:dose_summary")
+    summary = data.query(ctx, dosage.dose_summary)
     if summary.episode_weeks == 0:
         widgets.note_empty("No complete episode-week in this selection yet, so there is no weekly dose to show.")
         return
@@ -156,7 +144,7 @@ def dose() -> None:
         widgets.tile("Weeks meeting the dose target", summary.dose_target_met_rate, "rate")
     with c3:
         widgets.tile("Complete episode-weeks", summary.episode_weeks, "count", higher_is_better=None)
-    hist = data.query(ctx, "dose:weekly_hours_distribution")
+    hist = data.query(ctx, dosage.weekly_hours_distribution)
     if not hist.empty:
         # One line per distinct target (adult 9 h, adolescent 6 h), labelled by the programs using it.
         by_hours: dict[float, list[str]] = {}
@@ -173,7 +161,7 @@ def dose() -> None:
             fig.update_layout(legend_title_text="Program")
             return fig
         widgets.cached_chart(ctx, "att_dose_hist", build)
-    by_week = data.query(ctx, "dose:dose_by_program_week")
+    by_week = data.query(ctx, dosage.dose_by_program_week)
     if not by_week.empty:
 
         def build():
@@ -186,22 +174,12 @@ def dose() -> None:
             fig.update_xaxes(dtick=1)
             return fig
         widgets.cached_chart(ctx, "att_dose_by_week", build)
-    widgets.how_computed(
-        "Week *k* of an episode covers admission day + 7(k−1) to + 7k − 1 and counts once its last day "
-        "has passed (by discharge or the data date). Its hours are the attended minutes in it / 60 "
-        "(0 when nothing was attended). A week **meets the dose** when its hours reach the program's "
-        "target: ASAM Level 2.1 asks for at least 9 hours a week for adults and 6 for adolescents "
-        "(config/iop.toml).", "dose")
+    widgets.how_computed("weekly-dose")
     with st.expander("Tables"):
         if not by_week.empty:
-            widgets.table(ctx, by_week, "dose_by_program_week",
-                          SuppressionSpec(counts=("episode_weeks", "patients"),
-                                          rates=(RateSpec("dose_target_met_rate", None, None),),
-                                          group_size="patients", column_totals=False))
+            widgets.table(ctx, by_week, "dose_by_program_week", dosage.dose_by_program_week)
         if not hist.empty:
-            widgets.table(ctx, hist, "weekly_hours_histogram",
-                          SuppressionSpec(counts=("met_weeks", "episode_weeks", "episodes", "patients"),
-                                          group_size="patients", column_totals=False))
+            widgets.table(ctx, hist, "weekly_hours_histogram", dosage.weekly_hours_distribution)
 
 
 for section, name in ((headline, "Session rates"), (over_time, "Rates over time"), (by_dimension, "Rates by group"),

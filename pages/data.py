@@ -9,10 +9,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics.privacy import roles
+from analytics.ingest import history
+from analytics.metrics import coverage
+from analytics.privacy import audit, roles
 from analytics.report import figures
-from analytics.store.connection import StoreError
-from analytics.privacy.suppression import SuppressionSpec
+from analytics.store import StoreError
 from ui import auth, data, widgets
 from ui.context import page_context
 
@@ -23,7 +24,6 @@ widgets.as_of_line(ctx)
 # Imports, the import log and rejects are store-wide, not a site's: directors only
 # (local mode acts as a director).
 STORE_WIDE = ctx.scope.role == "director" and ctx.scope.allowed_sites is None
-NO_SUPPRESSION = SuppressionSpec(column_totals=False)
 _RESULT_KEY = "_data_import_result"
 
 
@@ -38,7 +38,9 @@ def upload() -> None:
     if not STORE_WIDE:
         st.info("Importing is for clinical directors (it changes every site's data).")
         return
-    st.caption("Attendance/duration exports (sessions) and enrollment/discharge exports, as CSV or Excel. "
+    st.caption("Attendance/duration exports (sessions), enrollment/discharge exports, and referral exports "
+               "(referrals: every request for service, admitted or not, e.g. from the intake team's CRM), "
+               "as CSV or Excel; each file's kind is told from its headers. "
                "Every row is either loaded or kept with its reason in the rejected rows below. "
                "Re-importing a file updates changed rows and leaves the rest unchanged.")
     finished = st.session_state.pop(_RESULT_KEY, None)
@@ -104,12 +106,12 @@ def import_log() -> None:
     if not STORE_WIDE:
         st.info("The import log is shown to clinical directors.")
         return
-    log = data.query(ctx, "import_history:import_log", 500)
+    log = data.query(ctx, history.import_log, 500)
     if log.empty:
         st.info("Nothing has been imported yet.")
         return
     st.dataframe(log, hide_index=True, width="stretch")
-    widgets.download_table(ctx, log, "import_log", NO_SUPPRESSION)
+    widgets.download_table(ctx, log, "import_log", history.import_log)
 
 
 def rejects() -> None:
@@ -117,7 +119,7 @@ def rejects() -> None:
     if not STORE_WIDE:
         st.info("Rejected rows are shown to clinical directors.")
         return
-    rows = data.query(ctx, "import_history:rejected_rows")
+    rows = data.query(ctx, history.rejected_rows)
     if rows.empty:
         st.success("No rejected rows: every input row was loaded.")
         return
@@ -126,10 +128,10 @@ def rejects() -> None:
     reasons = rows.groupby(["kind", "column", "reason"], as_index=False).size().rename(columns={"size": "rows"})
     st.dataframe(reasons.sort_values("rows", ascending=False), hide_index=True, width="stretch")
     st.dataframe(rows, hide_index=True, width="stretch")
-    widgets.download_table(ctx, rows, "rejected_rows", NO_SUPPRESSION, label="Download rejected rows (CSV)")
+    widgets.download_table(ctx, rows, "rejected_rows", history.rejected_rows, label="Download rejected rows (CSV)")
 
 
-def coverage() -> None:
+def data_coverage() -> None:
     st.subheader("Data coverage by site and month")
     if not ctx.has_data:
         st.info("The store holds no data yet. Import exports above.")
@@ -137,8 +139,8 @@ def coverage() -> None:
     # Coverage follows the site and program filters, not the admission range: the point is
     # to see where each site's exports stop.
     sites_only = replace(ctx.filters, admitted_from=None, admitted_to=None)
-    last = data.query(ctx, "coverage:site_last_dates", filters=sites_only)
-    monthly = data.query(ctx, "coverage:coverage_by_site_month", filters=sites_only)
+    last = data.query(ctx, coverage.site_last_dates, filters=sites_only)
+    monthly = data.query(ctx, coverage.coverage_by_site_month, filters=sites_only)
     if last.empty:
         widgets.note_empty("No site in this selection.")
         return
@@ -157,7 +159,7 @@ def coverage() -> None:
         "as_of": st.column_config.DateColumn("Data as of"),
         "lag_days": st.column_config.NumberColumn("Days before data date"),
     })
-    widgets.download_table(ctx, last, "site_last_dates", SuppressionSpec(counts=("episodes",), column_totals=True))
+    widgets.download_table(ctx, last, "site_last_dates", coverage.site_last_dates)
     if not monthly.empty:
 
         def build():
@@ -167,14 +169,8 @@ def coverage() -> None:
             return fig
         widgets.cached_chart(ctx, "data_coverage", build)
         with st.expander("Table: sessions per site and month"):
-            widgets.table(ctx, monthly, "coverage_by_site_month",
-                          SuppressionSpec(counts=("episodes", "patients"), group_size="patients",
-                                          column_totals=False))
-    widgets.how_computed(
-        "Sessions recorded per site and calendar month, and each site's first and last session date. "
-        "The data date (as of) is the latest date anywhere in the store. A site is flagged when its last "
-        "session is more than 14 days before it: IOP patients attend several times a week, so two quiet "
-        "weeks at a whole site usually mean a missing export, not a pause in treatment.", "data-coverage")
+            widgets.table(ctx, monthly, "coverage_by_site_month", coverage.coverage_by_site_month)
+    widgets.how_computed("data-coverage")
 
 
 def audit_log() -> None:
@@ -182,7 +178,7 @@ def audit_log() -> None:
         return
     st.subheader("Audit log")
     st.caption("Logins, imports, exports and views of patient-level lists (42 CFR Part 2 accounting of disclosures).")
-    rows = data.query(ctx, "audit:audit_rows", 500)
+    rows = data.query(ctx, audit.audit_rows, 500)
     if rows.empty:
         st.info("No audit rows yet.")
         return
@@ -190,5 +186,5 @@ def audit_log() -> None:
 
 
 for section, name in ((upload, "Import"), (import_log, "Import log"), (rejects, "Rejected rows"),
-                      (coverage, "Data coverage"), (audit_log, "Audit log")):
+                      (data_coverage, "Data coverage"), (audit_log, "Audit log")):
     widgets.guarded(section, name)

@@ -1,11 +1,12 @@
-"""Retention: who leaves, and when. Layout only; the figures come from analytics.metrics.retention/outcomes."""
+"""Retention: who leaves, and when. Layout only; the figures come from analytics.metrics.retention/discharges."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from analytics import formatting
+from analytics.metrics import breakdowns, discharges, retention
 from analytics.report import figures
-from analytics.privacy.suppression import RateSpec, SuppressionSpec
 from ui import data, widgets
 from ui.context import page_context
 
@@ -22,13 +23,13 @@ ALL = "All selected episodes"
 
 def retention_curves() -> None:
     st.subheader("Retention over the first 12 weeks")
-    dims = [d for d in data.query(ctx, "breakdowns:dimensions", "episode") if d != "cohort"]
+    dims = [d for d in data.query(ctx, breakdowns.dimensions, "episode") if d != "cohort"]
     left, right = st.columns(2)
     by = left.selectbox("Compare by", [ALL] + dims, key="ret_by",
                         format_func=lambda d: d.replace("_", " ").capitalize() if d != ALL else d)
     measure = right.radio("Measure", list(MEASURES), key="ret_measure", horizontal=True)
     column, y_title = MEASURES[measure]
-    curve = data.query(ctx, "retention:retention_curve", by=None if by == ALL else by)
+    curve = data.query(ctx, retention.retention_curve, by=None if by == ALL else by)
     # The analytics layer marks where a curve must stop (fewer than 10 at risk).
     shown = curve[curve["shown"]].copy()
     if shown.empty or shown[column].isna().all():
@@ -50,49 +51,31 @@ def retention_curves() -> None:
     dropped = sorted(set(curve[group].fillna("(not recorded)").astype(str)) - set(shown[group])) if group else []
     if dropped:
         st.caption(f"{len(dropped)} group(s) have fewer than 10 episodes at risk from the start and are not drawn.")
-    widgets.how_computed(
-        "**Retention at week w** is the share of episodes without an *unplanned* discharge "
-        "(dropped out or terminated by the facility) by day 7·w. Patients still in treatment are "
-        "not counted as lost or retained: they are followed up to the data date and then censored "
-        "(Aalen-Johansen cumulative incidence, with planned discharges as competing events). "
-        "**Still in program** is the Kaplan-Meier share with no discharge of any kind. "
-        "The band is the 95% confidence interval; the numbers under the chart are the episodes still "
-        "at risk at the start of each week. A curve stops where fewer than 10 episodes remain at risk.",
-        "retention-and-time-in-program",
-    )
+    widgets.how_computed("retention-curves")
     table = curve[[c for c in ([group] if group else []) + ["week", "n_at_risk", column, f"{column}_lo",
                                                               f"{column}_hi"] if c]]
     with st.expander("Table"):
-        widgets.table(ctx, table, "retention_curve",
-                      SuppressionSpec(counts=("n_at_risk",), rates=(RateSpec(column, None, "n_at_risk"),),
-                                      column_totals=False))
+        widgets.table(ctx, table, "retention_curve", retention.retention_curve)
 
 
 def readmissions() -> None:
     st.subheader("Readmission")
-    rates = data.query(ctx, "outcomes:readmission_rates")
+    rates = data.query(ctx, discharges.readmission_rates)
     cols = st.columns(len(rates))
     for col, (days, r) in zip(cols, sorted(rates.items())):
         with col:
             widgets.tile(f"Readmitted within {days} days", r.rate, "rate", higher_is_better=None,
-                         help=f"{widgets.fmt_value(r.readmitted)} of {widgets.fmt_value(r.eligible)} discharges at least "
-                              f"{days} days before the data date")
-    widgets.how_computed(
-        "**Readmission within N days** = discharged episodes followed by a new episode of the same "
-        "patient admitted within N days of discharge / discharged episodes whose discharge was at least "
-        "N days before the data date (so every episode counted had the full N days to be readmitted).",
-        "outcomes",
-    )
+                         help=f"{formatting.number(r.readmitted)} of {formatting.number(r.eligible)} discharges at "
+                              f"least {days} days before the data date")
+    widgets.how_computed("readmission")
     table = pd.DataFrame([{"window_days": d, "eligible": r.eligible, "readmitted": r.readmitted, "rate": r.rate}
                           for d, r in sorted(rates.items())])
-    widgets.download_table(ctx, table, "readmission",
-                           SuppressionSpec(counts=("eligible", "readmitted"),
-                                           rates=(RateSpec("rate", "readmitted", "eligible"),), column_totals=False))
+    widgets.download_table(ctx, table, "readmission", discharges.readmission_rates)
 
 
 def cohort_heatmap() -> None:
     st.subheader("Retention by admission month")
-    cohorts = data.query(ctx, "retention:cohort_retention")
+    cohorts = data.query(ctx, retention.cohort_retention)
     if cohorts.empty or cohorts["retention"].isna().all():
         widgets.note_empty("No admission cohort has been followed long enough to show here.")
         return
@@ -106,21 +89,15 @@ def cohort_heatmap() -> None:
                              x_title="Program week", y_title="Admission month", z_title="Retention")
         return fig
     widgets.cached_chart(ctx, "ret_heatmap", build)
-    widgets.how_computed(
-        "Each row is the episodes admitted in one month, each column a program week. A cell is the "
-        "retention at the end of that week for that cohort, with patients still in treatment censored. "
-        "Blank cells: the cohort has not been followed that long yet, or fewer than 10 episodes were at risk.",
-        "retention-and-time-in-program",
-    )
+    widgets.how_computed("cohort-heatmap")
     with st.expander("Table"):
         widgets.table(ctx, cohorts[["cohort", "week", "n", "n_at_risk", "retention"]], "retention_by_cohort",
-                      SuppressionSpec(counts=("n", "n_at_risk"), rates=(RateSpec("retention", None, "n_at_risk"),),
-                                      column_totals=False))
+                      retention.cohort_retention)
 
 
 def discharge_reasons() -> None:
     st.subheader("Discharge reasons over time")
-    reasons = data.query(ctx, "outcomes:discharge_reasons_by_month")
+    reasons = data.query(ctx, discharges.discharge_reasons_by_month)
     if reasons.empty:
         widgets.note_empty("No discharges in this selection yet.")
         return
@@ -140,19 +117,14 @@ def discharge_reasons() -> None:
         fig.update_layout(legend_traceorder="normal")
         return fig
     widgets.cached_chart(ctx, "ret_reasons", build, view)
-    widgets.how_computed(
-        "Discharged episodes per calendar month of discharge, split by the TEDS-D discharge reason "
-        "(completed, dropped out, terminated, transferred, incarcerated, death, other). "
-        "*Dropped out* and *terminated* are the unplanned endings.", "outcomes")
+    widgets.how_computed("discharge-reasons-over-time")
     with st.expander("Table"):
-        widgets.table(ctx, reasons, "discharge_reasons_by_month",
-                      SuppressionSpec(counts=("discharges",), rates=(RateSpec("share", "discharges", None),),
-                                      column_totals=True))
+        widgets.table(ctx, reasons, "discharge_reasons_by_month", discharges.discharge_reasons_by_month)
 
 
 def time_in_program() -> None:
     st.subheader("Time in program by discharge reason")
-    los = data.query(ctx, "outcomes:los_by_reason")
+    los = data.query(ctx, discharges.los_by_reason)
     if los.empty:
         widgets.note_empty("No discharges in this selection yet.")
         return
@@ -168,13 +140,10 @@ def time_in_program() -> None:
                                         colour_map=figures.REASON_COLOURS)
         return fig
     widgets.cached_chart(ctx, "ret_los", build)
-    widgets.how_computed(
-        "Days from admission to discharge (discharge date − admission date) for discharged episodes. "
-        "The box spans the 25th to 75th percentile with the median inside; whiskers reach the most "
-        "extreme values within 1.5 × the box height.", "outcomes")
+    widgets.how_computed("time-in-program-by-discharge-reason")
     with st.expander("Table"):
         widgets.table(ctx, los[["discharge_reason", "n", "mean", "q1", "median", "q3"]], "time_in_program_by_reason",
-                      SuppressionSpec(counts=("n",), group_size="n", column_totals=True))
+                      discharges.los_by_reason)
 
 
 for section, name in ((retention_curves, "Retention curve"), (readmissions, "Readmission"),

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.metrics import mix
 from analytics.report import figures
 from analytics.store.schema import SESSION_TYPES
-from analytics.privacy.suppression import RateSpec, SuppressionSpec
 from ui import data, widgets
 from ui.context import page_context
 
@@ -13,31 +13,19 @@ ctx = page_context()
 st.title("Therapy mix")
 widgets.as_of_line(ctx)
 
-TYPE_LABELS = {
-    "group": "Group therapy", "individual": "Individual counselling", "family": "Family therapy",
-    "relapse_prevention": "Relapse prevention", "life_skills": "Life skills",
-}
-MIX_HELP = (
-    "A session type's **share** is its attended minutes / all attended minutes, over the selected "
-    "sessions; the shares add up to 100%. Per program week, per site or program, the same ratio is "
-    "taken within that week or group. Only attended sessions count."
-)
-MIX_SPEC = SuppressionSpec(counts=("episodes", "patients"), rates=(RateSpec("share", None, None),),
-                           group_size="patients", column_totals=False)
-
 
 def _label(df, column="session_type"):
     out = df.copy()
-    out[column] = out[column].map(lambda t: TYPE_LABELS.get(t, str(t).replace("_", " ").capitalize()))
+    out[column] = out[column].map(lambda t: figures.COMPONENT_LABELS.get(t, str(t).replace("_", " ").capitalize()))
     return out
 
 
-ORDER = [TYPE_LABELS[t] for t in SESSION_TYPES]
+ORDER = [figures.COMPONENT_LABELS[t] for t in SESSION_TYPES]
 
 
 def overall() -> None:
     st.subheader("Share of attended hours by component")
-    table = data.query(ctx, "mix:therapy_mix_table")
+    table = data.query(ctx, mix.therapy_mix_table)
     if table.empty:
         widgets.note_empty("No attended sessions in this selection.")
         st.stop()
@@ -58,14 +46,14 @@ def overall() -> None:
         fig.update_layout(showlegend=False)
         return fig
     widgets.cached_chart(ctx, "mix_overall", build)
-    widgets.how_computed(MIX_HELP, "therapy-mix")
+    widgets.how_computed("shares-of-attended-minutes")
     with st.expander("Table"):
-        widgets.table(ctx, table, "therapy_mix", MIX_SPEC)
+        widgets.table(ctx, table, "therapy_mix", mix.therapy_mix_table)
 
 
 def by_week() -> None:
     st.subheader("How the mix changes over the program")
-    table = data.query(ctx, "mix:mix_by_program_week")
+    table = data.query(ctx, mix.mix_by_program_week)
     if table.empty:
         widgets.note_empty("No attended sessions in program weeks 1 to 12 for this selection.")
         return
@@ -79,16 +67,16 @@ def by_week() -> None:
         fig.update_layout(legend_traceorder="normal")
         return fig
     widgets.cached_chart(ctx, "mix_by_week", build)
-    widgets.how_computed(MIX_HELP + " Program week *k* is admission day + 7(k−1) to + 7k − 1.", "therapy-mix")
+    widgets.how_computed("shares-of-attended-minutes")
     with st.expander("Table"):
-        widgets.table(ctx, table, "therapy_mix_by_program_week", MIX_SPEC)
+        widgets.table(ctx, table, "therapy_mix_by_program_week", mix.mix_by_program_week)
 
 
 def compared() -> None:
     st.subheader("Programs and sites compared")
     labels = {"program": "Program", "site": "Site"}
     dim = st.radio("Compare", list(labels), format_func=labels.get, key="mix_dim", horizontal=True)
-    table = data.query(ctx, "mix:mix_by", dim)
+    table = data.query(ctx, mix.mix_by, dim)
     if table.empty:
         widgets.note_empty()
         return
@@ -104,14 +92,14 @@ def compared() -> None:
                                    height=max(300, 40 * n + 140))
         return fig
     widgets.cached_chart(ctx, "mix_by_dim", build, dim)
-    widgets.how_computed(MIX_HELP, "therapy-mix")
+    widgets.how_computed("shares-of-attended-minutes")
     with st.expander("Table"):
-        widgets.table(ctx, table, f"therapy_mix_by_{dim}", MIX_SPEC)
+        widgets.table(ctx, table, f"therapy_mix_by_{dim}", mix.mix_by)
 
 
 def reach() -> None:
     st.subheader("Episodes that received each component")
-    table = data.query(ctx, "mix:component_reach")
+    table = data.query(ctx, mix.component_reach)
     if table.empty:
         widgets.note_empty("No selected episode attended any session yet.")
         return
@@ -125,15 +113,9 @@ def reach() -> None:
         fig.update_layout(showlegend=False)
         return fig
     widgets.cached_chart(ctx, "mix_reach", build)
-    widgets.how_computed(
-        "**Reach** of a component = episodes that attended at least one session of it / episodes that "
-        "attended any session. For example, the share of episodes with any family therapy.", "therapy-mix")
+    widgets.how_computed("component-reach")
     with st.expander("Table"):
-        widgets.table(ctx, table, "component_reach",
-                      SuppressionSpec(counts=("episodes_reached", "episodes_attending", "patients_reached",
-                                              "patients_attending"),
-                                      rates=(RateSpec("reach", "episodes_reached", "episodes_attending"),),
-                                      group_size="patients_attending", column_totals=False))
+        widgets.table(ctx, table, "component_reach", mix.component_reach)
 
 
 for section, name in ((overall, "Therapy mix"), (by_week, "Mix by program week"), (compared, "Mix compared"),

@@ -158,6 +158,196 @@ AGE_GROUP = (("12-17", "18-25", "26-34", "35-44", "45-54", "55+"),
 SEX = (("male", "female", "unknown"), (0.61, 0.385, 0.005))
 
 
+# ---- Requests for service (referrals.csv) and the enrollments' first_contact_date ----
+# One referral row per request for service, admitted or not. An admitted referral
+# is linked to its episode; the others end in one of the remaining outcomes.
+REFERRAL_OUTCOMES: tuple[str, ...] = (
+    "admitted", "declined", "not_eligible", "no_show", "referred_elsewhere", "pending")
+
+
+@dataclass(frozen=True)
+class SiteAccess:
+    admitted_share: float  # admitted requests over all the site's requests for service
+    wait_median_days: float  # median days from first contact to admission (before weekends)
+    records_first_contact: bool = True  # False: the enrollment export leaves the column empty
+    unlogged_share: float = 0.0  # episodes with no request in the referral log (walk-ins)
+
+
+# Loveland & Driscoll 2014 (Subst Abuse Treat Prev Policy 9:41), one specialty
+# agency, 1,822 requests: 45% lost between call and assessment and 32% between
+# assessment and enrollment (under 40% admitted), median 6 days from request to
+# assessment and 8 more to enrollment. Programs that worked on access (NIATx) do
+# better; the target here is half to two thirds admitted and a median wait of
+# about a week. Andrews & Pollack 2011 (TEDS, Illinois 2008, 66,316 episodes):
+# outpatient clients waited 11 days on average. Sites differ like their other
+# figures: Northgate quick, Hillcrest slow. Riverside's enrollment export has no
+# first_contact_date, and a quarter of its episodes have no logged request.
+SITE_ACCESS: dict[str, SiteAccess] = {
+    "Northgate": SiteAccess(0.66, 6.0),
+    "Riverside": SiteAccess(0.60, 8.0, records_first_contact=False, unlogged_share=0.25),
+    "Hillcrest": SiteAccess(0.50, 11.0),
+    "Lakeview": SiteAccess(0.60, 8.0),
+    "Pinewood": SiteAccess(0.60, 7.0),
+}
+# Walk-ins and same-week starts: this share is admitted on the day of first
+# contact or the next; the rest wait a lognormal time around the site's median
+# (sigma below: a long right tail, about 6% beyond 30 days).
+SAME_DAY_ADMISSION_P = 0.10
+WAIT_LOG_SIGMA = 0.85
+# Andrews & Pollack 2011: criminal-justice referrals waited longest (14 days),
+# health-care referrals shortest (6); multipliers of the site's median.
+WAIT_MULTIPLIER_BY_SOURCE: dict[str, float] = {
+    "Self": 1.0, "Criminal justice": 1.35, "Inpatient step-down": 0.6, "Primary care": 0.8,
+    "Family or friend": 1.0, "School": 1.1,
+}
+# A referral to one site admitted at another, or to the other program: rare.
+REFERRAL_OTHER_SITE_P = 0.03
+REFERRAL_OTHER_PROGRAM_P = 0.005
+# Intake assessments: most admitted referrals had one, between first contact and
+# admission (Loveland & Driscoll: request -> assessment -> enrollment); it falls
+# at this Beta-distributed share of the wait.
+INTAKE_P_ADMITTED = 0.90
+INTAKE_SHARE_OF_WAIT = (1.3, 2.0)
+# The enrollment's first_contact_date is the referral's, except for this share
+# where the two systems disagree by 1 to 7 days (the enrollment's date is used).
+FIRST_CONTACT_MISMATCH_P = 0.05
+FIRST_CONTACT_MISMATCH_DAYS = 7
+# Requests that were not admitted. Outcome mix (Loveland & Driscoll: most losses
+# happen before the assessment, i.e. no-shows); pending only while recent: a
+# request this many days old or less is pending with probability
+# PENDING_P * (1 - age / PENDING_DAYS).
+OTHER_OUTCOME_P: dict[str, float] = {
+    "declined": 0.20, "not_eligible": 0.15, "no_show": 0.42, "referred_elsewhere": 0.23,
+}
+PENDING_DAYS = 30
+PENDING_P = 0.9
+# Chance that a request that was not admitted still had an intake assessment, by
+# outcome (not_eligible is decided at the assessment; a no-show rarely got there),
+# and the days from first contact to it: lognormal, median 6 (Loveland & Driscoll).
+INTAKE_P_BY_OUTCOME: dict[str, float] = {
+    "declined": 0.60, "not_eligible": 0.95, "no_show": 0.10, "referred_elsewhere": 0.70,
+    "pending": 0.35,
+}
+INTAKE_WAIT = (6.0, 0.7)  # (median days, log sigma)
+# Of the requests not admitted, this share comes from patients who were admitted
+# on a later request (an earlier attempt, 7 days + exponential(mean 45) before).
+EARLIER_ATTEMPT_P = 0.15
+EARLIER_ATTEMPT_GAP = (7, 45.0)
+# Referral sources of requests not admitted: more self and family referrals, fewer
+# step-downs (those arrive with a placement already arranged). Vocabulary REFERRAL.
+OTHER_REFERRAL_P = {ADULT: (0.40, 0.22, 0.10, 0.12, 0.16, 0.0),
+                    ADOLESCENT: (0.15, 0.22, 0.05, 0.08, 0.28, 0.22)}
+
+# ---- Assessments (assessments.csv): instrument scores ---------------------------
+# Instruments and their score ranges in the assessments export. uds: 1 = positive
+# for a non-prescribed substance.
+INSTRUMENTS: tuple[str, ...] = ("phq9", "gad7", "bam_use", "bam_risk", "bam_protective", "uds")
+SCORE_MAX: dict[str, int] = {"phq9": 27, "gad7": 21, "bam_use": 12, "bam_risk": 24,
+                             "bam_protective": 24, "uds": 1}
+# Expected cadence (days per window): PHQ-9 and GAD-7 fortnightly, the BAM monthly
+# (the VA's recommended frequency; Kipu offers it "as frequently as every 7 days"),
+# drug screens weekly (SAMHSA TIP 47: "not less than once a week" early in IOP).
+# Window k covers admit + k*every .. admit + (k+1)*every - 1; window 0 also the
+# PRE_ADMISSION_DAYS before admission.
+CADENCE_DAYS: dict[str, int] = {"phq9": 14, "gad7": 14, "bam": 30, "uds": 7}
+PRE_ADMISSION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class SiteMeasures:
+    baseline: float  # chance the first window (intake) is measured
+    follow_up: float  # chance a later PHQ-9 (or BAM) window with an attended day is measured
+    uds_baseline: float  # chance of a drug screen at intake
+    uds_follow_up: float  # chance a later weekly window has one
+    uses_bam: bool  # the BAM (adults only: it is validated for adults)
+
+
+# Measurement completion in routine care is far below 100%: measurement-based
+# care "is rarely integrated into psychotherapy" (Lewis et al. 2022, Psychiatric
+# Services, a trial of implementing PHQ-9 in 12 community clinics). These rates
+# are assumptions: intake measures are usually taken, follow-ups much less often.
+# Sites differ: Northgate measures most and uses the BAM; Lakeview uses the BAM
+# too; Hillcrest measures least. Drug screens are random, not every week, so
+# their weekly completion is low by design. At the default settings this gives
+# about 5 score rows per episode.
+SITE_MEASURES: dict[str, SiteMeasures] = {
+    "Northgate": SiteMeasures(0.95, 0.36, 0.85, 0.14, uses_bam=True),
+    "Riverside": SiteMeasures(0.90, 0.24, 0.75, 0.11, uses_bam=False),
+    "Hillcrest": SiteMeasures(0.85, 0.14, 0.65, 0.07, uses_bam=False),
+    "Lakeview": SiteMeasures(0.90, 0.28, 0.75, 0.09, uses_bam=True),
+    "Pinewood": SiteMeasures(0.95, 0.32, 0.80, 0.12, uses_bam=False),
+}
+# GAD-7 goes with PHQ-9: given on the same day with this chance when PHQ-9 is,
+# and alone (no PHQ-9 that window) with the second.
+GAD7_WITH_PHQ9_P = 0.85
+GAD7_ALONE_P = 0.05
+# The intake scores are taken at the pre-admission intake assessment (when the
+# referral's intake fell in the 30 days before admission) with this chance,
+# otherwise on the admission day.
+BASELINE_AT_INTAKE_P = 0.5
+
+# Baselines. PHQ-9: clinical range is 10 or more (domain.md); the target mean is
+# about 14 at intake, SD about 5.5 (community clinics treating depression
+# started at 17.6 +- 4.4, Lewis et al. 2022; an SUD intake is less selected for
+# depression). GAD-7 about 11 (clinical range 8 or more), correlated 0.7 with PHQ-9.
+PHQ9_BASELINE = (14.0, 5.5)
+GAD7_BASELINE = (11.0, 4.8)
+DEP_ANX_CORRELATION = 0.7
+# BAM subscales (VA MIRECC scoring; Blueprint's cut-offs: use 1+, risk 12+,
+# protective 12 or below). Use is high at intake except after a residential or
+# inpatient stay (step-down: recently abstinent); risk tracks distress.
+BAM_USE_BASELINE = (6.0, 3.2)
+BAM_USE_BASELINE_STEP_DOWN = (2.0, 2.0)
+BAM_RISK_BASELINE = (12.0, 4.0)
+BAM_PROTECTIVE_BASELINE = (11.0, 4.0)
+# Correlation of BAM risk and protective scores with the PHQ-9 distress factor.
+BAM_DISTRESS_LOADING = {"bam_risk": 0.5, "bam_protective": -0.4}
+# Improvement: the expected share of the baseline score lost by the end of care is
+# typical + per_attendance * (attended share - TYPICAL_ATTENDED_SHARE), so it grows
+# with attendance (attended over scheduled sessions), reached along
+# 1 - exp(-days / tau). Each episode's response is scaled by a Normal(1,
+# RESPONSE_SD) draw, so some barely change. NHS Talking Therapies reports reliable
+# improvement for about two thirds of its paired scores; an SUD IOP with 8 to 12
+# weeks and many dropouts reaches fewer (about 30% here).
+TYPICAL_ATTENDED_SHARE = 0.75  # about the median episode's
+PHQ9_DROP = (0.40, 1.2)  # (typical, per attendance)
+GAD7_DROP = (0.36, 1.1)
+BAM_USE_DROP = (0.70, 1.0)
+BAM_RISK_DROP = (0.28, 0.6)
+BAM_PROTECTIVE_GAIN = (4.5, 10.0)  # points gained, not a share
+IMPROVEMENT_TAU_DAYS = 28.0
+BAM_USE_TAU_DAYS = 14.0
+RESPONSE_SD = 0.5
+# Some get worse: this share of episodes rises by a uniform 5 to 10 PHQ-9 points
+# (3 to 7 on GAD-7) over the episode (reliable deterioration is 6+ on PHQ-9, 4+ on
+# GAD-7: domain.md).
+DETERIORATION_P = 0.08
+DETERIORATION_RISE = {"phq9": (5.0, 10.0), "gad7": (3.0, 7.0)}
+# Occasion-to-occasion noise (SD, points): about a third of the reliable change
+# index's threshold, so a single score rarely crosses it by chance.
+SCORE_NOISE_SD: dict[str, float] = {"phq9": 2.0, "gad7": 1.6, "bam_use": 1.0,
+                                    "bam_risk": 1.8, "bam_protective": 1.8}
+# Drug screens: positive with logit = intercept + slope * program week (capped at
+# UDS_WEEK_CAP) + attendance, engagement and substance effects + a per-episode random
+# effect (SD). An assumption, no published curve: positivity is highest at
+# intake (cocaine-dependent outpatients who never returned after intake were more
+# often positive on their admission screen) and falls over the program weeks;
+# routine urine screens do not detect alcohol, and cannabis stays positive longest.
+UDS_LOGIT = (-0.1, -0.18)  # (intercept, per program week)
+UDS_WEEK_CAP = 12
+UDS_ATTENDANCE_SHIFT = -2.0  # per unit of attended share above TYPICAL_ATTENDED_SHARE
+UDS_ENGAGEMENT_SHIFT = 0.4  # per SD of the episode's (dropout-related) engagement
+UDS_RANDOM_SD = 1.0
+UDS_SUBSTANCE_SHIFT: dict[str, float] = {
+    "Alcohol": -1.2, "Opioids": 0.0, "Cannabis": 0.8, "Methamphetamine": 0.3,
+    "Cocaine": 0.1, "Other": -0.3,
+}
+# FHIR effectiveDateTime: sites keep US Eastern time; scores are taken during
+# program hours, 09:00 to 16:45 in 15-minute steps.
+FHIR_FIRST_MINUTE = 9 * 60
+FHIR_TIME_SLOTS = 32
+
+
 def us_holidays(first_year: int, last_year: int) -> list[dt.date]:
     """Days the programs are closed (sessions scheduled then are program_cancelled).
 

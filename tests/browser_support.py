@@ -3,16 +3,16 @@
 `running_dashboard(store_path)` starts `streamlit run dashboard.py` on
 127.0.0.1 with IOP_DB pointing at the given store, waits until Streamlit's
 health endpoint answers, and stops the server (its whole process group) after.
+`DashboardServer` is the same server for a test that stops and restarts it.
 
-`launch_chromium(playwright)` starts Debian's /usr/bin/chromium headless. When
-it is missing the test is skipped, except under CI=true, where it fails: CI
-must run the browser tests.
+`launch_chromium(playwright, chromium)` starts Debian's Chromium headless; the
+path comes from the `chromium` fixture (tests/conftest.py), which skips the
+test without it, except under CI=true, where it fails.
 """
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,37 +21,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import pytest
+from tests.support import REPO_ROOT, free_port
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 STARTUP_TIMEOUT_SECONDS = 90
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def launch_chromium(playwright, chromium: str):
+    """A headless Chromium browser (Debian's package at path chromium, not a Playwright download)."""
+    from analytics.report.packet import CHROMIUM_ARGS
+
+    return playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
 
 
-def require_chromium() -> str:
-    """The Chromium path; skip without it, but fail under CI=true (CI must run these tests)."""
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    message = f"{CHROMIUM} is missing (Debian package 'chromium'; scripts/install-system-packages.sh installs it)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def launch_chromium(playwright):
-    """A headless Chromium browser (Debian's package, not a Playwright download)."""
-    path = require_chromium()
-    return playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-
-
-def _healthy(url: str) -> bool:
+def is_healthy(url: str) -> bool:
+    """True when the Streamlit server (or a proxy in front of it) at url answers its health check."""
     try:
         with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
             return response.status == 200
@@ -59,47 +42,84 @@ def _healthy(url: str) -> bool:
         return False
 
 
+class DashboardServer:
+    """`streamlit run dashboard.py` on 127.0.0.1:port with IOP_DB = store; stopped by its process group.
+
+    >>> server = DashboardServer(store_path, env={"IOP_ALLOW_ANONYMOUS": "1"})
+    >>> server.start(); server.url   # 'http://127.0.0.1:<free port>'
+    >>> server.stop()
+    """
+
+    def __init__(self, store: str | Path, *, port: int | None = None, env: dict[str, str] | None = None,
+                 log_path: Path | None = None, startup_timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        self.store, self.port = str(store), port or free_port()
+        self.env, self.log_path, self.startup_timeout = env or {}, log_path, startup_timeout
+        self.proc: subprocess.Popen | None = None
+        self.log = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start the server and wait until it is healthy (the log's tail in the error when it is not)."""
+        env = {
+            **os.environ,
+            "IOP_DB": self.store,
+            "PYTHONPATH": str(REPO_ROOT),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+            **self.env,
+        }
+        # Appended to, so a restarted server's log follows the first one's.
+        self.log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
+             "--server.port", str(self.port), "--server.headless", "true", "--server.fileWatcherType", "none"],
+            cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while not is_healthy(self.url):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the dashboard exited with code {self.proc.returncode} before it was "
+                                   f"healthy{self._log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the dashboard was not healthy within {self.startup_timeout} s{self._log_tail()}")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        """Stop the process group this server started (SIGTERM, then SIGKILL); no-op when stopped."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=5)
+        self.proc = None
+        if self.log_path:
+            self.log.close()
+
+    def _log_tail(self) -> str:
+        if not self.log_path:
+            return ""
+        self.log.flush()
+        return ":\n" + self.log_path.read_text(errors="replace")[-2000:]
+
+
 @contextmanager
 def running_dashboard(store_path: str | Path, *, env: dict[str, str] | None = None,
                       log_path: Path | None = None) -> Iterator[str]:
     """Start the dashboard on a free 127.0.0.1 port against store_path; yield its base URL."""
-    port = free_port()
-    server_env = {
-        **os.environ,
-        "IOP_DB": str(store_path),
-        "PYTHONPATH": str(REPO_ROOT),
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        **(env or {}),
-    }
-    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=REPO_ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = DashboardServer(store_path, env=env, log_path=log_path)
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while not _healthy(url):
-            if proc.poll() is not None:
-                raise RuntimeError(f"the dashboard exited with code {proc.returncode} before it was healthy")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard was not healthy within {STARTUP_TIMEOUT_SECONDS} s")
-            time.sleep(0.3)
-        yield url
+        server.start()
+        yield server.url
     finally:
-        # Only the process group this helper started.
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=5)
-        if log_path:
-            log.close()
+        server.stop()
 
 
 def wait_for_app(page, *, heading: str | None = None, timeout_ms: int = 90_000, charts: bool = True) -> None:

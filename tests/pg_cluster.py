@@ -16,12 +16,13 @@ import itertools
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support import free_port
 
 PG_BIN_CANDIDATES = (Path("/usr/lib/postgresql/15/bin"),) + tuple(
     sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -36,12 +37,6 @@ def pg_bin() -> Path | None:
         if (candidate / "initdb").is_file() and (candidate / "postgres").is_file():
             return candidate
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_postgres() -> list[str]:

@@ -20,11 +20,11 @@ from streamlit.testing.v1 import AppTest
 from analytics.privacy import roles as access
 from analytics.metrics.breakdowns import PLACEHOLDER, with_dimension
 from analytics.filters import Filters, Scope
-from analytics.store import macros
-from analytics.store.queries import SQL_DIR, bind_filters, sql_text
+from analytics.store import SQL_DIR, bind_filters, macros, sql_text
 from analytics.store.schema import SESSION_TYPES
-from analytics.store.connection import open_store, set_meta
+from analytics.store import open_store, set_meta
 from conftest import add_enrollments, add_sessions
+from tests.support import AUTH
 
 ROLES_TOML = """
 [users."Director@Example.org"]
@@ -191,7 +191,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 @pytest.fixture(scope="module")
 def three_sites(tmp_path_factory):
     """One embedded store with three sites for the query sweep (built once: it is only read)."""
-    from analytics.store.connection import Store
+    from analytics.store import Store
 
     s = Store(str(tmp_path_factory.mktemp("scope") / "three.duckdb"))
     fill_three_sites(s)
@@ -271,9 +271,6 @@ from ui.auth import require_access
 scope = require_access()
 st.dataframe({"actor": [scope.actor], "role": [scope.role], "sites": [str(scope.allowed_sites)]})
 """
-AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
-                 "client_id": "c", "client_secret": "s",
-                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 
 
 @pytest.fixture

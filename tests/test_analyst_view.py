@@ -1,4 +1,4 @@
-"""An analyst (suppressed figures only, issue 6) sees no small count anywhere on a page.
+"""An analyst (suppressed figures only) sees no small count anywhere on a page.
 
 The sample data's site "Pinewood" has 6 episodes (6 patients): with the sidebar
 filter on Pinewood, every figure on every page rests on fewer than 11 patients, so
@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters, Scope
-from analytics.store.connection import open_store
+from analytics.store import open_store
+from tests.support import run_page
 from ui.context import K_SITES
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 180
 TINY = "Pinewood"
 PAGES = ("pages/overview.py", "pages/retention.py", "pages/attendance.py", "pages/therapy_mix.py", "pages/qi.py",
          "pages/data.py")
@@ -32,9 +30,6 @@ role = "director"
 [users."analyst@example.org"]
 role = "analyst"
 """
-AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
-                 "client_id": "c", "client_secret": "s",
-                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
 
 
 @pytest.fixture
@@ -62,10 +57,8 @@ def test_the_tiny_site_is_tiny(sample_store_path):
 
 
 def run_as(email: str, page: str) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=TIMEOUT)
-    at.secrets.update(AUTH)
-    at.user = {"is_logged_in": True, "email": email}
-    at.run()
+    """page for the signed-in email with the sidebar filter on the tiny site."""
+    at = run_page(page, email=email)
     assert not at.exception, [e.value for e in at.exception]
     at.multiselect(key=K_SITES).select(TINY).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -151,13 +144,14 @@ def test_without_the_suppression_an_analyst_would_see_the_figures(env, monkeypat
 
 def test_suppressed_frames_hide_cells_as_nan_and_tables_show_the_marker(sample_store_path):
     """A hidden chart point is NaN (never 0), and the same cell reads '<11' in a table."""
-    from ui.data import call_uncached
+    from analytics.metrics import mix
+    from ui.data import call
     from ui.widgets import with_markers
 
     analyst = Scope(suppressed_only=True, patient_level=False, actor="analyst@example.org", role="analyst")
     director = Scope(actor="director@example.org")
-    real = call_uncached(sample_store_path, Filters(), director, "mix:mix_by", "site")
-    seen = call_uncached(sample_store_path, Filters(), analyst, "mix:mix_by", "site")
+    real = call(sample_store_path, Filters(), director, mix.mix_by, "site")
+    seen = call(sample_store_path, Filters(), analyst, mix.mix_by, "site")
     tiny = real["site"] == TINY
     assert tiny.any() and (real.loc[tiny, "patients"] < 11).all()
     assert seen.loc[tiny, ["share", "episodes", "patients", "sessions"]].isna().all().all()
@@ -171,10 +165,7 @@ def test_suppressed_frames_hide_cells_as_nan_and_tables_show_the_marker(sample_s
 
 def test_analyst_still_sees_the_figures_of_large_groups(env):
     """Suppression hides small cells, not everything: all sites together are large."""
-    at = AppTest.from_file(str(REPO_ROOT / "pages/attendance.py"), default_timeout=TIMEOUT)
-    at.secrets.update(AUTH)
-    at.user = {"is_logged_in": True, "email": "analyst@example.org"}
-    at.run()
+    at = run_page("pages/attendance.py", email="analyst@example.org")
     assert not at.exception and not [w.value for w in at.warning if "could not be computed" in w.value]
     assert shown_figures(at)
     assert [v for _, v in shown_metrics(at) if v not in SHOWN_AS_HIDDEN]

@@ -10,19 +10,17 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters, Scope
-from analytics.store.connection import Store, open_store, set_meta
+from analytics.store import Store, open_store, set_meta
+from analytics.metrics import coverage, discharges, dose, mix, retention, sessions
 from ui.auth import LOCAL_BANNER
+from tests.support import REPO_ROOT, app_test, run_page
 from ui.context import K_PROGRAMS, K_SITES
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 180  # seconds per script run; the CI machine is small and shared
 # page file -> the fewest Plotly charts it draws on the sample data
 PAGES = {
     "pages/overview.py": 6,
@@ -39,11 +37,6 @@ def app_env(sample_store_path, monkeypatch) -> str:
     monkeypatch.setenv("IOP_DB", sample_store_path)
     monkeypatch.delenv("IOP_ALLOW_ANONYMOUS", raising=False)
     return sample_store_path
-
-
-def run_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=TIMEOUT)
-    return at.run()
 
 
 def chart_specs(at: AppTest) -> list[dict]:
@@ -114,7 +107,7 @@ def test_attendance_figures_follow_the_program_filter(app_env):
 
 
 def test_filters_persist_across_pages(app_env):
-    at = AppTest.from_file(str(REPO_ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
+    at = run_page("dashboard.py")
     assert_clean(at)
     assert any(t.value == "IOP outcomes overview" for t in at.title)
     site = at.multiselect(key=K_SITES).options[-1]
@@ -149,13 +142,13 @@ def test_empty_selection_says_so_in_words(app_env):
 
 # -- concurrency --------------------------------------------------------------
 CALLS = (
-    ("sessions:session_rates", ()),
-    ("sessions:rates_by", ("month",)),
-    ("retention:retention_curve", ()),
-    ("outcomes:discharge_reasons_by_month", ()),
-    ("dose:dose_summary", ()),
-    ("mix:mix_by_program_week", ()),
-    ("coverage:site_last_dates", ()),
+    (sessions.session_rates, ()),
+    (sessions.rates_by, ("month",)),
+    (retention.retention_curve, ()),
+    (discharges.discharge_reasons_by_month, ()),
+    (dose.dose_summary, ()),
+    (mix.mix_by_program_week, ()),
+    (coverage.site_last_dates, ()),
 )
 
 
@@ -167,7 +160,7 @@ def _same(a, b) -> bool:
 
 
 def test_ten_threads_share_one_store_correctly(sample_store_path):
-    from ui.data import call_uncached
+    from ui.data import call
 
     store = open_store(sample_store_path)
     with store.read() as cur:
@@ -177,7 +170,7 @@ def test_ten_threads_share_one_store_correctly(sample_store_path):
     filter_sets = [Filters()] + [Filters(sites=(s,)) for s in sites] + [Filters(programs=(p,)) for p in programs]
     jobs = [(filter_sets[i % len(filter_sets)], Scope() if i != 9 else Scope(allowed_sites=(sites[0],), role="site_lead"))
             for i in range(10)]
-    expected = [[call_uncached(store.target, f, s, name, *args) for name, args in CALLS] for f, s in jobs]
+    expected = [[call(store.target, f, s, fn, *args) for fn, args in CALLS] for f, s in jobs]
 
     barrier = threading.Barrier(10)
     results: list[list | None] = [None] * 10
@@ -190,7 +183,7 @@ def test_ten_threads_share_one_store_correctly(sample_store_path):
             barrier.wait(timeout=60)
             with store.read():
                 overlap.append(store._readers)  # readers inside at this moment (not queued)
-                results[i] = [call_uncached(store.target, f, s, name, *args) for name, args in CALLS]
+                results[i] = [call(store.target, f, s, fn, *args) for fn, args in CALLS]
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
@@ -207,12 +200,12 @@ def test_ten_threads_share_one_store_correctly(sample_store_path):
     # Readers hold their own cursors side by side instead of queueing on one connection.
     assert max(overlap) > 1
     # The site lead's thread saw only their site.
-    lead_last_dates = results[9][CALLS.index(("coverage:site_last_dates", ()))]
+    lead_last_dates = results[9][CALLS.index((coverage.site_last_dates, ()))]
     assert set(lead_last_dates["site"]) == {sites[0]}
 
 
 def test_at_risk_list_has_no_download_and_is_audited(app_env):
-    from analytics.store.connection import open_store
+    from analytics.store import open_store
 
     at = run_page("pages/qi.py")
     assert_clean(at)
@@ -278,7 +271,7 @@ def test_attendance_charts_show_cancellations_beside_no_shows(app_env):
 
 
 def test_data_page_pseudonymises_every_import_when_a_key_is_configured(app_env):
-    at = AppTest.from_file(str(REPO_ROOT / "pages/data.py"), default_timeout=TIMEOUT)
+    at = app_test("pages/data.py")
     at.secrets["pseudonymisation"] = {"key": "k" * 40}
     at.run()
     assert_clean(at)

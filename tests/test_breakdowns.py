@@ -6,7 +6,7 @@ from conftest import add_enrollments, add_sessions
 
 from analytics.metrics import breakdowns as bd
 from analytics.filters import Filters
-from analytics.store.queries import bind_filters
+from analytics.store import bind_filters
 
 TEMPLATE = "SELECT /*dimension*/ AS v, count(*) AS n FROM main.selected_episodes() GROUP BY ALL ORDER BY v"
 

@@ -6,7 +6,7 @@ that no Streamlit exception box is shown. A screenshot of each page goes to
 tests/artifacts/ (with IOP_UPDATE_SCREENSHOTS=1 the main ones also replace
 docs/screenshots/, which the README shows).
 
-Chromium missing: skipped locally, a failure under CI=true.
+Chromium missing: skipped locally, a failure under CI=true (the `chromium` fixture).
 """
 from __future__ import annotations
 
@@ -15,14 +15,8 @@ import shutil
 
 import pytest
 
-from browser_support import (
-    REPO_ROOT,
-    full_page_screenshot,
-    launch_chromium,
-    require_chromium,
-    running_dashboard,
-    wait_for_app,
-)
+from browser_support import full_page_screenshot, launch_chromium, running_dashboard, wait_for_app
+from tests.support import REPO_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,23 +34,21 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(tmp_path_factory):
-    require_chromium()  # fail (CI) or skip before paying for the server
-    from analytics.ingest.sample_store import ensure_sample_store
-
+def dashboard_url(chromium, sample_store_path, tmp_path_factory):
+    # chromium first: fail (CI) or skip before paying for the server
     store = tmp_path_factory.mktemp("browser") / "sample.duckdb"
-    ensure_sample_store(store)
+    shutil.copy(sample_store_path, store)  # the server writes audit rows (downloads, views); not into the shared one
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with running_dashboard(store, log_path=ARTIFACTS / "dashboard-server.log") as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def browser(dashboard_url):
+def browser(dashboard_url, chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = launch_chromium(p)
+        b = launch_chromium(p, chromium)
         yield b
         b.close()
 

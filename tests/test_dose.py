@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from analytics import config
 from analytics.metrics import dose
-from analytics.store.connection import Store
+from analytics.store import Store
 from tests.conftest import add_enrollments, add_sessions, bound
 
 
@@ -242,6 +242,7 @@ def _default_as_of(enrollments: pd.DataFrame, sessions: pd.DataFrame) -> date:
     return max(dates + list(sessions.session_date))
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=random_data())
 def test_matches_an_independent_pandas_implementation(scratch_store, data):

@@ -18,9 +18,10 @@ import pytest
 
 from analytics.privacy import exports
 from analytics.privacy.audit import audit_rows
-from analytics.ingest.importer import ImportRefused, import_files, pseudonym
+from analytics.ingest.importer import ImportRefused, import_files
+from analytics.ingest.pseudonyms import pseudonym
 from analytics.store.schema import STORE_TABLES
-from analytics.store.connection import Store
+from analytics.store import Store
 from analytics.privacy.suppression import SuppressionSpec
 
 # (cell as imported, cell as a spreadsheet must receive it)

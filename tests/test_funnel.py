@@ -76,7 +76,7 @@ def test_one_funnel_per_program_with_its_own_overall_rate():
 
 # -- from the store: hand-made data in tests/qi_fixture.py ----------------------
 from analytics.filters import Filters  # noqa: E402
-from analytics.store.queries import bind_filters  # noqa: E402
+from analytics.store import bind_filters  # noqa: E402
 from tests import qi_fixture  # noqa: E402
 
 

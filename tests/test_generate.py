@@ -21,8 +21,8 @@ from sample_data import parameters as P
 from sample_data.draws import codes_from_p, to_weekday
 from sample_data.figures import read_exports, realism_figures
 from sample_data.generate import main
+from tests.support import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
 DATA_END = pd.Timestamp(P.DATA_END)
 ENROLLMENT_HEADER = ("episode_id,patient_id,site,program,admit_date,discharge_date,"
                      "discharge_reason,planned_weeks,payer,referral_source,"
@@ -60,12 +60,12 @@ def test_same_seed_gives_identical_bytes(tmp_path):
 
 
 def test_committed_sample_is_what_the_documented_command_writes(tmp_path):
-    doc = (REPO / "docs" / "sample-data.md").read_text(encoding="utf-8")
+    doc = (REPO_ROOT / "docs" / "sample-data.md").read_text(encoding="utf-8")
     assert DOCUMENTED_COMMAND in doc
     # The documented command, run as a user would, writing to a scratch directory.
     args = DOCUMENTED_COMMAND.split()[1:]
     args[args.index("--out") + 1] = str(tmp_path)
-    done = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert f"wrote {SAMPLE_EPISODES} rows" in done.stdout
     for name in ("enrollments.csv", "sessions.csv"):

@@ -16,10 +16,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.ingest.importer import FileResult, ImportRefused, import_files, session_conflicts
-from analytics.store.connection import Store, get_meta
+from analytics.ingest.history import session_conflicts
+from analytics.ingest.importer import FileResult, ImportRefused, import_files
+from analytics.store import Store, get_meta
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT, run_analytics
 ENROLLMENT_HEADER = "episode_id,patient_id,site,program,admit_date,discharge_date,discharge_reason,planned_weeks,payer"
 SESSION_HEADER = "session_id,episode_id,session_date,session_type,clinician,scheduled_minutes,attended_minutes,status"
 
@@ -72,7 +73,7 @@ def test_canonical_files_load_with_typed_values_and_extra_columns(store, enrollm
         FileResult("sessions.csv", "sessions", 3, 3, 0, 0, 0),
     )
     with store.read() as cur:
-        assert cur.execute("SELECT * EXCLUDE (batch_id) FROM enrollments ORDER BY episode_id").fetchall() == [
+        assert cur.execute("SELECT * EXCLUDE (batch_id, first_contact_date) FROM enrollments ORDER BY episode_id").fetchall() == [
             ("E1", "P1", "North", "Adult IOP", date(2024, 1, 1), date(2024, 3, 1), "completed", 12,
              {"payer": "Medicaid"}, 2),
             ("E2", "P2", "South", "Adult IOP", date(2024, 1, 8), None, None, 8, {"payer": None}, 3),
@@ -196,11 +197,7 @@ def test_mark_sample_sets_contents_sample(store, enrollments):
 
 # -- command line ---------------------------------------------------------------------
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "analytics", "ingest", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+    return run_analytics("ingest", *args, env=env, timeout=300)
 
 
 def test_cli_json_output_and_exit_zero_with_rejected_rows(tmp_path, enrollments):
@@ -230,7 +227,7 @@ def test_cli_refusal_is_one_line_with_nonzero_exit_and_no_traceback(tmp_path, en
 def test_cli_pseudonymise_needs_its_key(tmp_path, enrollments):
     env = {k: v for k, v in os.environ.items() if k != "IOP_PSEUDONYM_KEY"}
     done = subprocess.run([sys.executable, "-m", "analytics", "ingest", "--db", str(tmp_path / "x.duckdb"),
-                           "--pseudonymise", str(enrollments)], cwd=REPO, capture_output=True, text=True,
+                           "--pseudonymise", str(enrollments)], cwd=REPO_ROOT, capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 2
     assert "IOP_PSEUDONYM_KEY" in done.stderr and "Traceback" not in done.stderr

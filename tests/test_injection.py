@@ -14,12 +14,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
-from analytics.ingest.importer import import_files
-from analytics.store.queries import bind_filters
-from analytics.store.connection import Store
+from analytics.store import Store, bind_filters
 from test_access import (
     ALL_QUERIES, DIRECTOR, NORTH, WHOLE_STORE_QUERIES, _run, _same, fill_three_sites,
 )
+from tests.support import REPO_ROOT, import_sample, run_page
 
 INJECTIONS = (
     "' OR 1=1 --",
@@ -66,6 +65,7 @@ def test_injection_in_any_filter_selects_nothing_it_should_not_and_changes_nothi
     assert table_counts(store) == before
 
 
+@pytest.mark.slow
 def test_every_query_survives_injection_and_stays_scoped(store_file):
     # Embedded only: about a thousand queries; the macros are checked on DuckLake above.
     store = store_file
@@ -87,11 +87,7 @@ def test_every_query_survives_injection_and_stays_scoped(store_file):
 
 # -- the real pages, with tampered session state ---------------------------------
 
-REPO = Path(__file__).resolve().parent.parent
-PAGES = sorted(str(p) for p in (REPO / "pages").glob("*.py"))
-AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
-                 "client_id": "c", "client_secret": "s",
-                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
+PAGES = sorted(str(p) for p in (REPO_ROOT / "pages").glob("*.py"))
 LEAD_SITE = "Lakeview"
 OTHER_SITES = ("Northgate", "Hillcrest", "Riverside", "Pinewood")
 
@@ -99,10 +95,7 @@ OTHER_SITES = ("Northgate", "Hillcrest", "Riverside", "Pinewood")
 @pytest.fixture(scope="module")
 def sample_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("pages") / "iop.duckdb"
-    s = Store(str(path))
-    import_files(s, [REPO / "sample_data" / "enrollments.csv", REPO / "sample_data" / "sessions.csv"],
-                 actor="test-setup")
-    s.close()
+    import_sample(path, actor="test-setup")
     roles = path.parent / "roles.toml"
     roles.write_text(f'[users."lead@example.org"]\nrole = "site_lead"\nsites = ["{LEAD_SITE}"]\n'
                      '[users."director@example.org"]\nrole = "director"\n')
@@ -125,15 +118,6 @@ def everything_rendered(at: AppTest) -> str:
     return "\n".join(out)
 
 
-def run_page(page: str, email: str, state: dict) -> AppTest:
-    at = AppTest.from_file(page, default_timeout=180)
-    at.secrets.update(AUTH)
-    at.user = {"is_logged_in": True, "email": email}
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).stem)
 def test_site_lead_page_with_tampered_session_state_shows_only_their_site(sample_store, monkeypatch, page):
@@ -143,14 +127,14 @@ def test_site_lead_page_with_tampered_session_state_shows_only_their_site(sample
     before = table_counts(Store(str(path)))
     tampered = {"flt_sites": ["Northgate", INJECTIONS[0]], "flt_programs": [INJECTIONS[1]],
                 "flt_extra_column": INJECTIONS[2], "flt_extra_values": [INJECTIONS[3]]}
-    at = run_page(page, "lead@example.org", tampered)
+    at = run_page(page, email="lead@example.org", state=tampered)
     assert not at.exception, [e.value for e in at.exception]
     rendered = everything_rendered(at)
     assert [s for s in OTHER_SITES if s in rendered] == []
     # the same page, with the same tampering, for a director does show other sites:
     # the check above can fail
     if Path(page).stem in ("data", "attendance", "overview"):
-        director = everything_rendered(run_page(page, "director@example.org", {"flt_sites": ["Northgate"]}))
+        director = everything_rendered(run_page(page, email="director@example.org", state={"flt_sites": ["Northgate"]}))
         assert "Northgate" in director
     after = table_counts(Store(str(path)))
     assert {k: after[k] for k in ("enrollments", "sessions")} == {k: before[k] for k in ("enrollments", "sessions")}

@@ -8,7 +8,7 @@ import pytest
 
 from analytics.filters import Filters, Scope
 from analytics.qi.interventions import list_interventions, record_intervention
-from analytics.store.queries import bind_filters
+from analytics.store import bind_filters
 from tests.conftest import add_enrollments
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -19,9 +18,9 @@ import pytest
 from analytics.store import lake
 from analytics.ingest.importer import import_files
 from analytics.store.schema import ENROLLMENT_COLUMNS, LAKE_READ_VIEWS_DDL, READ_VIEWS_DDL, STORE_TABLES
-from analytics.store.connection import Store, StoreError, set_meta
+from analytics.store import Store, StoreError, set_meta
+from tests.support import run_analytics
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ENROLLMENT_HEADER = "episode_id,patient_id,site,program,admit_date,discharge_date,discharge_reason,planned_weeks"
 SESSION_HEADER = ("session_id,episode_id,session_date,session_type,clinician,"
                   "scheduled_minutes,attended_minutes,status")
@@ -34,13 +33,6 @@ def write_csv(path: Path, header: str, rows: list[str]) -> Path:
 
 def counts(result) -> list[tuple]:
     return [(f.kind, f.inserted, f.updated, f.unchanged, f.rejected) for f in result.files]
-
-
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "analytics", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}, timeout=600,
-    )
 
 
 # -- both stores -----------------------------------------------------------------
@@ -84,9 +76,9 @@ def test_sessions_are_checked_against_the_current_episode_dates(store, tmp_path)
 
 # -- the lake itself ---------------------------------------------------------------
 @pytest.mark.lake
-def test_views_differ_from_the_embedded_ones_only_for_sessions_and_enrollments():
+def test_views_differ_from_the_embedded_ones_only_for_the_imported_kinds():
     differing = {t for t, a, b in zip(STORE_TABLES, READ_VIEWS_DDL, LAKE_READ_VIEWS_DDL) if a != b}
-    assert differing == {"sessions", "enrollments"}
+    assert differing == {"sessions", "enrollments", "assessments", "referrals"}
     assert all(f"VIEW main.{t} " in ddl for t, ddl in zip(STORE_TABLES, LAKE_READ_VIEWS_DDL))
 
 
@@ -131,6 +123,7 @@ def test_a_replica_attaches_read_only_and_sees_new_commits(lake_target, tmp_path
     replica.close()
 
 
+@pytest.mark.lake
 def test_a_replica_skips_the_latest_wins_join_only_for_tables_without_superseded_versions(lake_target, tmp_path):
     # After a re-export replaced e1, enrollments have a superseded version and
     # sessions have none: the replica must still hide the old e1, and read the
@@ -154,6 +147,45 @@ def test_a_replica_skips_the_latest_wins_join_only_for_tables_without_superseded
         plans = {kind: "\n".join(r[1] for r in cur.execute(
             "EXPLAIN SELECT count(*) FROM main." + kind).fetchall()) for kind in ("sessions", "enrollments")}
     assert "ANTI" in plans["enrollments"] and "ANTI" not in plans["sessions"]
+    writer.close()
+    replica.close()
+
+
+@pytest.mark.lake
+def test_referrals_and_first_contact_dates_are_partitioned_read_by_a_replica_and_replaced_by_id(lake_target, tmp_path):
+    writer, replica = Store(lake_target), Store(lake_target)
+    enr = write_csv(tmp_path / "enr.csv", ENROLLMENT_HEADER + ",first_contact_date", [
+        "e1,p1,North,Adult IOP,2024-02-05,,,12,2024-01-29",
+        "e2,p2,South,Adult IOP,2024-03-01,,,12,",
+    ])
+    referral_header = "referral_id,patient_id,site,program,first_contact_date,outcome,episode_id,referral_source"
+    # enough rows to be written as data files (a few are inlined into the catalog)
+    v1 = write_csv(tmp_path / "r1.csv", referral_header, [
+        "r1,p1,North,Adult IOP,2024-01-29,admitted,e1,Self",
+        "r2,p3,North,Adult IOP,2024-02-03,pending,,Court",
+        *(f"r{i},p{i},South,Adult IOP,2024-0{1 + i % 3}-1{i % 10},no_show,,Self" for i in range(3, 40)),
+    ])
+    v2 = write_csv(tmp_path / "r2.csv", referral_header, [
+        "r2,p3,North,Adult IOP,2024-02-03,declined,,Court",  # decided since
+    ])
+    import_files(writer, [enr, v1])
+    with replica.read() as cur:
+        files = [r[0] for r in cur.execute(
+            "SELECT data_file FROM ducklake_list_files('store', 'referrals')").fetchall()]
+        assert cur.execute("SELECT episode_id, first_contact_date FROM main.enrollments ORDER BY 1").fetchall() == [
+            ("e1", date(2024, 1, 29)), ("e2", None)]
+    assert sorted({(Path(f).parent.parent.name, Path(f).parent.name) for f in files}) == [
+        ("year=2024", "month=1"), ("year=2024", "month=2"), ("year=2024", "month=3")]
+    assert counts(import_files(writer, [v2])) == [("referrals", 0, 1, 0, 0)]
+    assert counts(import_files(writer, [enr, v2])) == [("enrollments", 0, 0, 2, 0), ("referrals", 0, 0, 1, 0)]
+    with replica.read() as cur:
+        assert cur.execute("SELECT getvariable('lake_superseded_kinds')").fetchone()[0] == ["referrals"]
+        assert cur.execute("SELECT referral_id, outcome, extra['referral_source'] FROM main.referrals ORDER BY 1"
+                           ).fetchall()[:3] == [("r1", "admitted", "Self"), ("r10", "no_show", "Self"),
+                                                ("r11", "no_show", "Self")]
+        assert cur.execute("SELECT count(*), count(*) FILTER (WHERE outcome = 'declined') FROM main.referrals"
+                           ).fetchone() == (39, 1)
+        assert cur.execute("SELECT outcome FROM main.referrals WHERE referral_id = 'r2'").fetchone()[0] == "declined"
     writer.close()
     replica.close()
 
@@ -256,7 +288,7 @@ def test_two_imports_writing_one_id_at_once_leave_the_later_batch_visible(lake_t
                     "CREATE OR REPLACE TEMP TABLE staged AS SELECT 'e1' AS episode_id, 'p1' AS patient_id, "
                     "'North' AS site, 'Adult IOP' AS program, DATE '2024-01-01' AS admit_date, "
                     "DATE '2024-02-01' AS discharge_date, $reason AS discharge_reason, 12 AS planned_weeks, "
-                    "MAP([]::VARCHAR[], []::VARCHAR[]) AS extra, 2 AS line", {"reason": reason})
+                    "NULL::DATE AS first_contact_date, MAP([]::VARCHAR[], []::VARCHAR[]) AS extra, 2 AS line", {"reason": reason})
                 batch_ids[reason] = lake.new_batch_id()
                 assert lake.apply_batch(cur, "enrollments", batch_ids[reason], columns, source="staged") == (0, 1)
                 both_applied.wait()  # neither has committed: each saw only the seed version
@@ -291,7 +323,7 @@ def test_maintain_merges_small_files_and_expires_old_snapshots(lake_target, tmp_
         before = cur.execute("SELECT count(*), sum(attended_minutes) FROM main.sessions").fetchone()
     store.close()
 
-    done = cli("maintain", "--db", lake_target, "--older-than", "0", "--format", "json")
+    done = run_analytics("maintain", "--db", lake_target, "--older-than", "0", "--format", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["data_files_after"] < report["data_files_before"]
@@ -308,7 +340,7 @@ def test_maintain_merges_small_files_and_expires_old_snapshots(lake_target, tmp_
 
 
 def test_maintain_refuses_an_embedded_file(tmp_path):
-    done = cli("maintain", "--db", str(tmp_path / "x.duckdb"))
+    done = run_analytics("maintain", "--db", str(tmp_path / "x.duckdb"))
     assert done.returncode == 2
     assert "DuckLake" in done.stderr and "Traceback" not in done.stderr
 
@@ -370,7 +402,7 @@ def test_first_writers_racing_on_an_empty_catalog_all_succeed(lake_target):
 
 @pytest.mark.lake
 def test_maintain_does_not_create_a_lake_in_an_empty_catalog(lake_target):
-    done = cli("maintain", "--db", lake_target)
+    done = run_analytics("maintain", "--db", lake_target)
     assert done.returncode == 2 and "catalog is empty" in done.stderr
     with pytest.raises(StoreError, match="catalog is empty"):
         with Store(lake_target).read():

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.store.connection import Store
+from analytics.store import Store
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT
 pytestmark = [pytest.mark.lake, pytest.mark.slow]
 
 # Sites of the generated data, split into two organisations' worth of exports.
@@ -27,7 +27,7 @@ GROUPS = {"a": ("Hillcrest", "Lakeview", "Pinewood"), "b": ("Northgate", "Rivers
 READER = r"""
 import json, sys, time
 from pathlib import Path
-from analytics.store.connection import Store
+from analytics.store import Store
 target, groups, out, stop = sys.argv[1], json.loads(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
 store = Store(target)
 with out.open("w") as fh:

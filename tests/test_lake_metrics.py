@@ -8,24 +8,19 @@ must then print identical JSON, whole and filtered.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = REPO_ROOT / "sample_data"
+from tests.support import SAMPLE_DIR, run_analytics
+
 pytestmark = [pytest.mark.lake, pytest.mark.slow]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "analytics", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=600,
-    )
+    done = run_analytics(*args)
     assert done.returncode == 0, done.stderr
     return done
 
@@ -33,7 +28,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def _newer_sessions_export(path: Path) -> int:
     """A later export: every 7th attended session became a no-show; returns rows changed."""
     con = duckdb.connect()
-    con.execute("CREATE TABLE s AS SELECT * FROM read_csv($p, all_varchar = true)", {"p": str(SAMPLE / "sessions.csv")})
+    con.execute("CREATE TABLE s AS SELECT * FROM read_csv($p, all_varchar = true)", {"p": str(SAMPLE_DIR / "sessions.csv")})
     changed = con.execute(
         "UPDATE s SET status = 'no_show', attended_minutes = '0' "
         "WHERE status = 'attended' AND hash(session_id) % 7 = 0").fetchone()[0]
@@ -48,12 +43,12 @@ def test_metrics_are_identical_on_the_embedded_file_and_on_ducklake(lake_target,
     stores = {"embedded": str(tmp_path / "org.duckdb"), "lake": lake_target}
     for db in stores.values():
         first = json.loads(cli("ingest", "--db", db, "--format", "json",
-                               str(SAMPLE / "enrollments.csv"), str(SAMPLE / "sessions.csv")).stdout)
+                               str(SAMPLE_DIR / "enrollments.csv"), str(SAMPLE_DIR / "sessions.csv")).stdout)
         second = json.loads(cli("ingest", "--db", db, "--format", "json", str(newer)).stdout)
         assert second["files"][0]["updated"] == changed
         assert first["files"][1]["inserted"] == second["files"][0]["rows"]
 
-    sites = sorted({line.split(",")[2] for line in (SAMPLE / "enrollments.csv").read_text().splitlines()[1:]})
+    sites = sorted({line.split(",")[2] for line in (SAMPLE_DIR / "enrollments.csv").read_text().splitlines()[1:]})
     variants = [[], ["--site", sites[0]], ["--as-of", "2025-06-30", "--program", "Adult IOP"]]
     for extra in variants:
         outputs = {name: cli("metrics", "--db", db, "--format", "json", *extra).stdout for name, db in stores.items()}

@@ -8,72 +8,19 @@ stops one replica at a time and checks the proxy fails over to the other.
 """
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from analytics.ingest.importer import import_files
-from analytics.store.connection import Store
-from tests.browser_support import _healthy, free_port, launch_chromium, wait_for_app
+from tests.browser_support import launch_chromium, wait_for_app
+from tests.browser_support import DashboardServer, is_healthy
+from tests.support import REPO_ROOT, free_port, import_sample
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = REPO_ROOT / "sample_data"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-pytestmark = [pytest.mark.lake, pytest.mark.browser, pytest.mark.slow]
-
-
-def require_nginx() -> str:
-    if Path(NGINX).exists():
-        return NGINX
-    message = "nginx is missing (Debian package 'nginx'; scripts/install-system-packages.sh installs it)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-class Replica:
-    """`streamlit run dashboard.py` on a given port with IOP_DB = the lake; stopped by its process group."""
-
-    def __init__(self, port: int, target: str, log: Path) -> None:
-        self.port, self.target, self.log_path = port, target, log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "IOP_DB": self.target, "IOP_ALLOW_ANONYMOUS": "1",
-               "PYTHONPATH": str(REPO_ROOT), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
-             "--server.port", str(self.port), "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while not _healthy(f"http://127.0.0.1:{self.port}"):
-            assert self.proc.poll() is None, self.log_path.read_text()[-2000:]
-            assert time.monotonic() < deadline, "replica not healthy within 120 s"
-            time.sleep(0.3)
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(timeout=5)
-        self.proc = None
-        self.log.close()
+pytestmark = [pytest.mark.lake, pytest.mark.browser, pytest.mark.nginx, pytest.mark.slow]
 
 
 def nginx_config(ports: tuple[int, int], listen: int, prefix: Path) -> Path:
@@ -91,18 +38,17 @@ def nginx_config(ports: tuple[int, int], listen: int, prefix: Path) -> Path:
     return path
 
 
-def test_two_replicas_serve_the_dashboard_through_the_example_proxy(lake_target, tmp_path):
-    nginx = require_nginx()
-    store = Store(lake_target)
-    import_files(store, [SAMPLE / "enrollments.csv", SAMPLE / "sessions.csv"])
-    store.close()
+def test_two_replicas_serve_the_dashboard_through_the_example_proxy(lake_target, nginx, chromium, tmp_path):
+    import_sample(lake_target)
 
     ports = (free_port(), free_port())
     listen = free_port()
     prefix = tmp_path / "nginx"
     (prefix / "logs").mkdir(parents=True)
     config = nginx_config(ports, listen, prefix)
-    replicas = [Replica(p, lake_target, tmp_path / f"replica{i}.log") for i, p in enumerate(ports)]
+    replicas = [DashboardServer(lake_target, port=p, env={"IOP_ALLOW_ANONYMOUS": "1"},
+                                log_path=tmp_path / f"replica{i}.log", startup_timeout=120)
+                for i, p in enumerate(ports)]
     proxy = None
     try:
         for r in replicas:
@@ -114,7 +60,7 @@ def test_two_replicas_serve_the_dashboard_through_the_example_proxy(lake_target,
         )
         url = f"http://127.0.0.1:{listen}"
         deadline = time.monotonic() + 30
-        while not _healthy(url):
+        while not is_healthy(url):
             assert proxy.poll() is None, proxy.stdout.read().decode()
             assert time.monotonic() < deadline, "the proxy did not answer"
             time.sleep(0.2)
@@ -122,7 +68,7 @@ def test_two_replicas_serve_the_dashboard_through_the_example_proxy(lake_target,
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as pw:
-            browser = launch_chromium(pw)
+            browser = launch_chromium(pw, chromium)
             try:
                 def load_through_proxy() -> None:
                     page = browser.new_context().new_page()

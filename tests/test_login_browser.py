@@ -15,12 +15,12 @@ import re
 
 import pytest
 
-from analytics.ingest.importer import import_files
-from analytics.store.connection import Store
-from browser_support import REPO_ROOT, launch_chromium, running_dashboard, wait_for_app
+from analytics.store import Store
+from browser_support import launch_chromium, running_dashboard, wait_for_app
 from oidc_stub import OidcStub
+from tests.support import REPO_ROOT, import_sample
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DATA_SELECTORS = (
     "[data-testid=stPlotlyChart]", "[data-testid=stMetric]",
@@ -53,10 +53,7 @@ def deployment(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("login")
     store_path = tmp / "iop.duckdb"
-    store = Store(str(store_path))
-    import_files(store, [REPO_ROOT / "sample_data" / "enrollments.csv",
-                         REPO_ROOT / "sample_data" / "sessions.csv"], actor="test-setup")
-    store.close()
+    import_sample(store_path, actor="test-setup")
     roles = tmp / "roles.toml"
     roles.write_text(ROLES)
     with OidcStub() as idp:
@@ -68,11 +65,11 @@ def deployment(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = launch_chromium(pw)
+        b = launch_chromium(pw, chromium)
         yield b
         b.close()
 

@@ -3,9 +3,6 @@ on generated data, the JSON contract, errors, empty selections, and properties."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,10 +15,10 @@ from hypothesis import strategies as st
 from analytics.metrics import summary as metrics
 from analytics.metrics.breakdowns import UnknownColumnError
 from analytics.filters import Filters, Scope
-from analytics.store.connection import Store
+from analytics.store import Store
 from benchmarks.pandas_baseline import load_frames, pandas_summary
+from tests.support import run_analytics
 
-REPO = Path(__file__).resolve().parent.parent
 REQUIRED_KEYS = {
     "as_of", "episodes", "active_episodes", "completion_rate", "median_los_days", "retention",
     "in_program", "attendance_rate", "no_show_rate", "session_completion_rate", "therapy_mix",
@@ -65,11 +62,7 @@ def test_summary_agrees_with_pandas_implementation(generated_store, as_of):
 
 
 def _cli(*args, db):
-    return subprocess.run(
-        [sys.executable, "-m", "analytics", "metrics", "--db", str(db), *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    return run_analytics("metrics", "--db", str(db), *args, timeout=300)
 
 
 def test_cli_json_matches_summary_and_text_format(generated_store):

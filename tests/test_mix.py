@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from analytics.metrics import mix
 from analytics.store.schema import SESSION_STATUSES, SESSION_TYPES
-from analytics.store.connection import Store
+from analytics.store import Store
 from tests.conftest import add_enrollments, add_sessions, bound
 
 
@@ -126,6 +126,7 @@ def scratch_store():
         s.close()
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_session, max_size=30))
 def test_mix_sums_to_one(scratch_store, rows):

@@ -9,7 +9,7 @@ from conftest import add_enrollments
 
 from analytics.metrics import discharges as outcomes
 from analytics.filters import Filters, Scope
-from analytics.store.queries import bind_filters
+from analytics.store import bind_filters
 
 
 def _run(store, fn, filters=Filters(), scope=Scope(), *args):

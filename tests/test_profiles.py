@@ -13,7 +13,7 @@ import pytest
 
 from analytics.ingest.importer import ImportRefused, import_files
 from analytics.ingest.profiles import CANONICAL_PROFILE, PROFILES_DIR, ProfileError, load_profile
-from analytics.store.connection import Store
+from analytics.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 EXAMPLE = PROFILES_DIR / "example_ehr.toml"

@@ -1,26 +1,24 @@
 """The QI packet: self-contained, escaped, suppressed, every chart present; PDF and CLI.
 
 Data: the hand-made store of tests/qi_fixture.py plus a site and a clinician with
-hostile names (issue 6) and an intervention whose title is markup.
+hostile names and an intervention whose title is markup.
 """
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from analytics.qi import funnel
-from analytics.report import packet as report
+from analytics.report import definitions, packet as report
 from analytics.filters import Filters, Scope
 from analytics.qi.interventions import record_intervention
-from analytics.store.queries import bind_filters
+from analytics.store import bind_filters
 from tests import qi_fixture
 from tests.conftest import add_enrollments, add_sessions
+from tests.support import run_analytics
 
 HOSTILE_SITE = "<img src=x onerror=alert(1)>"
 HOSTILE_CLINICIAN = '=HYPERLINK("http://x","y")'
@@ -63,8 +61,8 @@ def _expected_figures(store) -> int:
     with store.read() as cur:
         bind_filters(cur, FILTERS)
         programs = 0
-        for measure in report.FUNNEL_MEASURES:
-            for unit in report.FUNNEL_UNITS:
+        for measure in funnel.MEASURES:
+            for unit in funnel.UNITS:
                 programs += len(funnel.funnels(cur, measure, unit))
     return 7 + programs + 3
 
@@ -122,21 +120,19 @@ def test_site_scope_limits_the_packet(packet_store):
 
 
 def test_markdown_appendix_escapes():
-    out = report.markdown_to_html("# Title\nA <b>x</b> and `code`\n- item <i>\n")
+    out = definitions.markdown_to_html("# Title\nA <b>x</b> and `code`\n- item <i>\n")
     assert out == "<h3>Title</h3>\n<p>A &lt;b&gt;x&lt;/b&gt; and <code>code</code></p>\n<ul><li>item &lt;i&gt;</li></ul>"
 
 
+@pytest.mark.slow
 def test_cli_writes_packet_and_audit_row(packet_store, tmp_path):
     out = tmp_path / "packet.html"
     packet_store.close()  # the CLI is another process; release this one's handle
-    result = subprocess.run(
-        [sys.executable, "-m", "analytics", "report", "--db", packet_store.target, "--out", str(out),
-         "--as-of", "2026-03-20", "--program", qi_fixture.PROGRAM],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, timeout=300,
-    )
+    result = run_analytics("report", "--db", packet_store.target, "--out", str(out),
+                           "--as-of", "2026-03-20", "--program", qi_fixture.PROGRAM, timeout=300)
     assert result.returncode == 0, result.stderr
     assert out.read_text().startswith("<!DOCTYPE html>")
-    from analytics.store.connection import Store
+    from analytics.store import Store
 
     check = Store(packet_store.target)
     try:
@@ -151,6 +147,8 @@ def test_cli_writes_packet_and_audit_row(packet_store, tmp_path):
 
 
 @pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.usefixtures("chromium")
 def test_opens_offline_without_any_request_or_script_from_data(packet_html, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -186,6 +184,8 @@ def test_opens_offline_without_any_request_or_script_from_data(packet_html, tmp_
 
 
 @pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.usefixtures("chromium")
 def test_pdf_is_printed_with_charts(packet_html, tmp_path):
     out = tmp_path / "packet.pdf"
     report.write_pdf(packet_html, out)

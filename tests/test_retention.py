@@ -11,7 +11,7 @@ from conftest import add_enrollments
 
 from analytics.metrics import retention
 from analytics.filters import Filters, Scope
-from analytics.store.queries import bind_filters
+from analytics.store import bind_filters
 from analytics.metrics.survival import CENSORED, OTHER, UNPLANNED, fit_episodes
 
 ROWS = [

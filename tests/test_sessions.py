@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from analytics.metrics import sessions
 from analytics.metrics.breakdowns import UnknownColumnError
 from analytics.store.schema import SESSION_STATUSES, SESSION_TYPES
-from analytics.store.connection import Store
+from analytics.store import Store
 from tests.conftest import add_enrollments, add_sessions, bound
+from tests.support import REPO_ROOT
 
 
 # Two episodes, ten sessions. Adult IOP e1 (North, payer Medicaid), Adolescent e2 (South).
@@ -67,7 +68,7 @@ def test_hand_worked_rates(filled):
 
 
 def test_completion_share_comes_from_config(filled, tmp_path, monkeypatch):
-    source = Path(__file__).resolve().parent.parent / "config" / "iop.toml"
+    source = REPO_ROOT / "config" / "iop.toml"
     text = source.read_text().replace("completion_share = 0.9", "completion_share = 0.5")
     assert "completion_share = 0.5" in text
     (tmp_path / "iop.toml").write_text(text)
@@ -204,6 +205,7 @@ def _refill(store: Store, rows) -> None:
     ])
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_session, max_size=30), as_of_day=st.integers(0, 45))
 def test_rates_stay_within_0_and_1(scratch_store, rows, as_of_day):

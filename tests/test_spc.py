@@ -167,7 +167,7 @@ def test_independent_recomputation_on_random_data():
 
 # -- from the store: hand-made data in tests/qi_fixture.py ----------------------
 from analytics.filters import Filters  # noqa: E402
-from analytics.store.queries import bind_filters  # noqa: E402
+from analytics.store import bind_filters  # noqa: E402
 from tests import qi_fixture  # noqa: E402
 
 

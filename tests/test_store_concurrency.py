@@ -16,18 +16,19 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from analytics.ingest.importer import import_files
-from analytics.store.connection import Store
+from analytics.store import Store
+from tests.support import REPO_ROOT, run_analytics
 
-REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 SESSION_HEADER = "session_id,episode_id,session_date,session_type,clinician,scheduled_minutes,attended_minutes,status"
 
 READER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
-    from analytics.store.connection import Store
+    from analytics.store import Store
     store = Store(sys.argv[1])
     stop = Path(sys.argv[2])
     while not stop.exists():
@@ -46,19 +47,19 @@ def prepared_store(tmp_path: Path) -> str:
     return target
 
 
+@pytest.mark.slow
 def test_cli_import_succeeds_while_another_process_reads_and_the_reader_sees_new_data(tmp_path):
     target = prepared_store(tmp_path)
     sessions = tmp_path / "sessions.csv"
     sessions.write_text(SESSION_HEADER + "\n" + "\n".join(
         f"S{i},E1,2024-01-{i + 1:02d},group,A,180,180,attended" for i in range(1, 21)) + "\n")
     stop = tmp_path / "stop"
-    reader = subprocess.Popen([sys.executable, "-c", READER, target, str(stop)], cwd=REPO,
+    reader = subprocess.Popen([sys.executable, "-c", READER, target, str(stop)], cwd=REPO_ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = json.loads(reader.stdout.readline())  # the reader is up and has read once
         assert first["sessions"] == 0
-        done = subprocess.run([sys.executable, "-m", "analytics", "ingest", "--db", target, "--format", "json",
-                               str(sessions)], cwd=REPO, capture_output=True, text=True, timeout=600)
+        done = run_analytics("ingest", "--db", target, "--format", "json", str(sessions))
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["files"][0]["inserted"] == 20
         deadline = time.monotonic() + 120
@@ -87,6 +88,7 @@ def store_state(target: str) -> list:
         con.close()
 
 
+@pytest.mark.slow
 def test_killing_an_import_midway_leaves_the_store_as_it_was(tmp_path):
     target = prepared_store(tmp_path)
     big = tmp_path / "big_sessions.csv"
@@ -101,7 +103,7 @@ def test_killing_an_import_midway_leaves_the_store_as_it_was(tmp_path):
     con.close()
     before = store_state(target)
 
-    proc = subprocess.Popen([sys.executable, "-m", "analytics", "ingest", "--db", target, str(big)], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "analytics", "ingest", "--db", target, str(big)], cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:  # progress lines; kill while rows are being written to the store
         if "applying to the store" in line:
@@ -134,9 +136,9 @@ def test_prepare_runs_before_the_store_is_locked_and_its_temp_tables_reach_the_t
             "SELECT count(*) FROM duckdb_databases() WHERE database_name = 'store'").fetchone()[0]
         # a second process writes the store while this one prepares: no lock is held
         other = subprocess.run(
-            [sys.executable, "-c", "import sys; from analytics.store.connection import Store\n"
+            [sys.executable, "-c", "import sys; from analytics.store import Store\n"
              "with Store(sys.argv[1]).write() as c: c.execute(\"INSERT INTO store.meta VALUES ('k', 'other')\")",
-             target], cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=60)
+             target], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
         seen["other_rc"] = other.returncode
         cur.execute("CREATE TEMP TABLE staged AS SELECT range AS i FROM range(300000)")
 

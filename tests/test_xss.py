@@ -18,8 +18,7 @@ import pytest
 from analytics.privacy import exports
 from analytics.filters import Filters, Scope
 from analytics.ingest.importer import import_files
-from analytics.store.queries import bind_filters
-from analytics.store.connection import Store
+from analytics.store import Store, bind_filters
 from analytics.privacy.suppression import SuppressionSpec
 
 EVIL_SITE = "<img src=x onerror=alert(1)>"
@@ -105,7 +104,8 @@ def test_html_report_escapes_the_markup(hostile_store):
 
 
 @pytest.mark.browser
-def test_browser_shows_hostile_names_as_text_and_runs_no_script(hostile_store, tmp_path):
+@pytest.mark.slow
+def test_browser_shows_hostile_names_as_text_and_runs_no_script(hostile_store, chromium, tmp_path):
     from playwright.sync_api import sync_playwright
 
     from browser_support import launch_chromium, running_dashboard, wait_for_app
@@ -116,7 +116,7 @@ def test_browser_shows_hostile_names_as_text_and_runs_no_script(hostile_store, t
     seen_as_text = []
     env = {"IOP_ALLOW_ANONYMOUS": "1"}  # local mode over imported data, stated in the banner
     with running_dashboard(path, env=env, log_path=tmp_path / "streamlit.log") as url, sync_playwright() as pw:
-        browser = launch_chromium(pw)
+        browser = launch_chromium(pw, chromium)
         page = browser.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.add_init_script("window.__xss = 0; window.alert = (m) => { window.__xss += 1; };")

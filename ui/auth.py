@@ -26,7 +26,7 @@ from analytics.privacy import roles as access
 from analytics.privacy import audit
 from analytics.privacy import exports
 from analytics.filters import Scope
-from analytics.store.connection import StoreError, get_meta, open_store
+from analytics.store import StoreError, get_meta, open_store
 
 LOG = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics.metrics.filter_options import FilterOptions
 from analytics.filters import Filters, Scope
-from analytics.store.connection import Store, StoreError
+from analytics.store import Store, StoreError, StoreOutdated
 from ui import auth, data
 from ui.widgets import md_escape
 
@@ -216,6 +216,9 @@ def page_context(require_data: bool = True) -> PageContext:
         store = data.store()
         version = store.data_version()
         opts, as_of = data.options(store.target, version, scope)
+    except StoreOutdated as exc:
+        st.warning(str(exc))  # a reader never migrates a store: it says what to run
+        st.stop()
     except StoreError as exc:
         if require_data:
             st.info(f"{exc} The Data page imports files.")

@@ -1,4 +1,4 @@
-"""Small layout helpers every page uses: as-of line, charts, definitions, tables, downloads.
+"""Small layout helpers every page uses: as-of line, charts, definitions, tiles, tables, downloads.
 
 Text from imported files (site, program, clinician names) is never rendered as
 markdown or HTML here: tables go through st.dataframe, labels through st.text
@@ -12,10 +12,14 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from ui import auth
+from analytics import formatting
+from analytics.config import suppression_threshold
+from analytics.privacy import exports
+from analytics.privacy.suppression import NoSuppressionRule, SuppressionSpec, marker, suppress_table, suppression_of
+from analytics.report import definitions
+from ui import auth, data
+from ui.suppressed import HIDDEN, hidden_cells
 
-METRICS_DOC = "docs/metrics.md"
-METRICS_URL_ENV = "IOP_METRICS_DOC_URL"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -37,15 +41,16 @@ def as_of_line(ctx: Any) -> None:
     st.text(f"Filters: {described}")
 
 
-def how_computed(text: str, anchor: str = "", doc: str = METRICS_DOC) -> None:
-    """A collapsed "How this is computed" note with the plain definition and the doc path.
+def how_computed(anchor: str, doc: str = definitions.METRICS) -> None:
+    """A collapsed "How this is computed" note: the section of doc (docs/metrics.md or
+    docs/qi.md) whose heading has this anchor, so the page and the doc say the same.
 
-    text is written by us (never data), so it may use markdown.
+    >>> how_computed("readmission")  # docs/metrics.md, "### Readmission"
     """
     with st.expander("How this is computed"):
-        st.markdown(text)
-        where = doc + (f"#{anchor}" if anchor else "")
-        st.caption(f"Full definitions and formulas: `{where}` in the repository.")
+        # The docs are ours (never data), so they may use markdown.
+        st.markdown(definitions.section(doc, anchor))
+        st.caption(f"Full definitions and formulas: `{doc}#{anchor}` in the repository.")
 
 
 def chart(fig: Any, key: str) -> None:
@@ -62,35 +67,81 @@ def safe_file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "table"
 
 
-def download_table(ctx: Any, df: pd.DataFrame, name: str, spec: Any, *, label: str = "Download CSV") -> None:
-    """A CSV download of a table: small cells suppressed, formulas neutralised, audited.
+def table_spec(source: Callable, *args: Any) -> SuppressionSpec | None:
+    """The spec declared for the table source(*args) returns (None: nothing to hide).
 
-    spec is an analytics.suppression.SuppressionSpec naming the table's count and
-    rate columns. Not for patient-level lists (the at-risk list has no download).
+    Raises NoSuppressionRule when source declares none: such a table may not leave the room.
     """
-    from analytics.privacy import exports  # the access teammate's module: suppression + formula safety
+    rule = suppression_of(source)
+    if rule is not None and rule.nothing_to_hide:
+        return None
+    spec = None if rule is None else rule.spec_for(*args)
+    if spec is None:
+        raise NoSuppressionRule(f"no table spec declared for {source.__module__}.{source.__qualname__}")
+    return spec
 
+
+def _spec_still_to_apply(df: pd.DataFrame, source: Callable, args: tuple) -> SuppressionSpec | None:
+    # A frame that came through ui.suppressed (attrs[HIDDEN], an analyst's) is suppressed by
+    # this same spec already: suppressing its markers again would hide more than its chart does.
+    return None if HIDDEN in df.attrs else table_spec(source, *args)
+
+
+def download_table(ctx: Any, df: pd.DataFrame, name: str, source: Callable, *args: Any,
+                   export: Callable[[], pd.DataFrame] | None = None, label: str = "Download CSV") -> None:
+    """A CSV download of a table of source(*args)'s result: small cells suppressed by the
+    spec declared beside source, formulas neutralised, audited.
+
+    export: for a table built from a result rather than returned by it, the table as it
+    may leave the room (already suppressed). Not for patient-level lists (the at-risk
+    list has no download).
+    """
     frame = with_markers(df)
+    spec = None if export is not None else _spec_still_to_apply(df, source, args)
+    if export is not None:
+        make = lambda: exports.safe_csv_bytes(export())  # noqa: E731
+    elif spec is not None:
+        make = lambda: exports.export_table(frame, spec)  # noqa: E731
+    else:
+        make = lambda: exports.safe_csv_bytes(frame)  # noqa: E731
     auth.audited_download_button(
         label,
-        lambda: exports.export_table(frame, spec),
+        make,
         file_name=safe_file_name(f"{name}_{ctx.as_of or 'empty'}") + ".csv",
         detail={"table": name, "filters": ctx.filters.describe(), "rows": int(len(frame))},
         key=f"dl_{name}",
     )
 
 
-def table(ctx: Any, df: pd.DataFrame, name: str, spec: Any, *, column_config: dict | None = None,
+def table(ctx: Any, df: pd.DataFrame, name: str, source: Callable, *args: Any,
+          export: Callable[[], pd.DataFrame] | None = None, column_config: dict | None = None,
           download: bool = True, hide_index: bool = True) -> None:
-    """A table with its CSV download; an analyst (suppressed figures only) sees it suppressed."""
+    """A table of source(*args)'s result with its CSV download; an analyst (suppressed
+    figures only) sees it suppressed by the spec declared beside source.
+
+    export: as for download_table(), for a table built from a result (an analyst's
+    copy of the result is suppressed already).
+    """
     shown = with_markers(df)
     if getattr(ctx.scope, "suppressed_only", False):
-        from analytics.privacy.suppression import suppress_table
-
-        shown = as_text_where_mixed(suppress_table(shown, spec))
+        spec = None if export is not None else _spec_still_to_apply(df, source, args)
+        shown = as_text_where_mixed(suppress_table(shown, spec) if spec is not None else shown)
     st.dataframe(shown, hide_index=hide_index, column_config=column_config, width="stretch")
     if download:
-        download_table(ctx, df, name, spec)
+        download_table(ctx, df, name, source, *args, export=export)
+
+
+def static_table(df: pd.DataFrame) -> None:
+    """A table with no download control (st.table; st.dataframe's toolbar offers CSV).
+
+    st.table renders markdown in cells, so every text cell (ids, site and program
+    names) is escaped first.
+    """
+    shown = df.copy()
+    for col in shown.columns:
+        if shown[col].dtype == object:
+            shown[col] = shown[col].map(lambda v: v if v is None else md_escape(v))
+    st.table(shown)
 
 
 def as_text_where_mixed(df: pd.DataFrame) -> pd.DataFrame:
@@ -121,44 +172,17 @@ def guarded(render: Callable[[], None], what: str) -> None:
         st.warning(f"{what}: this part could not be computed. The other sections are unaffected.")
 
 
-def fmt_value(value: object, kind: str = "count") -> str:
-    """A tile value as text: 'count' 1,234; 'rate' 81.2%; 'hours' 9.5 h; 'days' 41 d; None -> '—'."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "—"
-    if isinstance(value, str):
-        return value  # already formatted (e.g. a suppressed '<11')
-    if kind == "rate":
-        return f"{100 * float(value):.1f}%"
-    if kind == "hours":
-        return f"{float(value):.1f} h"
-    if kind == "days":
-        return f"{float(value):.0f} d"
-    return f"{int(value):,}"
-
-
-def fmt_delta(current: object, previous: object, kind: str = "count") -> str | None:
-    """The change from previous to current in the tile's unit (rates in points), or None."""
-    if current is None or previous is None or isinstance(current, str) or isinstance(previous, str):
-        return None
-    if kind == "rate":
-        return f"{100 * (float(current) - float(previous)):+.1f} pts"
-    if kind == "hours":
-        return f"{float(current) - float(previous):+.1f} h"
-    if kind == "days":
-        return f"{float(current) - float(previous):+.0f} d"
-    return f"{int(current) - int(previous):+,}"
-
-
 def tile(label: str, value: object, kind: str = "count", *, previous: object = None,
          higher_is_better: bool | None = True, help: str | None = None, status: str | None = None) -> None:
     """One KPI tile: value, change against the previous period, optional target status.
 
-    status is 'green', 'amber' or 'red' (analytics.targets.status); shown as a word
+    kind: a kind of analytics.formatting ('count', 'rate', 'hours', 'days').
+    status is 'green', 'amber' or 'red' (analytics.qi.targets.status); shown as a word
     and a coloured label, so it does not rely on colour alone.
     """
-    delta = fmt_delta(value, previous, kind)
+    delta = formatting.delta(value, previous, kind)
     colour = "off" if higher_is_better is None else ("normal" if higher_is_better else "inverse")
-    st.metric(label, fmt_value(value, kind), delta=delta, delta_color=colour, help=help, border=True)
+    st.metric(label, formatting.number(value, kind), delta=delta, delta_color=colour, help=help, border=True)
     if status in ("green", "amber", "red"):
         words = {"green": "on target", "amber": "near target", "red": "off target"}
         badge_colour = {"green": "green", "amber": "orange", "red": "red"}[status]
@@ -171,8 +195,6 @@ def cached_chart(ctx: Any, key: str, build: Callable[[], Any], *params: Any) -> 
     For a suppressed_only scope (analysts) the chart's data came through
     ui.suppressed.for_scope, so hidden points are absent; a caption says so.
     """
-    from ui import data
-
     chart(data.figure(ctx, key, build, *params), key)
     if getattr(ctx.scope, "suppressed_only", False):
         suppression_caption()
@@ -180,19 +202,14 @@ def cached_chart(ctx: Any, key: str, build: Callable[[], Any], *params: Any) -> 
 
 def suppression_caption() -> None:
     """The note under an analyst's chart: which cells are left out, and why."""
-    from analytics.config import suppression_threshold
-
     st.caption(f"Cells under {suppression_threshold()} hidden (small-cell suppression).")
 
 
 def with_markers(df: pd.DataFrame) -> pd.DataFrame:
     """df with the cells ui.suppressed hid (NaN) written as '<11'; df itself when none were hidden.
 
-    >>> with_markers(data.query(ctx, "mix:mix_by", "site"))  # analyst: Pinewood's figures read '<11'
+    >>> with_markers(data.query(ctx, mix.mix_by, "site"))  # analyst: Pinewood's figures read '<11'
     """
-    from analytics.privacy.suppression import marker
-    from ui.suppressed import hidden_cells
-
     cells = [(i, c) for i, c in hidden_cells(df) if c in df.columns and i in df.index]
     out = df.copy()
     out.attrs = {}

@@ -17,6 +17,8 @@ COMMANDS = {
     "metrics": ("analytics.cli.metrics", "add_cli_args", "cli_main", "print the headline metrics"),
     "report": ("analytics.cli.report", "add_cli_args", "cli_main", "write the QI meeting packet"),
     "maintain": ("analytics.cli.maintain", "add_cli_args", "cli_main", "compact and expire a DuckLake store"),
+    "migrate": ("analytics.cli.migrate", "add_cli_args", "cli_main",
+                "bring a store made by an earlier version up to date"),
 }
 
 # Commands that read; with no --db and no IOP_DB they use the bundled sample store.
@@ -24,8 +26,8 @@ COMMANDS = {
 READS_SAMPLE_BY_DEFAULT = ("metrics", "report")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analytics")
+def main(argv: list[str] | None = None, prog: str = "python -m analytics") -> int:
+    parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command", required=True)
     # Only the named command's module is imported: the others pull in pandas and
     # Plotly (about 0.6 CPU-s), which an import does not need. --help lists them all.
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         getattr(importlib.import_module(module), add_args)(p)
     args = parser.parse_args(argv)
     module, _, run, _ = COMMANDS[args.command]
-    from analytics.store.connection import StoreError
+    from analytics.store import StoreError
 
     try:
         if args.command in READS_SAMPLE_BY_DEFAULT and not args.db and not os.environ.get("IOP_DB"):
@@ -48,3 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def iop() -> int:
+    """The `iop` console script: the same commands, named `iop` in usage and help."""
+    return main(prog="iop")

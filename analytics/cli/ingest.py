@@ -13,7 +13,7 @@ from analytics.ingest.importer import (
     DEFAULT_MEMORY_LIMIT, MEMORY_ENV, PSEUDONYM_ENV, ImportRefused, import_files,
 )
 from analytics.ingest.profiles import ProfileError, load_profile
-from analytics.store.connection import StoreError, open_store
+from analytics.store import StoreError, open_store
 from analytics.store.schema import KINDS
 
 

@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from analytics.store.lake import LakeError, maintain
+from analytics.store import StoreError, default_target, open_store
 
 
 def add_cli_args(parser: argparse.ArgumentParser) -> None:
@@ -23,18 +23,13 @@ def add_cli_args(parser: argparse.ArgumentParser) -> None:
 
 
 def cli_main(args: argparse.Namespace) -> int:
-    from analytics.store.connection import StoreError, default_target, is_lake_target
-
-    target = args.db or default_target()
-    if not is_lake_target(target):
+    store = open_store(args.db or default_target())
+    if not store.needs_maintenance:
         raise StoreError("maintain works on a DuckLake store (--db ducklake:postgres:...); "
                          "an embedded file needs no maintenance")
     if args.older_than < 0:
         raise StoreError("--older-than must be 0 or more days")
-    try:
-        done = maintain(target, args.older_than)
-    except LakeError as exc:
-        raise StoreError(str(exc)) from None
+    done = store.maintain(args.older_than)
     if args.format == "json":
         print(json.dumps(done, sort_keys=True))
     else:

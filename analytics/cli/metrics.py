@@ -11,7 +11,7 @@ import sys
 from analytics.cli.args import add_db_arg, add_filter_args, filters_from_args
 from analytics.metrics.breakdowns import UnknownColumnError
 from analytics.metrics.summary import summary
-from analytics.store.connection import open_store
+from analytics.store import open_store
 
 
 def add_cli_args(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from analytics.cli.args import _iso_date, add_db_arg, add_filter_args, filters_from_args
 from analytics.filters import Scope
 from analytics.report.packet import build_report_html, record_report, write_pdf
-from analytics.store.connection import open_store
+from analytics.store import open_store
 
 
 def add_cli_args(parser: argparse.ArgumentParser) -> None:

@@ -1,10 +1,10 @@
 """Mapping profiles: how an EHR export's headers, labels, dates and encoding map onto the canonical format.
 
-A profile is a small TOML file (see docs/data-format.md and analytics/profiles/*.toml).
+A profile is a small TOML file (see docs/data-format.md and config/profiles/*.toml).
 Loading one checks every target against analytics.store.schema, so a typo in a
 profile is refused before any file is read.
 
->>> profile = load_profile("analytics/profiles/example_ehr.toml")
+>>> profile = load_profile("config/profiles/example_ehr.toml")
 >>> profile.canonical_column("sessions", " Service Date ")
 'session_date'
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Mapping
 
 from analytics.config import REPO_ROOT
-from analytics.store.schema import DISCHARGE_REASONS, KINDS, SESSION_STATUSES, SESSION_TYPES
+from analytics.store.schema import REFERRAL_OUTCOMES, DISCHARGE_REASONS, KINDS, SESSION_STATUSES, SESSION_TYPES
 
 PROFILES_DIR = REPO_ROOT / "config" / "profiles"
 CANONICAL_PROFILE = PROFILES_DIR / "canonical.toml"
@@ -39,7 +39,11 @@ LABEL_TARGETS: dict[str, tuple[str, ...] | None] = {
     "status": SESSION_STATUSES,
     "discharge_reason": DISCHARGE_REASONS,
     "session_type": None,
+    "outcome": REFERRAL_OUTCOMES,
+    "instrument": None,  # the configured instruments (config/instruments.toml), checked per row
 }
+if {label for kind in KINDS.values() for label in kind.labels} - set(LABEL_TARGETS):
+    raise RuntimeError("schema.KINDS names a label map that LABEL_TARGETS does not define")
 _TOP_KEYS = {
     "name", "description", "kind", "file_type", "encoding", "delimiter", "quote", "escape",
     "date_format", "sheet", "columns", "labels", "ignore",
@@ -83,7 +87,7 @@ class Profile:
         mapped = self.columns.get(kind, {}).get(key)
         if mapped:
             return mapped
-        names = {c.name for c in KINDS[kind]}
+        names = {c.name for c in KINDS[kind].columns}
         return key if key in names else None
 
     def is_ignored(self, header: str) -> bool:
@@ -139,7 +143,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
     for k, mapping in (data.get("columns") or {}).items():
         if k not in KINDS:
             raise _fail(source, f"[columns.{k}]: kind must be one of {', '.join(KINDS)}")
-        names = {c.name for c in KINDS[k]}
+        names = {c.name for c in KINDS[k].columns}
         columns[k] = {}
         for header, target in mapping.items():
             if target not in names:

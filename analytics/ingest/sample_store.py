@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from analytics.store.connection import REPO_ROOT, SAMPLE_STORE_PATH, open_store
+from analytics.config import REPO_ROOT
+from analytics.store import StoreOutdated, SAMPLE_STORE_PATH, open_store
 
 SAMPLE_DIR = REPO_ROOT / "sample_data"
 SAMPLE_FILES = (SAMPLE_DIR / "enrollments.csv", SAMPLE_DIR / "sessions.csv")
@@ -18,7 +19,13 @@ __all__ = ["ensure_sample_store", "SAMPLE_STORE_PATH", "SAMPLE_FILES"]
 def _has_data(path: Path) -> bool:
     if not path.exists():
         return False
-    with open_store(str(path)).read() as cur:
+    store = open_store(str(path))
+    try:
+        with store.read() as cur:
+            pass
+    except StoreOutdated:
+        store.bring_up_to_date()  # the bundled sample is ours to migrate, unlike a user's store
+    with store.read() as cur:
         loaded = cur.execute("SELECT count(*) FROM import_log WHERE status = 'loaded'").fetchone()[0]
     return loaded > 0
 

@@ -3,7 +3,7 @@
 Retention and survival, discharge outcomes, sessions and attendance, the weekly
 dose, the therapy mix, breakdown dimensions, data coverage, filter options and the
 headline summary. Each function takes a read cursor whose filters are bound
-(analytics.store.queries.bind_filters) and returns a small frame or a frozen
+(analytics.store.bind_filters) and returns a small frame or a frozen
 dataclass. May import analytics.store, analytics.privacy, analytics.config and
 analytics.filters; never ingest, QI, report or the CLI.
 """

@@ -19,6 +19,7 @@ from __future__ import annotations
 import duckdb
 
 from analytics.filters import Filters
+from analytics.privacy.suppression import suppressed_by
 
 # Over selected_episodes() columns (also present in selected_sessions()).
 EPISODE_DIMENSIONS: dict[str, str] = {
@@ -69,6 +70,7 @@ def extra_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows if r[0] is not None]
 
 
+@suppressed_by(nothing_to_hide="the names of the breakdown dimensions")
 def dimensions(cur: duckdb.DuckDBPyConnection, level: str = "episode") -> list[str]:
     """Every dimension name valid at a level ("episode" or "session"), fixed ones first."""
     fixed = EPISODE_DIMENSIONS if level == "episode" else SESSION_DIMENSIONS

@@ -14,7 +14,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
+from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 
 # A site is flagged when its last session is more than this many days before as_of:
 # IOP patients attend several times a week, so two quiet weeks at a whole site
@@ -22,11 +23,15 @@ from analytics.store.queries import sql_text
 LAG_FLAG_DAYS = 14
 
 
+@suppressed_by(table_spec(("episodes", "patients"), ("sessions",)))
 def coverage_by_site_month(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Sessions, episodes and patients per site and month ('YYYY-MM'), selected sessions."""
     return cur.execute(sql_text("metrics/coverage_by_site_month")).df()
 
 
+# Every site is listed, so the episodes add up to the total in view.
+@suppressed_by(table_spec(("episodes",), group=None, rates=(RateSpec("sessions", None, "episodes"),),
+                          column_totals=True))
 def site_last_dates(cur: duckdb.DuckDBPyConnection, flag_days: int = LAG_FLAG_DAYS) -> pd.DataFrame:
     """Per site: episodes, sessions, first_session, last_session, last_admission, as_of,
     lag_days (as_of - last_session) and lagging (no session, or lag_days > flag_days)."""

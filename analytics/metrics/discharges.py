@@ -24,8 +24,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 from analytics.metrics.retention import event_counts
+from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 
 READMISSION_WINDOWS: tuple[int, ...] = (30, 90)
 
@@ -102,6 +103,7 @@ class Readmission:
     rate: float | None
 
 
+@suppressed_by(table_spec(("eligible", "readmitted"), group=None, rates=(RateSpec("rate", "readmitted", "eligible"),)))
 def readmission_rates(
     cur: duckdb.DuckDBPyConnection, windows: tuple[int, ...] = READMISSION_WINDOWS
 ) -> dict[int, Readmission]:
@@ -119,12 +121,19 @@ def readmission(cur: duckdb.DuckDBPyConnection, days: int) -> Readmission:
     return readmission_rates(cur, (int(days),))[int(days)]
 
 
+# The month's discharges add up to a total shown elsewhere (tiles, the monthly trend).
+@suppressed_by(table_spec(("discharges",), group=None, rates=(RateSpec("share", "discharges", None),),
+                          column_totals=True))
 def discharge_reasons_by_month(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Discharges per discharge month and reason: month 'YYYY-MM', discharge_reason,
     discharges, share (of that month's discharges). No rows for an empty selection."""
     return cur.execute(sql_text("metrics/discharge_reasons_by_month")).df()
 
 
+# n is a count of discharged episodes (their total is shown elsewhere); the statistics
+# of a reason with few episodes are hidden with it.
+@suppressed_by(table_spec(("n",), ("mean", "min", "q1", "median", "q3", "max", "lower_whisker", "upper_whisker"),
+                          group="n", column_totals=True))
 def los_by_reason(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Time in program (days) by discharge reason as box-plot statistics:
     n, mean, min, q1, median, q3, max, lower_whisker, upper_whisker (Tukey, 1.5 IQR)."""
@@ -147,6 +156,8 @@ class PeriodCounts:
     active_at_previous_end: int
 
 
+@suppressed_by(table_spec(("admissions", "discharges", "previous_admissions", "previous_discharges", "active_at_end",
+                           "active_at_previous_end"), group=None))
 def period_counts(cur: duckdb.DuckDBPyConnection, start: date, end: date) -> PeriodCounts:
     """Counts for the overview tiles: a window and the equally long window just before it.
 

@@ -27,7 +27,8 @@ import pandas as pd
 
 from analytics import config
 from analytics.metrics.breakdowns import EPISODE_DIMENSIONS, TOTAL_EXPRESSION, dimension_sql, with_dimension
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
+from analytics.privacy.suppression import suppressed_by, table_spec
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def _stats(cur: duckdb.DuckDBPyConnection, group: str, by_week: bool, targets: d
     return cur.execute(sql, {**target_params(targets), "by_week": by_week, **(params or {})}).df()
 
 
+@suppressed_by(table_spec(("episodes", "patients"), ("episode_weeks", "median_weekly_hours", "dose_target_met_rate")))
 def dose_summary(cur: duckdb.DuckDBPyConnection) -> DoseSummary:
     """Complete episode-weeks, their median hours and the share meeting the target."""
     targets = target_hours(cur)
@@ -86,8 +88,13 @@ STAT_COLUMNS = [
     "median_weekly_hours", "mean_weekly_hours", "p10_hours", "p25_hours", "p75_hours",
     "p90_hours", "target_hours",
 ]
+# Episode-weeks and hours are figures of the group's patients: hidden when it is small.
+DOSE_SPEC = table_spec(("episodes", "patients"), (
+    "episode_weeks", "met_weeks", "dose_target_met_rate", "median_weekly_hours", "mean_weekly_hours",
+    "p10_hours", "p25_hours", "p75_hours", "p90_hours"))
 
 
+@suppressed_by(table_spec(("episodes", "patients"), ("episode_weeks", "met_weeks")))
 def weekly_hours_distribution(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Weekly hours per program as a half-hour histogram (one row per non-empty bin).
 
@@ -98,12 +105,14 @@ def weekly_hours_distribution(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return cur.execute(sql_text("metrics/dose_hours_histogram"), target_params(target_hours(cur))).df()
 
 
+@suppressed_by(DOSE_SPEC)
 def weekly_hours_percentiles(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per program: the dose figures (see STAT_COLUMNS), with p10..p90 of weekly hours."""
     out = _stats(cur, EPISODE_DIMENSIONS["program"], by_week=False, targets=target_hours(cur))
     return out.rename(columns={"dimension_value": "program"})[["program", *STAT_COLUMNS]]
 
 
+@suppressed_by(DOSE_SPEC)
 def dose_by_program_week(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Program weeks 1..12 (rows only where some week k is complete): week_number
     and the dose figures of the k-th weeks (see STAT_COLUMNS)."""
@@ -111,6 +120,7 @@ def dose_by_program_week(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return out[["week_number", *STAT_COLUMNS]]
 
 
+@suppressed_by(DOSE_SPEC)
 def dose_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     """Dose per value of an episode dimension (site, program, cohort, extra column).
 

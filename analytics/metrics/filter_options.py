@@ -15,7 +15,7 @@ from datetime import date
 
 import duckdb
 
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,16 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.breakdowns import TOTAL_EXPRESSION, dimension_sql, with_dimension
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 from analytics.metrics.sessions import in_dimension_order
 from analytics.store.schema import SESSION_TYPES
+from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
+
+# Minutes, sessions and shares are figures of the group's patients: hidden when it is small.
+MIX_SPEC = table_spec(("episodes", "patients"), ("attended_minutes", "sessions", "share"))
 
 
+@suppressed_by(MIX_SPEC)
 def therapy_mix_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The overall mix with its counts: session_type, attended_minutes, sessions,
     episodes, patients, share (one row per type with attended sessions).
@@ -47,12 +52,14 @@ def shares_from_table(table: pd.DataFrame) -> dict[str, float]:
     return {str(t): float(s) for t, s in zip(table["session_type"], table["share"])}
 
 
+@suppressed_by(MIX_SPEC)
 def mix_by_program_week(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Program weeks 1..12 x session type: week_number, session_type,
     attended_minutes, sessions, episodes, patients, share (within the week)."""
     return cur.execute(sql_text("metrics/mix_by_program_week")).df()
 
 
+@suppressed_by(MIX_SPEC)
 def mix_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     """The mix per value of a dimension (program, site, cohort, clinician, ...):
     the dimension, session_type, attended_minutes, sessions, episodes, patients,
@@ -70,6 +77,9 @@ def mix_per_episode(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return cur.execute(sql_text("metrics/mix_per_episode")).df()
 
 
+@suppressed_by(table_spec(("episodes_reached", "episodes_attending", "patients_reached", "patients_attending"),
+                          group="patients_attending",
+                          rates=(RateSpec("reach", "episodes_reached", "episodes_attending"),)))
 def component_reach(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The five IOP components: session_type, episodes_reached, episodes_attending
     (the denominator: episodes with any attended session), patients_reached,

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from analytics.metrics import breakdowns
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
 from analytics.store.schema import UNPLANNED_REASONS
 from analytics.metrics.survival import SurvivalFit, fit_counts
+from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 
 # A curve is drawn only while at least this many episodes are at risk; beyond
 # that one episode moves it by 10 points or more.
@@ -97,6 +98,13 @@ def curve_at_weeks(fit: SurvivalFit, weeks=WEEKS) -> pd.DataFrame:
     return out
 
 
+# Each estimate rests on the episodes at risk: hidden when they are few.
+CURVE_RATES = tuple(RateSpec(c, None, "n_at_risk") for c in (
+    "retention", "retention_lo", "retention_hi", "in_program", "in_program_lo", "in_program_hi",
+    "cif_unplanned", "cif_other"))
+
+
+@suppressed_by(table_spec(("n_at_risk",), group=None, rates=CURVE_RATES))
 def retention_curve(cur: duckdb.DuckDBPyConnection, *, by: str | None = None, weeks=WEEKS) -> pd.DataFrame:
     """Retention and in-program curves at weeks (default 0..12), overall or per group of `by`.
 
@@ -150,6 +158,7 @@ def headline(
     return retention, in_program
 
 
+@suppressed_by(table_spec(("n", "n_at_risk"), group=None, rates=CURVE_RATES[:3]))
 def cohort_retention(cur: duckdb.DuckDBPyConnection, weeks=range(1, 13)) -> pd.DataFrame:
     """Cohort heatmap: admission month x program week, retention per cell.
 

@@ -29,7 +29,8 @@ import pandas as pd
 
 from analytics import config
 from analytics.metrics.breakdowns import WEEKDAY_ORDER, dimension_sql, with_dimension
-from analytics.store.queries import sql_text
+from analytics.store import sql_text
+from analytics.privacy.suppression import suppressed_by, table_spec
 
 COUNT_COLUMNS: tuple[str, ...] = (
     "expected", "attended", "no_show", "patient_cancelled", "program_cancelled",
@@ -43,6 +44,8 @@ RATES: dict[str, tuple[str, str]] = {
     "program_cancellation_rate": ("program_cancelled", "scheduled_total"),
     "session_completion_rate": ("completed_sessions", "expected"),
 }
+# The session figures besides the person counts: each hidden when its group is small.
+SESSION_MEASURES: tuple[str, ...] = (*(c for c in COUNT_COLUMNS if c != "patients"), *RATES)
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,14 @@ def counts_and_rates(counts: pd.DataFrame) -> dict[str, object]:
     return values
 
 
+@suppressed_by(table_spec(("patients",), SESSION_MEASURES))
 def session_rates(cur: duckdb.DuckDBPyConnection) -> SessionRates:
     """Session counts and rates over everything the cursor's filters select."""
     counts = cur.execute(sql_text("metrics/session_rates"), session_params()).df()
     return SessionRates(**counts_and_rates(counts))
 
 
+@suppressed_by(table_spec(("episodes", "patients"), SESSION_MEASURES))
 def rates_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     """Session counts and rates per value of a breakdown dimension.
 

@@ -23,8 +23,7 @@ from analytics.metrics import retention
 from analytics.metrics import sessions
 from analytics.metrics.breakdowns import check_filter_columns
 from analytics.filters import EVERYTHING, Filters, Scope
-from analytics.store.queries import bind_filters, sql_text
-from analytics.store.connection import Store
+from analytics.store import Store, bind_filters, sql_text
 
 HEADLINE_WEEKS = (4, 8, 12)
 

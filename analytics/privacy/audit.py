@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from analytics.privacy.suppression import suppressed_by
+
 
 def record(cur: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict) -> None:
     """Append one audit row using a write cursor (store attached read-write).
@@ -28,6 +30,7 @@ def record(cur: duckdb.DuckDBPyConnection, actor: str, action: str, detail: dict
     )
 
 
+@suppressed_by(nothing_to_hide="who did what and when, no figures; directors only")
 def audit_rows(cur: duckdb.DuckDBPyConnection, limit: int = 500):
     """The latest audit rows, newest first, as a DataFrame (logged_at, actor, action, detail).
 

@@ -16,11 +16,22 @@ A hidden cell reads "<11" (with the configured threshold), never 0 or blank.
 >>> spec = SuppressionSpec(counts=("episodes",), rates=(RateSpec("completion_rate", "completed", "discharged"),),
 ...                        group_size="patients")
 >>> suppress_table(df, spec)
+
+Each analytics result declares its rule once, beside its function, and every way
+out (an analyst's view of a page, a CSV download, the packet) reads that declaration:
+
+>>> @suppressed_by(table_spec(counts=("episodes", "patients"), measures=("share",)))
+... def mix_by(cur, dimension): ...
+>>> suppression_of(mix_by).apply(frame)   # hidden cells read "<11"
+
+A function with no declaration has no rule, so callers refuse to show its result to
+a role that may see suppressed figures only (NoSuppressionRule).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -57,6 +68,18 @@ class SuppressionSpec:
     column_totals: bool = True
     row_groups: tuple[tuple[str, ...], ...] = ()
     total_row: tuple[str, object] | None = None
+
+
+def table_spec(counts: tuple[str, ...] = (), measures: tuple[str, ...] = (), *, group: str | None = "patients",
+               rates: tuple[RateSpec, ...] = (), column_totals: bool = False) -> SuppressionSpec:
+    """The spec of a result's table: counts of persons, rates with their counts, and
+    measures (every other figure: session counts, hours, shares) hidden with a small group.
+
+    >>> table_spec(("episodes", "patients"), ("share",)).rates
+    (RateSpec(column='share', numerator=None, denominator=None),)
+    """
+    return SuppressionSpec(counts=counts, rates=rates + tuple(RateSpec(m) for m in measures),
+                           group_size=group, column_totals=column_totals)
 
 
 def marker(threshold: int | None = None) -> str:
@@ -171,7 +194,39 @@ def is_hidden(value: object) -> bool:
     return isinstance(value, str) and value.startswith("<")
 
 
-# -- charts in the packet ---------------------------------------------------------
+def suppress_fields(result: Any, spec: SuppressionSpec, threshold: int | None = None) -> Any:
+    """A dataclass of KPIs with each hidden field replaced by '<threshold' (fields read as a one-row table)."""
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)
+              if isinstance(getattr(result, f.name), (int, float, type(None))) or f.name in spec.counts}
+    shown = suppress_kpis(fields, spec, threshold)
+    changed = {k: v for k, v in shown.items() if isinstance(v, str) and v != fields[k]}
+    return dataclasses.replace(result, **changed)
+
+
+# -- charts ---------------------------------------------------------------------------
+# The points of a control chart or a funnel: x events of n (patients or episodes when
+# person_counts, else sessions), the rate, and the group's patients.
+def control_chart_spec(*, person_counts: bool, group: bool = True) -> SuppressionSpec:
+    """The spec of a control chart's points (value = x / n, or a median for XmR charts)."""
+    return SuppressionSpec(
+        counts=("x", "n") if person_counts else (),
+        rates=(RateSpec("value", "x", "n") if person_counts else RateSpec("value"),),
+        group_size="patients" if group else None,
+        column_totals=False,
+    )
+
+
+def funnel_spec(*, person_counts: bool, group: bool = True) -> SuppressionSpec:
+    """The spec of a funnel's units (p = x / n); each unit's volume is on the axis and the
+    units add up to the program's total, so complementary suppression runs across them."""
+    return SuppressionSpec(
+        counts=("x", "n") if person_counts else (),
+        rates=(RateSpec("p", "x", "n") if person_counts else RateSpec("p"),),
+        group_size="patients" if group else None,
+        column_totals=True,
+    )
+
+
 def suppress_control_chart(chart, *, person_counts: bool, threshold: int | None = None):
     """A ControlChart fit for export: hidden points lose their value and limits
     (limits would give n away), and their signals are dropped from the list.
@@ -186,12 +241,7 @@ def suppress_control_chart(chart, *, person_counts: bool, threshold: int | None 
     points = chart.points.copy()
     if points.empty:
         return replace(chart, points=points.assign(suppressed=pd.Series(dtype=bool)))
-    spec = SuppressionSpec(
-        counts=("x", "n") if person_counts else (),
-        rates=(RateSpec("value", "x", "n") if person_counts else RateSpec("value"),),
-        group_size="patients" if "patients" in points.columns else None,
-        column_totals=False,
-    )
+    spec = control_chart_spec(person_counts=person_counts, group="patients" in points.columns)
     hidden = suppression_mask(points, spec, threshold)["value"].to_numpy()
     labels = set(points.loc[hidden, "label"])
     for col in ("x", "n", "value", "lcl", "ucl"):
@@ -214,12 +264,7 @@ def suppress_funnel(plot, *, person_counts: bool, threshold: int | None = None):
     points = plot.points
     if points.empty:
         return replace(plot, points=points.assign(suppressed=pd.Series(dtype=bool)))
-    spec = SuppressionSpec(
-        counts=("x", "n") if person_counts else (),
-        rates=(RateSpec("p", "x", "n") if person_counts else RateSpec("p"),),
-        group_size="patients" if "patients" in points.columns else None,
-        column_totals=True,  # a unit's volume is on the axis; the others' add up to the total
-    )
+    spec = funnel_spec(person_counts=person_counts, group="patients" in points.columns)
     mask = suppression_mask(points, spec, threshold)
     hidden = (mask["p"] | (mask["n"] if "n" in mask else False)).to_numpy()
     names = [str(u) for u in points.loc[hidden, "unit"]]
@@ -227,3 +272,93 @@ def suppress_funnel(plot, *, person_counts: bool, threshold: int | None = None):
     outliers = tuple(o for o in plot.outliers if not any(o.startswith(f"{n}: ") for n in names))
     outliers += tuple(f"{n}: {marker(threshold)} (hidden by small-cell suppression)" for n in names)
     return replace(plot, points=kept.assign(suppressed=False), outliers=outliers)
+
+
+# -- declarations ------------------------------------------------------------------------
+class NoSuppressionRule(RuntimeError):
+    """An analytics result has no declared suppression, so it may not leave the room suppressed."""
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """How one analytics result is suppressed whenever it leaves the room.
+
+    spec: the SuppressionSpec of the result's table (a DataFrame, a dataclass of KPIs
+        read as a one-row table, or a dict of either, value by value), or a function
+        of the call's arguments that returns it.
+    hide: for any other result (charts): (result, *args, threshold=None, **kwargs) ->
+        the result fit for export.
+    nothing_to_hide: why the result needs no suppression (it holds no person figures).
+    """
+
+    spec: SuppressionSpec | Callable[..., SuppressionSpec] | None = None
+    hide: Callable[..., Any] | None = None
+    nothing_to_hide: str = ""
+
+    def spec_for(self, *args: Any, **kwargs: Any) -> SuppressionSpec | None:
+        """The spec of the result of the call with these arguments (None: no table spec)."""
+        return self.spec(*args, **kwargs) if callable(self.spec) else self.spec
+
+    def apply(self, result: Any, *args: Any, threshold: int | None = None, **kwargs: Any) -> Any:
+        """result (of the call with these arguments) with every hidden figure hidden:
+        '<threshold' in tables and KPIs; charts as their hide rule leaves them."""
+        if self.nothing_to_hide:
+            return result
+        if self.hide is not None:
+            return self.hide(result, *args, threshold=threshold, **kwargs)
+        return _apply_spec(result, self.spec_for(*args, **kwargs), threshold)
+
+
+def _apply_spec(result: Any, spec: SuppressionSpec | None, threshold: int | None) -> Any:
+    if spec is None:
+        raise NoSuppressionRule("a suppression without a spec or a hide rule")
+    if isinstance(result, pd.DataFrame):
+        return suppress_table(result, spec, threshold)
+    if isinstance(result, dict):
+        return {key: _apply_spec(value, spec, threshold) for key, value in result.items()}
+    if dataclasses.is_dataclass(result):
+        return suppress_fields(result, spec, threshold)
+    raise NoSuppressionRule(f"a table spec cannot suppress a {type(result).__name__}")
+
+
+def suppressed_by(spec: SuppressionSpec | Callable[..., SuppressionSpec] | Suppression | None = None, *,
+                  hide: Callable[..., Any] | None = None, nothing_to_hide: str = "") -> Callable:
+    """Declare, beside an analytics function, how its result is suppressed.
+
+    >>> @suppressed_by(nothing_to_hide="dimension names only")
+    ... def dimensions(cur, level="episode"): ...
+    """
+    rule = spec if isinstance(spec, Suppression) else Suppression(spec, hide, nothing_to_hide)
+    if rule.spec is None and rule.hide is None and not rule.nothing_to_hide:
+        raise ValueError("a suppression declaration needs a spec, a hide rule or the reason nothing is hidden")
+
+    def declare(fn: Callable) -> Callable:
+        fn.__suppression__ = rule
+        return fn
+    return declare
+
+
+def suppression_of(fn: Callable) -> Suppression | None:
+    """The suppression declared for an analytics function (None: none declared)."""
+    return getattr(fn, "__suppression__", None)
+
+
+def control_charts(person_count_charts: frozenset[str]) -> Suppression:
+    """The declaration of a dict of ControlCharts by key; x and n count persons in the
+    charts named in person_count_charts (sessions or hours in the others)."""
+    def hide(charts: dict, *args: Any, threshold: int | None = None, **kwargs: Any) -> dict:
+        return {key: suppress_control_chart(chart, person_counts=key in person_count_charts, threshold=threshold)
+                for key, chart in charts.items()}
+    return Suppression(hide=hide)
+
+
+def funnel_plots(person_count_measures: frozenset[str]) -> Suppression:
+    """The declaration of a dict of FunnelPlots by program for (measure, unit); x and n
+    count persons for the measures in person_count_measures (sessions in the others)."""
+    def spec(measure: str, unit: str | None = None) -> SuppressionSpec:
+        return funnel_spec(person_counts=measure in person_count_measures)
+
+    def hide(plots: dict, measure: str, unit: str | None = None, *, threshold: int | None = None) -> dict:
+        return {program: suppress_funnel(plot, person_counts=measure in person_count_measures, threshold=threshold)
+                for program, plot in plots.items()}
+    return Suppression(spec=spec, hide=hide)

@@ -19,8 +19,7 @@ import pandas as pd
 from analytics.privacy.roles import require_patient_level
 from analytics.privacy.audit import record
 from analytics.filters import Filters, Scope
-from analytics.store.queries import bind_filters
-from analytics.store.connection import Store
+from analytics.store import Store, bind_filters
 
 BUCKETS = ("1-7", "8-14", ">14", "never attended")
 COLUMNS = ["patient_id", "episode_id", "site", "program", "reasons", "last_attended",

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics.privacy.suppression import funnel_plots, suppressed_by
+
 Z95 = 1.96  # two-sided 95%
 Z998 = 3.09  # two-sided 99.8%
 
@@ -115,6 +117,8 @@ MEASURES: dict[str, tuple[str, str, str, str, str]] = {
     "completion_rate": ("qi/funnel_episodes", "completed", "discharged", "discharged_patients", "Completion rate"),
     "retention_week_4": ("qi/funnel_episodes", "retained4", "eligible4", "eligible4_patients", "Retention at week 4"),
 }
+# The measures whose x and n count persons (episodes); attendance counts sessions.
+EPISODE_MEASURES = frozenset(m for m, (query, *_) in MEASURES.items() if query == "qi/funnel_episodes")
 
 
 def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
@@ -125,7 +129,7 @@ def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
     """
     from analytics.metrics.breakdowns import with_dimension
     from analytics.metrics.sessions import session_params
-    from analytics.store.queries import sql_text
+    from analytics.store import sql_text
     from analytics.store.schema import UNPLANNED_REASONS
 
     if measure not in MEASURES or unit not in UNITS:
@@ -138,6 +142,7 @@ def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
     return out[["program", "unit", "x", "n", "group_patients"]]
 
 
+@suppressed_by(funnel_plots(EPISODE_MEASURES))
 def funnels(cur, measure: str, unit: str) -> dict[str, FunnelPlot]:
     """One funnel plot per program in view, for a measure by site or clinician."""
     counts = funnel_counts(cur, measure, unit)

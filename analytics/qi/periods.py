@@ -25,8 +25,8 @@ from analytics.metrics import discharges
 from analytics.metrics import retention
 from analytics.qi import spc
 from analytics.filters import Filters, Scope
-from analytics.store.queries import bind_filters
-from analytics.store.connection import Store
+from analytics.store import Store, bind_filters
+from analytics.privacy.suppression import Suppression, suppressed_by
 
 # kpi -> (label, kind); kind: count (episodes), rate_episodes (numerator and
 # denominator count episodes), rate_sessions (group-size rule only)
@@ -92,6 +92,7 @@ def _row(series: pd.DataFrame, first: date) -> pd.Series | None:
     return None if match.empty else match.iloc[0]
 
 
+@suppressed_by(Suppression(hide=lambda comparison, *args, threshold=None, **kwargs: suppressed(comparison, threshold)))
 def compare_months(store: Store, filters: Filters, scope: Scope) -> PeriodComparison:
     """The KPIs for the last complete month, the month before, and the same month last year."""
     rows: list[dict] = []
@@ -172,20 +173,15 @@ def _complement_census(cells: pd.DataFrame, hidden: pd.Series) -> None:
         hidden[now] = True
 
 
-def comparison_table(comparison: PeriodComparison, *, suppress: bool = False,
-                     threshold: int | None = None) -> pd.DataFrame:
-    """One row per KPI: kpi, label, the three months' values and the two changes.
-
-    With suppress=True (packet, CSV), a cell built on small numbers reads '<11'
-    and any change that involves it is hidden too.
-    """
+def hidden_cells(comparison: PeriodComparison, threshold: int | None = None) -> pd.Series:
+    """True for each cell (row of comparison.cells) built on small numbers."""
     from analytics.config import suppression_threshold
-    from analytics.privacy.suppression import RateSpec, SuppressionSpec, marker, suppression_mask
+    from analytics.privacy.suppression import RateSpec, SuppressionSpec, suppression_mask
 
     threshold = threshold if threshold is not None else suppression_threshold()
-    cells = comparison.cells.copy()
+    cells = comparison.cells
     hidden = pd.Series(False, index=cells.index)
-    if suppress and not cells.empty:
+    if not cells.empty:
         for kind in ("count", "rate_episodes", "rate_sessions"):
             part = cells[cells["kpi"].map(lambda k: KPIS[k][1]) == kind]
             if part.empty:
@@ -202,6 +198,29 @@ def comparison_table(comparison: PeriodComparison, *, suppress: bool = False,
                 mask = suppression_mask(part, spec, threshold)["value"]
             hidden.loc[part.index] = mask.to_numpy()
         _complement_census(cells, hidden)
+    return hidden
+
+
+def suppressed(comparison: PeriodComparison, threshold: int | None = None) -> PeriodComparison:
+    """The comparison with each hidden cell's value replaced by '<threshold'."""
+    from analytics.privacy.suppression import marker
+
+    hidden = hidden_cells(comparison, threshold)
+    values = comparison.cells["value"].astype(object).where(~hidden, marker(threshold))
+    return replace(comparison, cells=comparison.cells.assign(value=values))
+
+
+def comparison_table(comparison: PeriodComparison, *, suppress: bool = False,
+                     threshold: int | None = None) -> pd.DataFrame:
+    """One row per KPI: kpi, label, the three months' values and the two changes.
+
+    With suppress=True (packet, CSV), a cell built on small numbers reads '<11'
+    and any change that involves it is hidden too (as for a suppressed() comparison).
+    """
+    from analytics.privacy.suppression import marker
+
+    cells = comparison.cells
+    hidden = hidden_cells(comparison, threshold) if suppress else pd.Series(False, index=cells.index)
     lookup = {(r.kpi, r.period): (r.value, bool(hidden.loc[i])) for i, r in cells.iterrows()}
     out = []
     for kpi, (label, _) in KPIS.items():

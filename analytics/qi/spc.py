@@ -28,6 +28,9 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from analytics import formatting
+from analytics.privacy.suppression import control_charts, suppressed_by
+
 SIGMA = 3.0
 SHIFT_LENGTH = 8
 D2 = 1.128  # bias constant d2 for moving ranges of 2 points
@@ -74,9 +77,7 @@ def plain_label(period: object) -> str:
 
 
 def format_value(value: float, value_kind: str) -> str:
-    if value_kind == "proportion":
-        return f"{100 * value:.1f}%"
-    return f"{value:.1f} h"
+    return formatting.number(value, "rate" if value_kind == "proportion" else "hours")
 
 
 # -- helpers ----------------------------------------------------------------
@@ -275,7 +276,7 @@ def _check(name: str, allowed) -> None:
 def session_counts(cur, grain: str) -> pd.DataFrame:
     """Complete weeks or months: period, expected, attended, no_show, patient_cancelled, patients."""
     from analytics.metrics.sessions import session_params
-    from analytics.store.queries import fetch_df
+    from analytics.store import fetch_df
 
     _check(grain, LABELS)
     return fetch_df(cur, "qi/spc_session_counts", {"grain": grain, **session_params()})
@@ -296,7 +297,7 @@ def session_chart(
 
 def completion_counts(cur) -> pd.DataFrame:
     """Complete discharge months: period, completed, discharged, patients."""
-    from analytics.store.queries import fetch_df
+    from analytics.store import fetch_df
 
     return fetch_df(cur, "qi/spc_completion_by_month")
 
@@ -312,7 +313,7 @@ def completion_chart(cur, *, baseline_start=None, baseline_end=None, laney: bool
 
 def retention_week4_counts(cur) -> pd.DataFrame:
     """Admission-month cohorts at least 28 days old: period, retained, admitted, patients."""
-    from analytics.store.queries import fetch_df
+    from analytics.store import fetch_df
     from analytics.store.schema import UNPLANNED_REASONS
 
     return fetch_df(cur, "qi/spc_retention_week4", {"unplanned": list(UNPLANNED_REASONS)})
@@ -361,6 +362,11 @@ def _with_metric(chart: ControlChart, metric: str, counts: pd.DataFrame) -> Cont
     return replace(chart, metric=metric, points=points)
 
 
+# The charts whose x and n count persons (episodes); the others count sessions or hours.
+EPISODE_CHARTS = frozenset({"completion_month", "retention_week_4_month"})
+
+
+@suppressed_by(control_charts(EPISODE_CHARTS))
 def standard_charts(cur, *, baseline_start=None, baseline_end=None, laney: bool = False) -> dict[str, ControlChart]:
     """Every control chart of the QI page and packet, by key, in display order.
 

@@ -3,19 +3,22 @@
 Every figure gets a title and axis titles with units, and uses the Okabe-Ito
 palette (distinguishable with the common colour-vision deficiencies). The
 dashboard and the QI packet draw with the same builders, so a chart looks the
-same in both.
+same in both. Text from the data (site, program, clinician names) is escaped with
+analytics.formatting.escape_html, since Plotly renders a subset of HTML in labels,
+legends and hover text; it shows the escaped form as text.
 
 >>> fig = line_chart(df, x="month", y="attendance_rate", title="Attendance rate by month",
 ...                  x_title="Month", y_title="Attendance rate (%)", percent=True)
 """
 from __future__ import annotations
 
-import html
 from typing import Iterable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from analytics.formatting import escape_html
 
 # Okabe & Ito (2008), "Color Universal Design": safe for protan, deutan and tritan vision.
 OKABE_ITO: tuple[str, ...] = (
@@ -30,7 +33,12 @@ OKABE_ITO: tuple[str, ...] = (
 )
 TARGET_COLOUR = "#555555"
 SIGNAL_COLOUR = "#D55E00"
-# Fixed colours for the five components, so a component looks the same on every chart.
+# The five components by their session_type, and fixed colours by label, so a component
+# reads and looks the same on every chart.
+COMPONENT_LABELS = {
+    "group": "Group therapy", "individual": "Individual counselling", "family": "Family therapy",
+    "relapse_prevention": "Relapse prevention", "life_skills": "Life skills",
+}
 COMPONENT_COLOURS = {
     "Group therapy": OKABE_ITO[0], "Individual counselling": OKABE_ITO[1], "Family therapy": OKABE_ITO[2],
     "Relapse prevention": OKABE_ITO[4], "Life skills": OKABE_ITO[5],
@@ -45,14 +53,7 @@ REASON_COLOURS = {
     "Terminated by facility": OKABE_ITO[1], "Incarcerated": OKABE_ITO[4], "Death": OKABE_ITO[7],
     "Other": "#999999",
 }
-STATUS_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "none": "#999999"}
 FONT = dict(family="sans-serif", size=13, color="#1B1F24")
-
-
-def esc(value: object) -> str:
-    """Data text (site, clinician, program names) escaped for Plotly, which renders a
-    subset of HTML in labels, legends and hover text; Plotly shows the escaped form as text."""
-    return html.escape(str(value), quote=False)
 
 
 def colour(i: int) -> str:
@@ -95,7 +96,7 @@ def _groups(df: pd.DataFrame, color: str | None) -> Iterable[tuple[str | None, p
         return
     # Groups in order of first appearance: the caller's row order sets the legend and stack order.
     for name, part in df.groupby(color, sort=False, dropna=False):
-        yield esc(name), part
+        yield escape_html(name), part
 
 
 # Series outside a fixed colour map (e.g. a session type beyond the five components) get greys,
@@ -175,7 +176,7 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, title: str, x
     for col_name in ys:
         for group, part in _groups(df, color):
             label = group if group is not None else (names or {}).get(col_name, col_name)
-            cat, val = part[x].map(esc), part[col_name]
+            cat, val = part[x].map(escape_html), part[col_name]
             fig.add_trace(go.Bar(
                 x=val if horizontal else cat, y=cat if horizontal else val, name=label,
                 orientation="h" if horizontal else "v", marker_color=_series_colour(label, i, colour_map, extra_seen),
@@ -186,7 +187,7 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], *, title: str, x
     fig.update_layout(barmode=barmode)
     if category_order is not None:
         axis = fig.update_yaxes if horizontal else fig.update_xaxes
-        axis(categoryorder="array", categoryarray=[esc(c) for c in category_order])
+        axis(categoryorder="array", categoryarray=[escape_html(c) for c in category_order])
     if horizontal:
         style(fig, title, x_title, y_title, height=height)
         if percent:
@@ -278,7 +279,7 @@ def heatmap(df: pd.DataFrame, x: str, y: str, z: str, *, title: str, x_title: st
     if text_n and text_n in df.columns:
         text = df.pivot_table(index=y, columns=x, values=text_n, aggfunc="first").reindex_like(grid)
     fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy(), x=[esc(c) for c in grid.columns], y=[esc(i) for i in grid.index],
+        z=grid.to_numpy(), x=[escape_html(c) for c in grid.columns], y=[escape_html(i) for i in grid.index],
         colorscale="Cividis", zmin=0 if percent else None, zmax=1 if percent else None,
         colorbar=dict(title=dict(text=z_title), tickformat=".0%" if percent else None),
         customdata=None if text is None else text.to_numpy(),
@@ -336,12 +337,12 @@ def box_from_quantiles(df: pd.DataFrame, group: str, *, q1: str, median: str, q3
     fig = go.Figure()
     for i, (_, row) in enumerate(df.iterrows()):
         fig.add_trace(go.Box(
-            name=esc(row[group]), x=[esc(row[group])], q1=[row[q1]], median=[row[median]], q3=[row[q3]],
+            name=escape_html(row[group]), x=[escape_html(row[group])], q1=[row[q1]], median=[row[median]], q3=[row[q3]],
             lowerfence=[row[lower]] if lower else [row[q1]], upperfence=[row[upper]] if upper else [row[q3]],
             marker_color=(colour_map or {}).get(str(row[group]), colour(i)), showlegend=False,
         ))
     if category_order is not None:
-        fig.update_xaxes(categoryorder="array", categoryarray=[esc(c) for c in category_order])
+        fig.update_xaxes(categoryorder="array", categoryarray=[escape_html(c) for c in category_order])
     return style(fig, title, x_title, y_title)
 
 

@@ -1,6 +1,7 @@
-"""Plotly figures for the QI toolkit: control charts and funnel plots, shared by the QI page and the packet.
+"""Plotly figures for the QI toolkit: control charts, funnel plots (shared by the QI page and the
+packet) and the at-risk buckets.
 
-They wrap analytics/figures.py's builders (one look everywhere) and add what
+They wrap analytics/report/figures.py's builders (one look everywhere) and add what
 the QI charts need: target lines from config, interventions as labelled
 vertical markers, suppressed points shown as "<11", and escaping of every
 text that came from the data (site, clinician, intervention titles), since
@@ -9,11 +10,10 @@ No Streamlit here.
 """
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.formatting import escape_html
 from analytics.report import figures
 from analytics.qi import targets
 from analytics.qi.funnel import FunnelPlot
@@ -31,11 +31,6 @@ FUNNEL_X_TITLES = {
     "completion_rate": "Discharged episodes (volume)",
     "retention_week_4": "Episodes admitted ≥ 28 days before as_of (volume)",
 }
-
-
-def safe_text(value: object) -> str:
-    """Text from the data, escaped so Plotly shows it as text and never as markup."""
-    return html.escape(str(value), quote=True)
 
 
 def _period_end(points: pd.DataFrame) -> pd.Timestamp:
@@ -69,7 +64,7 @@ def control_chart_figure(
         start, end = pd.to_datetime(points["period"]).min(), _period_end(points)
         on = pd.to_datetime(interventions["on_date"])
         shown = interventions.loc[(on >= start) & (on <= end)].copy()
-        shown["title"] = shown["title"].map(safe_text)
+        shown["title"] = shown["title"].map(escape_html)
     fig = figures.control_chart(
         points, title=title, y_title=Y_TITLES.get(chart.metric, "Value"),
         percent=percent, interventions=shown, target=target_value, target_label=target_label,
@@ -83,21 +78,21 @@ def control_chart_figure(
     if "suppressed" in points.columns and points["suppressed"].any():
         hidden = points[points["suppressed"].astype(bool)]
         fig.add_trace(go.Scatter(
-            x=hidden["period"], y=hidden["cl"], mode="markers", name=f"hidden ({safe_text(suppressed_marker)})",
+            x=hidden["period"], y=hidden["cl"], mode="markers", name=f"hidden ({escape_html(suppressed_marker)})",
             marker=dict(symbol="x-thin-open", size=10, color="#777"),
-            hovertemplate=f"%{{x}}: {safe_text(suppressed_marker)}<extra></extra>",
+            hovertemplate=f"%{{x}}: {escape_html(suppressed_marker)}<extra></extra>",
         ))
     return fig
 
 
 def funnel_figure(plot: FunnelPlot, metric: str) -> go.Figure:
     """A funnel plot of one program's units with 95% and 99.8% limits and the metric's target line."""
-    title = safe_text(plot.title or "Funnel plot")
+    title = escape_html(plot.title or "Funnel plot")
     if plot.points.empty or plot.p0 is None:
         hidden = any("small-cell suppression" in o for o in plot.outliers)
         return figures.empty_figure(title, "Every unit is hidden by small-cell suppression." if hidden
                                    else "No unit has any volume for this selection.")
-    points = plot.points.assign(unit=plot.points["unit"].map(safe_text))
+    points = plot.points.assign(unit=plot.points["unit"].map(escape_html))
     fig = figures.funnel_plot(
         points, plot.curve, plot.p0, title=title,
         x_title=FUNNEL_X_TITLES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
@@ -106,4 +101,13 @@ def funnel_figure(plot: FunnelPlot, metric: str) -> go.Figure:
     tgt = targets.target_for(metric)
     if tgt is not None:
         figures.add_target_line(fig, tgt.value, tgt.describe())
+    return fig
+
+
+def at_risk_figure(counts: pd.DataFrame) -> go.Figure:
+    """At-risk episodes by days since the last attended session (qi.atrisk.bucket_counts)."""
+    fig = figures.bar_chart(counts, x="bucket", y="episodes", category_order=list(counts["bucket"]),
+                            names={"episodes": "Episodes"}, title="At-risk episodes by days since last attendance",
+                            x_title="Days since last attended session", y_title="Episodes", height=300)
+    fig.update_layout(showlegend=False)
     return fig

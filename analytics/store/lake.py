@@ -1,4 +1,4 @@
-"""Organisation mode: the store as a DuckLake with a PostgreSQL catalog.
+"""Organisation mode: the store as a DuckLake with a PostgreSQL catalog (LakeStore).
 
 Why this shape:
 - Many sites import at once and several dashboard replicas read at once. A
@@ -31,37 +31,119 @@ import os
 import random
 import re
 import secrets
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import duckdb
 
 from analytics.config import REPO_ROOT
 from analytics.config import settings
-from analytics.store.schema import LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL
+from analytics.store import macros
+from analytics.store.base import Store, StoreError, plain_identifier, same_values_sql
+from analytics.store.extensions import load_extensions
+from analytics.store import versions
+from analytics.store.schema import (
+    KINDS, LAKE_PINNED_VIEWS_DDL, LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL, declared_columns, table_ddl,
+)
 
 PREFIX = "ducklake:"
-CATALOG = "store"  # the attachment name every store table is qualified with
 T = TypeVar("T")
 
-# Partition keys per table, fixed here (DDL takes no bound identifiers).
+# Partition keys per table, from schema.KINDS (DDL takes no bound identifiers).
 # Month, not site: see the module docstring.
 _PARTITIONS = {
-    "sessions": "ALTER TABLE store.sessions SET PARTITIONED BY (year(session_date), month(session_date))",
-    "enrollments": "ALTER TABLE store.enrollments SET PARTITIONED BY (year(admit_date), month(admit_date))",
+    kind.name: (f"ALTER TABLE store.{kind.name} SET PARTITIONED BY "
+                f"(year({kind.partitioned_by}), month({kind.partitioned_by}))")
+    for kind in KINDS.values() if kind.partitioned_by
 }
 SUPERSEDED_DDL = (
     "CREATE TABLE IF NOT EXISTS store.superseded "
     "(kind VARCHAR, record_id VARCHAR, batch_id BIGINT, source_line BIGINT)"
 )
-# kind -> (store table, id column); fixed identifiers, never user text.
-VERSIONED = {"sessions": ("store.sessions", "session_id"), "enrollments": ("store.enrollments", "episode_id")}
+_DECLARED = declared_columns(LAKE_STORE_DDL + (SUPERSEDED_DDL,))
+# kind -> (store table, id column); fixed identifiers from schema.KINDS, never user text.
+VERSIONED = {kind.name: (f"store.{kind.name}", kind.id_column) for kind in KINDS.values()}
 
 
 class LakeError(RuntimeError):
-    """Raised inside this module; store.py turns it into a StoreError for the user."""
+    """Raised inside this module; LakeStore turns it into a StoreError for the user."""
+
+
+class LakeStore(Store):
+    """A store in a DuckLake: append-only versioned batches, the catalog in PostgreSQL.
+
+    >>> store = Store("ducklake:postgres:dbname=iop host=127.0.0.1 user=iop")
+    """
+
+    extensions = Store.extensions + ("postgres", "ducklake")
+    stays_attached = True  # a catalog has no file lock to release
+    needs_maintenance = True
+
+    @classmethod
+    def handles(cls, target: str) -> bool:
+        return target.startswith(PREFIX)
+
+    def _attach_catalog(self, mode: str) -> None:
+        # a read-write attach creates a new lake's tables itself
+        try:
+            attach(self._con, self.target, read_only=(mode == "ro"))
+        except LakeError as exc:
+            raise StoreError(str(exc)) from None
+
+    def _views(self, mode: str) -> Sequence[str]:
+        # The kinds' tables are latest-wins views over appended batches.
+        return LAKE_PINNED_VIEWS_DDL if mode == "ro" else LAKE_READ_VIEWS_DDL
+
+    def _create_table(self, cur: duckdb.DuckDBPyConnection, table: str) -> None:
+        create_table(cur, table)
+
+    def _declared_tables(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        return _DECLARED
+
+    def _create_new_store(self) -> None:
+        # Two first imports into a new lake both try; the loser retries and finds the tables.
+        retrying(self._con, lambda cur: versions.migrate(cur, create_table, _DECLARED))
+
+    def _begin_read(self, cur: duckdb.DuckDBPyConnection) -> None:
+        begin_read(self._con, cur)  # one lake snapshot for the whole read
+
+    def _end_read(self, cur: duckdb.DuckDBPyConnection) -> None:
+        end_read(cur)
+
+    def _after_commit(self) -> None:
+        settle(self._con)  # see settle: concurrent writers of one id
+
+    def data_version(self) -> str:
+        with self.read() as cur:
+            return snapshot_token(cur)
+
+    def exists(self) -> bool:
+        # The catalog is named on purpose; a first write creates the lake in it.
+        return True
+
+    def spill_directory(self) -> str:
+        return os.path.join(tempfile.gettempdir(), "iop-import.tmp")
+
+    def next_batch_id(self, cur: duckdb.DuckDBPyConnection) -> int:
+        # Several processes import at once, so ids come from the clock.
+        return new_batch_id()
+
+    def apply_batch(self, cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int,
+                    source: str = "ingest_valid") -> tuple[int, int]:
+        return apply_batch(cur, kind, batch_id, list(KINDS[kind].stored_columns), source)
+
+    def retrying(self, attempt_once: Callable[[], T],
+                 on_retry: Callable[[int, BaseException], None] | None = None) -> T:
+        return retry_on_conflict(attempt_once, on_retry)
+
+    def maintain(self, older_than_days: int) -> dict:
+        try:
+            return maintain(self.target, older_than_days)
+        except LakeError as exc:
+            raise StoreError(str(exc)) from None
 
 
 # -- configuration ---------------------------------------------------------
@@ -153,12 +235,6 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
                     "(snapshot BIGINT, kind VARCHAR, batch_id BIGINT, source_line BIGINT)")
         with _COPY_LOCK:
             _COPIED[id(con)] = []
-    else:
-        try:
-            retrying(con, _create_tables)
-        except BaseException:
-            con.execute("DETACH store")
-            raise
 
 
 def _explain_attach_error(message: str) -> str:
@@ -176,24 +252,15 @@ def _explain_attach_error(message: str) -> str:
     return "cannot open the DuckLake catalog: " + _redact(message).splitlines()[0][:300]
 
 
-def _create_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    """Create the store tables that are missing, partitioning new ones by month.
+def create_table(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create one lake table of the current schema, partitioned by month where its kind says.
 
     Partition keys are set only on creation: altering a table on every attach
     would make a snapshot each time and conflict with concurrent inserts.
     """
-    existing = {
-        row[0] for row in cur.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'"
-        ).fetchall()
-    }
-    for ddl in LAKE_STORE_DDL + (SUPERSEDED_DDL,):
-        name = re.search(r"store\.(\w+)", ddl).group(1)
-        if name in existing:
-            continue
-        cur.execute(ddl)
-        if name in _PARTITIONS:
-            cur.execute(_PARTITIONS[name])
+    cur.execute(SUPERSEDED_DDL if table == "superseded" else table_ddl(table, pin_compression=False))
+    if table in _PARTITIONS:
+        cur.execute(_PARTITIONS[table])
 
 
 # -- reading ---------------------------------------------------------------------
@@ -358,7 +425,7 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
                 source: str = "ingest_valid") -> tuple[int, int]:
     """Append a batch's new and changed rows as versions; returns (inserted, updated).
 
-    The lake branch of ingest._apply. source is the importer's relation of
+    LakeStore.apply_batch. source is the importer's relation of
     validated rows (the canonical columns plus `line`, one row per id); each row
     is compared with the visible version (main.<kind> is the latest-wins view),
     so identical rows count as unchanged and are not written again. Replaced
@@ -367,14 +434,15 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
     """
     table, id_column = VERSIONED[kind]
     known = set(_store_columns(cur, kind))
-    if not set(columns) <= known or not re.fullmatch(r"[a-z_]+", source):
-        raise ValueError("columns must be store columns and source a plain relation name")
-    same = " AND ".join(f"v.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
+    if not set(columns) <= known:
+        raise ValueError("columns must be store columns")
+    source = plain_identifier(source)
+    same = same_values_sql(columns)
     cur.execute(
         f"""CREATE OR REPLACE TEMP TABLE lake_changed AS
         -- rows that are new (no visible version) or differ from the visible version
         SELECT v.*, s.batch_id AS replaces, s.source_line AS replaces_line
-        FROM {source} AS v LEFT JOIN main.{kind} AS s ON s.{id_column} = v.{id_column}
+        FROM {source} AS v LEFT JOIN {kind} AS s ON s.{id_column} = v.{id_column}
         WHERE s.{id_column} IS NULL OR NOT ({same})"""
     )
     inserted, updated, rows = cur.execute(
@@ -451,13 +519,14 @@ def maintain(target: str, older_than_days: int) -> dict:
     Runs on a connection of its own (maintenance calls cannot run inside the
     store's write transaction). Returns what was done, for the CLI to print.
     """
-    from analytics.store import macros
-    from analytics.store.extensions import load_extensions
-
     con = duckdb.connect(":memory:")
     try:
         load_extensions(con, ("postgres", "ducklake"))
         attach(con, target, read_only=True)  # an empty catalog is refused, not turned into a lake
+        try:
+            versions.check_readable(con, target)  # an older lake is migrated first, by `migrate`
+        except StoreError as exc:
+            raise LakeError(str(exc)) from None
         con.execute("DETACH store")
         attach(con, target, read_only=False)
         for ddl in LAKE_READ_VIEWS_DDL:
@@ -495,5 +564,5 @@ def maintain(target: str, older_than_days: int) -> dict:
 def _count_files(con: duckdb.DuckDBPyConnection) -> int:
     return sum(
         int(con.execute("SELECT count(*) FROM ducklake_list_files('store', $t)", {"t": t}).fetchone()[0])
-        for t in ("sessions", "enrollments")
+        for t in KINDS
     )

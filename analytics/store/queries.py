@@ -6,12 +6,15 @@ One query per .sql file, named after what it returns. Values are always bound
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from analytics.filters import EVERYTHING, Filters, Scope, filter_variables
-from analytics.store.sql_files import SQL_DIR, sql_text  # noqa: F401  (re-exported for callers)
+from analytics.store.sql_files import sql_text
+
+if TYPE_CHECKING:  # DuckDB imports pandas itself for .df(); an import never needs it
+    import pandas as pd
 
 
 # SET VARIABLE takes a bound value; the variable names themselves are fixed here.

@@ -24,8 +24,8 @@ class Column:
     required: bool
     free_text: bool = False  # masked in rejects and never echoed in messages
     # How the embedded store compresses a text column. Left to itself, DuckDB tries
-    # every method on every column as it writes, and building a dictionary of 10 M
-    # unique session ids cost 1.6 s of CPU only to choose FSST. These are the methods
+    # every method on every column as it writes, and building a dictionary of millions
+    # of unique session ids costs seconds of CPU only to choose FSST. These are the methods
     # it chose by itself for the generator's exports, so the file is no larger.
     compression: str | None = None
 
@@ -39,6 +39,8 @@ ENROLLMENT_COLUMNS: tuple[Column, ...] = (
     Column("discharge_date", "DATE", False),
     Column("discharge_reason", "VARCHAR", False, compression="dictionary"),
     Column("planned_weeks", "INTEGER", False),
+    # the request for service (call, walk-in or referral received); never after admit_date
+    Column("first_contact_date", "DATE", False),
 )
 SESSION_COLUMNS: tuple[Column, ...] = (
     Column("session_id", "VARCHAR", True, compression="fsst"),
@@ -50,33 +52,131 @@ SESSION_COLUMNS: tuple[Column, ...] = (
     Column("attended_minutes", "INTEGER", True),
     Column("status", "VARCHAR", True, compression="dictionary"),
 )
-KINDS: dict[str, tuple[Column, ...]] = {"enrollments": ENROLLMENT_COLUMNS, "sessions": SESSION_COLUMNS}
-ID_COLUMN = {"enrollments": "episode_id", "sessions": "session_id"}
+
+ASSESSMENT_COLUMNS: tuple[Column, ...] = (
+    Column("assessment_id", "VARCHAR", True, compression="fsst"),
+    Column("episode_id", "VARCHAR", True, compression="dictionary"),
+    Column("assessment_date", "DATE", True),
+    Column("instrument", "VARCHAR", True, compression="dictionary"),
+    Column("score", "INTEGER", True),
+)
+REFERRAL_OUTCOMES: tuple[str, ...] = (
+    "admitted", "declined", "not_eligible", "no_show", "referred_elsewhere", "pending",
+)
+REFERRAL_COLUMNS: tuple[Column, ...] = (
+    Column("referral_id", "VARCHAR", True, compression="fsst"),
+    Column("patient_id", "VARCHAR", True, free_text=True, compression="fsst"),
+    Column("site", "VARCHAR", True, compression="dictionary"),
+    Column("program", "VARCHAR", True, compression="dictionary"),
+    Column("first_contact_date", "DATE", True),
+    Column("intake_assessment_date", "DATE", False),
+    Column("outcome", "VARCHAR", True, compression="dictionary"),
+    Column("episode_id", "VARCHAR", False, compression="fsst"),
+)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of export, its store table, and how an import treats it.
+
+    Adding a kind is one entry in KINDS below plus two SQL files:
+    sql/ingest/ingest_<name>_rows.sql (pass 1: each row's checks and casts) and
+    sql/ingest/dq_<name>_across_rows.sql (pass 2: checks across rows and
+    against the store). The store table, its DuckLake views and partitions, the
+    import's kind detection, order, extra columns and pseudonyms follow from here.
+
+    >>> KINDS["sessions"].stored_columns[:2]
+    ('session_id', 'episode_id')
+    """
+    name: str  # also the store table's name
+    columns: tuple[Column, ...]
+    id_column: str  # one stored row per id; a later import of an id replaces it
+    # Canonical headers (after the profile's mapping) that together identify an export of this kind.
+    detected_by: tuple[str, ...]
+    # Detected only when no other kind is: its headers also appear in other kinds'
+    # exports (a sessions export carries episode_id, and may carry admit_date).
+    detected_last: bool = False
+    after: tuple[str, ...] = ()  # kinds applied before it in one command: its rows are checked against theirs
+    keeps_extra: bool = False  # further columns of the export are kept in an `extra` MAP
+    labels: tuple[str, ...] = ()  # the profile label maps its row checks bind ($<label>_keys, $<label>_values)
+    patient_column: str | None = None  # replaced by a keyed pseudonym when an import pseudonymises
+    partitioned_by: str | None = None  # the date column whose month splits its DuckLake data files
+
+    @property
+    def stored_columns(self) -> tuple[str, ...]:
+        """The columns an import writes, before batch_id and source_line."""
+        return tuple(c.name for c in self.columns) + (("extra",) if self.keeps_extra else ())
+
+    @property
+    def has_free_text(self) -> bool:
+        """Whether a raw line of its exports may hold a patient id or free text (masked in rejects)."""
+        return any(c.free_text for c in self.columns)
+
+
+# Declaration order is the store's table order; APPLY_ORDER follows `after`.
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("enrollments", ENROLLMENT_COLUMNS, id_column="episode_id",
+         detected_by=("episode_id", "admit_date"), detected_last=True, keeps_extra=True,
+         labels=("discharge_reason",), patient_column="patient_id", partitioned_by="admit_date"),
+    Kind("sessions", SESSION_COLUMNS, id_column="session_id", detected_by=("session_id",),
+         after=("enrollments",), labels=("status", "session_type"), partitioned_by="session_date"),
+    Kind("assessments", ASSESSMENT_COLUMNS, id_column="assessment_id", detected_by=("assessment_id",),
+         after=("enrollments",), labels=("instrument",), partitioned_by="assessment_date"),
+    Kind("referrals", REFERRAL_COLUMNS, id_column="referral_id", detected_by=("referral_id",),
+         after=("enrollments",), keeps_extra=True, labels=("outcome",), patient_column="patient_id",
+         partitioned_by="first_contact_date"),
+)}
+
+
+def _apply_order(kinds: dict[str, Kind]) -> tuple[str, ...]:
+    """Kinds in the order one command applies them: each after those it names, else as declared."""
+    order: list[str] = []
+    while len(order) < len(kinds):
+        ready = [k for k in kinds.values() if k.name not in order and set(k.after) <= set(order)]
+        if not ready:
+            raise ValueError("KINDS: `after` names an unknown kind or makes a cycle")
+        order.append(ready[0].name)
+    return tuple(order)
+
+
+APPLY_ORDER: tuple[str, ...] = _apply_order(KINDS)
 
 # Store tables. Written with the `store.` catalog prefix because the process
-# connection is in-memory and the store is ATTACHed under that name (see store.py).
+# connection is in-memory and the store is ATTACHed under that name (see base.py).
 # No PRIMARY KEY constraints: DuckLake has none, so uniqueness is the importer's job.
 def _data_table_ddl(kind: str, pin_compression: bool) -> str:
-    """CREATE TABLE for sessions or enrollments, from the column lists above.
+    """CREATE TABLE for a kind's table, from its declaration above.
 
     >>> _data_table_ddl("sessions", True)[:86]
     'CREATE TABLE IF NOT EXISTS store.sessions (session_id VARCHAR USING COMPRESSION fsst, '
     """
     columns = [
         f"{c.name} {c.type}" + (f" USING COMPRESSION {c.compression}" if pin_compression and c.compression else "")
-        for c in KINDS[kind]
+        for c in KINDS[kind].columns
     ]
-    if kind == "enrollments":
+    if KINDS[kind].keeps_extra:
         columns.append("extra MAP(VARCHAR, VARCHAR)")  # the export's further columns
     columns += ["batch_id BIGINT", "source_line BIGINT"]  # which import, which line
     return f"CREATE TABLE IF NOT EXISTS store.{kind} (" + ", ".join(columns) + ")"
 
 
+# The measurement instruments in force (config/instruments.toml, written by each import),
+# so every importer and replica of an organisation reads the same definitions.
+INSTRUMENTS_DDL = """CREATE TABLE IF NOT EXISTS store.instruments (
+            instrument VARCHAR, label VARCHAR, min_score INTEGER, max_score INTEGER,
+            higher_is_better BOOLEAN, caseness INTEGER, reliable_change INTEGER,
+            remission_below INTEGER, response_drop DOUBLE, every_days INTEGER, programs VARCHAR[],
+            codes STRUCT(system VARCHAR, code VARCHAR)[], batch_id BIGINT)"""
+
+
 def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
     return (
         """CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR, value VARCHAR)""",
-        _data_table_ddl("enrollments", pin_compression),
-        _data_table_ddl("sessions", pin_compression),
+        # one row per schema version the store was brought to (analytics/store/versions.py)
+        """CREATE TABLE IF NOT EXISTS store.schema_versions (
+            version INTEGER, applied_at TIMESTAMP, summary VARCHAR)""",
+        *(_data_table_ddl(kind, pin_compression) for kind in KINDS),
+        INSTRUMENTS_DDL,
         """CREATE TABLE IF NOT EXISTS store.import_log (
             batch_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, profile VARCHAR,
             started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, message VARCHAR,
@@ -96,28 +196,52 @@ def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
 # A DuckDB file (the embedded store). Its tables keep the pinned compression for
 # good; a store made before it was pinned keeps DuckDB's own choice per write.
 STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=True)
-# DuckLake writes Parquet and takes no USING COMPRESSION (analytics/lake.py).
+# DuckLake writes Parquet and takes no USING COMPRESSION (lake.py).
 LAKE_STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=False)
 
 # The analytics SQL reads these names unqualified, through views in the
 # process's in-memory catalog, so the same SQL runs on a file or on DuckLake.
 STORE_TABLES: tuple[str, ...] = (
-    "meta", "enrollments", "sessions", "import_log", "rejects", "interventions", "audit_log",
+    "meta", "schema_versions", *KINDS, "instruments", "import_log", "rejects", "interventions", "audit_log",
 )
+
+
+def declared_columns(ddl: tuple[str, ...]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """{table: ((column, type), ...)} of the tables the DDL makes, read back from DuckDB itself.
+
+    >>> declared_columns(STORE_DDL)["meta"]
+    (('key', 'VARCHAR'), ('value', 'VARCHAR'))
+    """
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ':memory:' AS store")
+        for statement in ddl:
+            con.execute(statement)
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = 'store' "
+            "ORDER BY table_name, column_index").fetchall()
+    finally:
+        con.close()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for table, column, type_ in rows:
+        out.setdefault(table, []).append((column, type_))
+    return {t: tuple(c) for t, c in out.items()}
+
+
+def table_ddl(table: str, pin_compression: bool) -> str:
+    """The CREATE TABLE statement of one store table (a migration creates tables one by one)."""
+    ddl = STORE_DDL if pin_compression else LAKE_STORE_DDL
+    return next(d for d in ddl if d.split("(", 1)[0].split()[-1] == f"store.{table}")
 
 # One view per store table, so analytics SQL never names the attached catalog.
-READ_VIEWS_DDL: tuple[str, ...] = (
-    "CREATE OR REPLACE VIEW main.meta AS SELECT * FROM store.main.meta",
-    "CREATE OR REPLACE VIEW main.enrollments AS SELECT * FROM store.main.enrollments",
-    "CREATE OR REPLACE VIEW main.sessions AS SELECT * FROM store.main.sessions",
-    "CREATE OR REPLACE VIEW main.import_log AS SELECT * FROM store.main.import_log",
-    "CREATE OR REPLACE VIEW main.rejects AS SELECT * FROM store.main.rejects",
-    "CREATE OR REPLACE VIEW main.interventions AS SELECT * FROM store.main.interventions",
-    "CREATE OR REPLACE VIEW main.audit_log AS SELECT * FROM store.main.audit_log",
+READ_VIEWS_DDL: tuple[str, ...] = tuple(
+    f"CREATE OR REPLACE VIEW main.{table} AS SELECT * FROM store.main.{table}" for table in STORE_TABLES
 )
 
-# On DuckLake (organisation mode, analytics/lake.py) imports append versions
-# instead of upserting, so sessions and enrollments read through "latest wins"
+# On DuckLake (organisation mode, lake.py) imports append versions
+# instead of upserting, so the kinds' tables read through "latest wins"
 # views: a version is hidden once store.superseded marks it replaced by a later
 # batch. A version is named by (batch_id, source_line), unique because each file
 # is its own batch: an anti-join on two integers against a small marker table
@@ -129,7 +253,7 @@ _LATEST_WINS = (
 )
 LAKE_READ_VIEWS_DDL: tuple[str, ...] = tuple(
     _LATEST_WINS.format(kind=kind)
-    if kind in ("sessions", "enrollments") else ddl
+    if kind in KINDS else ddl
     for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL)
 )
 # Readers (the lake attached read-only) anti-join against an in-memory copy of the
@@ -139,8 +263,8 @@ LAKE_READ_VIEWS_DDL: tuple[str, ...] = tuple(
 # When the snapshot has no markers for a table (every lake after its first imports,
 # and after `maintain` settles it), lake.begin_read leaves the kind out of the
 # variable lake_superseded_kinds; DuckDB folds the variable while planning and keeps
-# only the plain scan, which then reads no batch_id and source_line (at 1 M sessions
-# a count(*) took 19 ms through the anti-join, 6 ms without). Unset, the anti-join is used.
+# only the plain scan, which then reads no batch_id and source_line (a count(*) is
+# about three times faster without the anti-join). Unset, the anti-join is used.
 _LATEST_WINS_PINNED = (
     "CREATE OR REPLACE VIEW main.{kind} AS "
     "SELECT t.* FROM store.main.{kind} AS t "
@@ -154,6 +278,6 @@ _LATEST_WINS_PINNED = (
 )
 LAKE_PINNED_VIEWS_DDL: tuple[str, ...] = tuple(
     _LATEST_WINS_PINNED.format(kind=kind)
-    if kind in ("sessions", "enrollments") else ddl
+    if kind in KINDS else ddl
     for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL)
 )

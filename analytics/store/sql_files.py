@@ -1,10 +1,7 @@
-"""The analytics SQL files by name: one query per file in analytics/sql/.
-
-Kept apart from analytics.store.queries so that the importer, which needs only the
-text, does not import pandas (about 0.4 s of every CLI import).
-"""
+"""The analytics SQL files by name (one query per file in analytics/sql/), and what each binds."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,3 +19,16 @@ def sql_text(name: str) -> str:
     if path.parent.parent != SQL_DIR or not path.is_file():
         raise KeyError(f"no query named {name!r}")
     return path.read_text()
+
+
+@lru_cache(maxsize=None)
+def sql_parameters(name: str) -> frozenset[str]:
+    """The $names the query binds, for a caller that offers several queries the same values.
+
+    DuckDB refuses a bound value the query does not name, so such a caller passes
+    only these. Comments are left out: they may mention a parameter.
+    >>> sorted(sql_parameters("ingest/import_log_rows"))
+    ['limit']
+    """
+    code = re.sub(r"--[^\n]*", "", sql_text(name))
+    return frozenset(re.findall(r"\$([A-Za-z_]\w*)", code))

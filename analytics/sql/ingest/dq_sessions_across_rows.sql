@@ -27,8 +27,9 @@ episode AS (
                            || coalesce(', discharged ' || strftime(e.discharge_date, '%Y-%m-%d'), ', still active') || ')'}
         END AS problem
     FROM ingest_rows AS r
-    -- main.enrollments: the current version of each episode (latest wins on DuckLake)
-    LEFT JOIN main.enrollments AS e ON e.episode_id = r.episode_id
+    -- enrollments: the current version of each episode (latest wins on DuckLake); named
+    -- unqualified so that, right after a migration, the writer's TEMP view is the one read
+    LEFT JOIN enrollments AS e ON e.episode_id = r.episode_id
     WHERE r.episode_id IS NOT NULL
       AND (e.episode_id IS NULL
            OR r.session_date < e.admit_date

@@ -1,5 +1,5 @@
 -- Pass 1 over an enrollments export: every column arrives as trimmed text (NULL when empty)
--- under its canonical name from `ingest_source`, which ingest.py replaces with the
+-- under its canonical name from `ingest_source`, which ingest/staging.py replaces with the
 -- file's reader (extra columns already gathered into the `extra` MAP). A pure
 -- projection, so the result keeps the file's order and its rowid is the record's index.
 -- Row checks only; duplicates come in pass 2.
@@ -15,9 +15,13 @@ WITH typed AS (
             CASE WHEN $iso_dates THEN try_cast(src.discharge_date AS DATE) ELSE try_strptime(src.discharge_date, $date_formats)::DATE END,
             CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.discharge_date AS DOUBLE))::INTEGER END
         ) AS discharge_date_p,
+        coalesce(
+            CASE WHEN $iso_dates THEN try_cast(src.first_contact_date AS DATE) ELSE try_strptime(src.first_contact_date, $date_formats)::DATE END,
+            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.first_contact_date AS DOUBLE))::INTEGER END
+        ) AS first_contact_date_p,
         -- an exact match first; lower() copies every string (see ingest_sessions_rows.sql)
-        coalesce(($reason_values)[list_position($reason_keys, src.discharge_reason)],
-                 ($reason_values)[list_position($reason_keys, lower(src.discharge_reason))]) AS discharge_reason_v,
+        coalesce(($discharge_reason_values)[list_position($discharge_reason_keys, src.discharge_reason)],
+                 ($discharge_reason_values)[list_position($discharge_reason_keys, lower(src.discharge_reason))]) AS discharge_reason_v,
         try_cast(src.planned_weeks AS DECIMAL(18, 3)) AS planned_weeks_d
     FROM ingest_source AS src
 ),
@@ -26,7 +30,8 @@ dated AS (
     SELECT
         typed.*,
         CASE WHEN admit_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN admit_date_p END AS admit_date_v,
-        CASE WHEN discharge_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN discharge_date_p END AS discharge_date_v
+        CASE WHEN discharge_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN discharge_date_p END AS discharge_date_v,
+        CASE WHEN first_contact_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN first_contact_date_p END AS first_contact_date_v
     FROM typed
 ),
 flags AS (
@@ -37,6 +42,8 @@ flags AS (
         admit_date IS NOT NULL AND admit_date_v IS NULL AS bad_admit,
         discharge_date IS NOT NULL AND discharge_date_v IS NULL AS bad_discharge,
         discharge_date_v < admit_date_v AS discharge_before_admit,
+        first_contact_date IS NOT NULL AND first_contact_date_v IS NULL AS bad_first_contact,
+        first_contact_date_v > admit_date_v AS first_contact_after_admit,
         discharge_reason IS NOT NULL AND discharge_reason_v IS NULL AS bad_reason,
         discharge_reason IS NOT NULL AND discharge_date IS NULL AS reason_without_date,
         discharge_date IS NOT NULL AND discharge_reason IS NULL AS date_without_reason,
@@ -48,7 +55,8 @@ checked AS (
     SELECT
         flags.*,
         coalesce(episode_id IS NULL OR patient_id IS NULL OR site IS NULL OR program IS NULL OR admit_date IS NULL
-            OR bad_admit OR bad_discharge OR discharge_before_admit OR bad_reason OR reason_without_date
+            OR bad_admit OR bad_discharge OR discharge_before_admit OR bad_first_contact OR first_contact_after_admit
+            OR bad_reason OR reason_without_date
             OR date_without_reason OR bad_weeks_number OR bad_weeks_range, false) AS failed
     FROM flags
 )
@@ -61,6 +69,7 @@ SELECT
     discharge_date_v AS discharge_date,
     discharge_reason_v AS discharge_reason,
     CASE WHEN NOT failed THEN planned_weeks_d::INTEGER END AS planned_weeks,
+    first_contact_date_v AS first_contact_date,
     extra,
     CASE WHEN failed THEN list_filter([
         CASE WHEN episode_id IS NULL THEN {'column': 'episode_id', 'raw_value': NULL::VARCHAR, 'reason': 'missing; episode_id is required'} END,
@@ -72,6 +81,8 @@ SELECT
         CASE WHEN bad_admit THEN {'column': 'admit_date', 'raw_value': admit_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
         CASE WHEN bad_discharge THEN {'column': 'discharge_date', 'raw_value': discharge_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
         CASE WHEN discharge_before_admit THEN {'column': 'discharge_date', 'raw_value': discharge_date, 'reason': 'discharge before admission (admit_date ' || strftime(admit_date_v, '%Y-%m-%d') || ')'} END,
+        CASE WHEN bad_first_contact THEN {'column': 'first_contact_date', 'raw_value': first_contact_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
+        CASE WHEN first_contact_after_admit THEN {'column': 'first_contact_date', 'raw_value': first_contact_date, 'reason': 'first contact after admission (admit_date ' || strftime(admit_date_v, '%Y-%m-%d') || ')'} END,
         CASE WHEN date_without_reason THEN {'column': 'discharge_reason', 'raw_value': NULL, 'reason': 'discharge date without a discharge reason; both or neither must be given'} END,
         CASE WHEN reason_without_date THEN {'column': 'discharge_reason', 'raw_value': discharge_reason, 'reason': 'discharge reason without a discharge date; both or neither must be given'} END,
         CASE WHEN bad_reason THEN {'column': 'discharge_reason', 'raw_value': discharge_reason, 'reason': 'unknown discharge reason; expected completed, dropped_out, terminated, transferred, incarcerated, death or other (or a label from the profile)'} END,

@@ -1,6 +1,7 @@
 -- Records the CSV reader could not split into the header's fields (too few or too
 -- many fields, a stray quote). They are rejects like any other, with their line.
--- An enrollments line may hold a patient id, so its raw text is masked.
+-- A line of a kind with a patient id or free text ($mask_lines: enrollments) may hold
+-- one, so its raw text is masked.
 INSERT INTO store.rejects (batch_id, file, kind, line, record_id, problems)
 SELECT
     $batch_id,
@@ -9,7 +10,7 @@ SELECT
     l.line,
     NULL,
     [{'column': '(whole line)',
-      'raw_value': CASE WHEN $kind = 'enrollments'
+      'raw_value': CASE WHEN $mask_lines
                         THEN '(hidden: ' || length(trim(e.csv_line, E'\r\n')) || ' characters)'
                         ELSE trim(e.csv_line, E'\r\n') END,
       'reason': CASE e.error_type

@@ -1,5 +1,5 @@
 -- Pass 1 over a sessions export: every column arrives as trimmed text (NULL when empty)
--- under its canonical name from `ingest_source`, which ingest.py replaces with the
+-- under its canonical name from `ingest_source`, which ingest/staging.py replaces with the
 -- file's reader. A pure projection, so the result keeps the file's order and its
 -- rowid is the record's index; line numbers are derived from that.
 -- Row checks only; checks across rows (duplicates, episodes) come in pass 2.
@@ -17,8 +17,8 @@ WITH typed AS (
         -- lower() copies every string and is only worth it for the rest
         coalesce(($status_values)[list_position($status_keys, src.status)],
                  ($status_values)[list_position($status_keys, lower(src.status))]) AS status_v,
-        coalesce(($type_values)[list_position($type_keys, src.session_type)],
-                 ($type_values)[list_position($type_keys, lower(src.session_type))],
+        coalesce(($session_type_values)[list_position($session_type_keys, src.session_type)],
+                 ($session_type_values)[list_position($session_type_keys, lower(src.session_type))],
                  src.session_type) AS session_type_v
     FROM ingest_source AS src
 ),
@@ -32,7 +32,7 @@ dated AS (
 flags AS (
     -- one flag per check, so the problem list below is built only for failing rows.
     -- A whole number is `x % 1 = 0`: comparing x with trunc(x) widens both to a
-    -- 128-bit DECIMAL(21, 3) and took 10x as long (1.6 s of CPU at 10 M rows).
+    -- 128-bit DECIMAL(21, 3) and is many times slower (benchmarks/README.md).
     SELECT
         dated.*,
         session_date IS NOT NULL AND session_date_v IS NULL AS bad_date,

@@ -26,10 +26,9 @@ streak AS (
     GROUP BY episode_id
 ),
 recent AS (
-    -- the last 14 days: as_of - 13 .. as_of
-    SELECT episode_id,
-        count(*) AS expected_14,
-        count(*) FILTER (WHERE status = 'attended') AS attended_14
+    -- the last 14 days: as_of - 13 .. as_of, counted as every attendance figure is
+    -- (the macro session_attendance_counts(), one session a row)
+    SELECT episode_id, session_attendance_counts(status, 1) AS c
     FROM expected
     WHERE session_date > getvariable('as_of') - 14
     GROUP BY episode_id
@@ -55,8 +54,8 @@ low_dose AS (
 SELECT
     a.patient_id, a.episode_id, a.site, a.program,
     coalesce(st.missed_in_row, 0)              AS missed_in_row,
-    coalesce(r.expected_14, 0)                 AS expected_14,
-    coalesce(r.attended_14, 0)                 AS attended_14,
+    coalesce(r.c.expected, 0)                  AS expected_14,
+    coalesce(r.c.attended, 0)                  AS attended_14,
     ld.episode_id IS NOT NULL                  AS low_dose,
     ld.target_hours,
     la.last_attended,
@@ -67,6 +66,6 @@ LEFT JOIN recent AS r USING (episode_id)
 LEFT JOIN last_attended AS la USING (episode_id)
 LEFT JOIN low_dose AS ld USING (episode_id)
 WHERE coalesce(st.missed_in_row, 0) >= 2
-   OR (coalesce(r.expected_14, 0) > 0 AND 2 * r.attended_14 < r.expected_14)
+   OR (coalesce(r.c.expected, 0) > 0 AND 2 * r.c.attended < r.c.expected)
    OR ld.episode_id IS NOT NULL
 ORDER BY days_since_attended DESC NULLS FIRST, a.site, a.episode_id

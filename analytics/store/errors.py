@@ -1,0 +1,6 @@
+"""The store's errors: each message is fit to show a user, and names no data value."""
+from __future__ import annotations
+
+
+class StoreError(RuntimeError):
+    """A store problem with a message fit to show a user (no data values in it)."""
