@@ -72,6 +72,8 @@ def apply_staged(cur: duckdb.DuckDBPyConnection, store: Store, staged: Staged, p
     across_rows = f"ingest/dq_{kind}_fhir_across_rows" if is_fhir else f"ingest/dq_{kind}_across_rows"
     offered = {"date_format": profile.date_formats[0]}  # a date shown as read, in the profile's format
     cur.execute(sql_text(across_rows), {k: v for k, v in offered.items() if k in sql_parameters(across_rows)})
+    cur.execute(sql_text("ingest/dq_file_problems"))
+    cur.execute("DROP TABLE ingest_kind_problems")
     # an identical file imported before: its rejects are replaced, not repeated
     cur.execute(
         "DELETE FROM store.rejects WHERE kind = $kind AND batch_id IN "

@@ -11,9 +11,7 @@ WITH typed AS (
     SELECT
         src.*,
         main.export_date(src.assessment_date, $iso_dates, $date_formats, $excel_dates) AS assessment_date_p,
-        -- an exact match first; lower() copies every string (see ingest_sessions_rows.sql)
-        coalesce(($instrument_values)[list_position($instrument_keys, src.instrument)],
-                 ($instrument_values)[list_position($instrument_keys, lower(src.instrument))]) AS instrument_v,
+        main.profile_label(src.instrument, $instrument_keys, $instrument_values) AS instrument_v,
         -- DOUBLE, not DECIMAL(18, 3) as for minutes: a score of 7.0004 must not round to a whole 7
         try_cast(src.score AS DOUBLE) AS score_d
     FROM ingest_source AS src
@@ -52,14 +50,14 @@ SELECT
     instrument_v AS instrument,
     CASE WHEN NOT failed THEN score_d::INTEGER END AS score,
     CASE WHEN failed THEN list_filter([
-        CASE WHEN assessment_id IS NULL THEN {'column': 'assessment_id', 'raw_value': NULL::VARCHAR, 'reason': 'missing; assessment_id is required'} END,
-        CASE WHEN episode_id IS NULL THEN {'column': 'episode_id', 'raw_value': NULL, 'reason': 'missing; episode_id is required'} END,
-        CASE WHEN assessment_date IS NULL THEN {'column': 'assessment_date', 'raw_value': NULL, 'reason': 'missing; assessment_date is required'} END,
-        CASE WHEN bad_date THEN {'column': 'assessment_date', 'raw_value': assessment_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
-        CASE WHEN instrument IS NULL THEN {'column': 'instrument', 'raw_value': NULL, 'reason': 'missing; instrument is required'} END,
-        CASE WHEN bad_instrument THEN {'column': 'instrument', 'raw_value': instrument, 'reason': 'unknown instrument; expected ' || $instrument_list || ' (or a label from the profile)'} END,
-        CASE WHEN score IS NULL THEN {'column': 'score', 'raw_value': NULL, 'reason': 'missing; score is required'} END,
-        CASE WHEN bad_score_number THEN {'column': 'score', 'raw_value': score, 'reason': 'not a whole number'} END,
-        CASE WHEN bad_score_range THEN {'column': 'score', 'raw_value': score, 'reason': 'score outside the range of ' || instrument_v || ' (' || score_min || ' to ' || score_max || ')'} END
+        main.missing(assessment_id, 'assessment_id'),
+        main.missing(episode_id, 'episode_id'),
+        main.missing(assessment_date, 'assessment_date'),
+        main.problem(bad_date, 'assessment_date', assessment_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.missing(instrument, 'instrument'),
+        main.problem(bad_instrument, 'instrument', instrument, 'unknown instrument; expected ' || $instrument_list || ' (or a label from the profile)'),
+        main.missing(score, 'score'),
+        main.problem(bad_score_number, 'score', score, 'not a whole number'),
+        main.problem(bad_score_range, 'score', score, 'score outside the range of ' || instrument_v || ' (' || score_min || ' to ' || score_max || ')')
     ], p -> p IS NOT NULL) END AS problems
 FROM checked

@@ -10,9 +10,7 @@ WITH typed AS (
         main.export_date(src.admit_date, $iso_dates, $date_formats, $excel_dates) AS admit_date_p,
         main.export_date(src.discharge_date, $iso_dates, $date_formats, $excel_dates) AS discharge_date_p,
         main.export_date(src.first_contact_date, $iso_dates, $date_formats, $excel_dates) AS first_contact_date_p,
-        -- an exact match first; lower() copies every string (see ingest_sessions_rows.sql)
-        coalesce(($discharge_reason_values)[list_position($discharge_reason_keys, src.discharge_reason)],
-                 ($discharge_reason_values)[list_position($discharge_reason_keys, lower(src.discharge_reason))]) AS discharge_reason_v,
+        main.profile_label(src.discharge_reason, $discharge_reason_keys, $discharge_reason_values) AS discharge_reason_v,
         try_cast(src.planned_weeks AS DECIMAL(18, 3)) AS planned_weeks_d
     FROM ingest_source AS src
 ),
@@ -26,8 +24,8 @@ dated AS (
     FROM typed
 ),
 flags AS (
-    -- one flag per check, so the problem list below is built only for failing rows;
-    -- whole numbers as `x % 1 = 0` (why: ingest_sessions_rows.sql)
+    -- one flag per check, so the problem list below is built only for failing rows
+    -- (whole numbers: main.whole_number)
     SELECT
         dated.*,
         admit_date IS NOT NULL AND admit_date_v IS NULL AS bad_admit,
@@ -38,8 +36,8 @@ flags AS (
         discharge_reason IS NOT NULL AND discharge_reason_v IS NULL AS bad_reason,
         discharge_reason IS NOT NULL AND discharge_date IS NULL AS reason_without_date,
         discharge_date IS NOT NULL AND discharge_reason IS NULL AS date_without_reason,
-        planned_weeks IS NOT NULL AND (planned_weeks_d IS NULL OR planned_weeks_d % 1 <> 0) AS bad_weeks_number,
-        planned_weeks_d IS NOT NULL AND planned_weeks_d % 1 = 0 AND planned_weeks_d <= 0 AS bad_weeks_range
+        main.not_whole_number(planned_weeks, planned_weeks_d) AS bad_weeks_number,
+        main.whole_number(planned_weeks_d) AND planned_weeks_d <= 0 AS bad_weeks_range
     FROM dated
 ),
 checked AS (
@@ -63,21 +61,21 @@ SELECT
     first_contact_date_v AS first_contact_date,
     extra,
     CASE WHEN failed THEN list_filter([
-        CASE WHEN episode_id IS NULL THEN {'column': 'episode_id', 'raw_value': NULL::VARCHAR, 'reason': 'missing; episode_id is required'} END,
+        main.missing(episode_id, 'episode_id'),
         -- patient ids are never echoed back: the raw value is masked
-        CASE WHEN patient_id IS NULL THEN {'column': 'patient_id', 'raw_value': NULL, 'reason': 'missing; patient_id is required'} END,
-        CASE WHEN site IS NULL THEN {'column': 'site', 'raw_value': NULL, 'reason': 'missing; site is required'} END,
-        CASE WHEN program IS NULL THEN {'column': 'program', 'raw_value': NULL, 'reason': 'missing; program is required'} END,
-        CASE WHEN admit_date IS NULL THEN {'column': 'admit_date', 'raw_value': NULL, 'reason': 'missing; admit_date is required'} END,
-        CASE WHEN bad_admit THEN {'column': 'admit_date', 'raw_value': admit_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
-        CASE WHEN bad_discharge THEN {'column': 'discharge_date', 'raw_value': discharge_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
-        CASE WHEN discharge_before_admit THEN {'column': 'discharge_date', 'raw_value': discharge_date, 'reason': 'discharge before admission (admit_date ' || strftime(admit_date_v, '%Y-%m-%d') || ')'} END,
-        CASE WHEN bad_first_contact THEN {'column': 'first_contact_date', 'raw_value': first_contact_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
-        CASE WHEN first_contact_after_admit THEN {'column': 'first_contact_date', 'raw_value': first_contact_date, 'reason': 'first contact after admission (admit_date ' || strftime(admit_date_v, '%Y-%m-%d') || ')'} END,
-        CASE WHEN date_without_reason THEN {'column': 'discharge_reason', 'raw_value': NULL, 'reason': 'discharge date without a discharge reason; both or neither must be given'} END,
-        CASE WHEN reason_without_date THEN {'column': 'discharge_reason', 'raw_value': discharge_reason, 'reason': 'discharge reason without a discharge date; both or neither must be given'} END,
-        CASE WHEN bad_reason THEN {'column': 'discharge_reason', 'raw_value': discharge_reason, 'reason': 'unknown discharge reason; expected completed, dropped_out, terminated, transferred, incarcerated, death or other (or a label from the profile)'} END,
-        CASE WHEN bad_weeks_number THEN {'column': 'planned_weeks', 'raw_value': planned_weeks, 'reason': 'not a whole number of weeks'} END,
-        CASE WHEN bad_weeks_range THEN {'column': 'planned_weeks', 'raw_value': planned_weeks, 'reason': 'planned weeks must be more than 0'} END
+        main.missing(patient_id, 'patient_id'),
+        main.missing(site, 'site'),
+        main.missing(program, 'program'),
+        main.missing(admit_date, 'admit_date'),
+        main.problem(bad_admit, 'admit_date', admit_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.problem(bad_discharge, 'discharge_date', discharge_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.problem(discharge_before_admit, 'discharge_date', discharge_date, 'discharge before admission (admit_date ' || strftime(admit_date_v, '%Y-%m-%d') || ')'),
+        main.problem(bad_first_contact, 'first_contact_date', first_contact_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.problem(first_contact_after_admit, 'first_contact_date', first_contact_date, 'first contact after admission (admit_date ' || strftime(admit_date_v, '%Y-%m-%d') || ')'),
+        main.problem(date_without_reason, 'discharge_reason', NULL, 'discharge date without a discharge reason; both or neither must be given'),
+        main.problem(reason_without_date, 'discharge_reason', discharge_reason, 'discharge reason without a discharge date; both or neither must be given'),
+        main.problem(bad_reason, 'discharge_reason', discharge_reason, 'unknown discharge reason; expected completed, dropped_out, terminated, transferred, incarcerated, death or other (or a label from the profile)'),
+        main.problem(bad_weeks_number, 'planned_weeks', planned_weeks, 'not a whole number of weeks'),
+        main.problem(bad_weeks_range, 'planned_weeks', planned_weeks, 'planned weeks must be more than 0')
     ], p -> p IS NOT NULL) END AS problems
 FROM checked

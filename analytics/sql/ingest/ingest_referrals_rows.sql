@@ -10,9 +10,7 @@ WITH typed AS (
         src.*,
         main.export_date(src.first_contact_date, $iso_dates, $date_formats, $excel_dates) AS first_contact_date_p,
         main.export_date(src.intake_assessment_date, $iso_dates, $date_formats, $excel_dates) AS intake_assessment_date_p,
-        -- an exact match first; lower() copies every string (see ingest_sessions_rows.sql)
-        coalesce(($outcome_values)[list_position($outcome_keys, src.outcome)],
-                 ($outcome_values)[list_position($outcome_keys, lower(src.outcome))]) AS outcome_v
+        main.profile_label(src.outcome, $outcome_keys, $outcome_values) AS outcome_v
     FROM ingest_source AS src
 ),
 dated AS (
@@ -57,18 +55,18 @@ SELECT
     episode_id,
     extra,
     CASE WHEN failed THEN list_filter([
-        CASE WHEN referral_id IS NULL THEN {'column': 'referral_id', 'raw_value': NULL::VARCHAR, 'reason': 'missing; referral_id is required'} END,
+        main.missing(referral_id, 'referral_id'),
         -- patient ids are never echoed back: the raw value is masked
-        CASE WHEN patient_id IS NULL THEN {'column': 'patient_id', 'raw_value': NULL, 'reason': 'missing; patient_id is required'} END,
-        CASE WHEN site IS NULL THEN {'column': 'site', 'raw_value': NULL, 'reason': 'missing; site is required'} END,
-        CASE WHEN program IS NULL THEN {'column': 'program', 'raw_value': NULL, 'reason': 'missing; program is required'} END,
-        CASE WHEN first_contact_date IS NULL THEN {'column': 'first_contact_date', 'raw_value': NULL, 'reason': 'missing; first_contact_date is required'} END,
-        CASE WHEN bad_first_contact THEN {'column': 'first_contact_date', 'raw_value': first_contact_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
-        CASE WHEN bad_intake THEN {'column': 'intake_assessment_date', 'raw_value': intake_assessment_date, 'reason': 'bad date: not a date in the expected format ' || $date_formats_text} END,
-        CASE WHEN intake_before_contact THEN {'column': 'intake_assessment_date', 'raw_value': intake_assessment_date, 'reason': 'intake assessment before the first contact (first_contact_date ' || strftime(first_contact_date_v, '%Y-%m-%d') || ')'} END,
-        CASE WHEN outcome IS NULL THEN {'column': 'outcome', 'raw_value': NULL, 'reason': 'missing; outcome is required'} END,
-        CASE WHEN bad_outcome THEN {'column': 'outcome', 'raw_value': outcome, 'reason': 'unknown outcome; expected admitted, declined, not_eligible, no_show, referred_elsewhere or pending (or a label from the profile)'} END,
-        CASE WHEN admitted_without_episode THEN {'column': 'episode_id', 'raw_value': NULL, 'reason': 'missing; episode_id is required when the outcome is admitted'} END,
-        CASE WHEN episode_not_admitted THEN {'column': 'episode_id', 'raw_value': episode_id, 'reason': 'an episode on a referral whose outcome is ' || outcome_v || '; only an admitted referral names its episode'} END
+        main.missing(patient_id, 'patient_id'),
+        main.missing(site, 'site'),
+        main.missing(program, 'program'),
+        main.missing(first_contact_date, 'first_contact_date'),
+        main.problem(bad_first_contact, 'first_contact_date', first_contact_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.problem(bad_intake, 'intake_assessment_date', intake_assessment_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.problem(intake_before_contact, 'intake_assessment_date', intake_assessment_date, 'intake assessment before the first contact (first_contact_date ' || strftime(first_contact_date_v, '%Y-%m-%d') || ')'),
+        main.missing(outcome, 'outcome'),
+        main.problem(bad_outcome, 'outcome', outcome, 'unknown outcome; expected admitted, declined, not_eligible, no_show, referred_elsewhere or pending (or a label from the profile)'),
+        main.problem(admitted_without_episode, 'episode_id', NULL, 'missing; episode_id is required when the outcome is admitted'),
+        main.problem(episode_not_admitted, 'episode_id', episode_id, 'an episode on a referral whose outcome is ' || outcome_v || '; only an admitted referral names its episode')
     ], p -> p IS NOT NULL) END AS problems
 FROM checked
