@@ -14,6 +14,7 @@ A missing value reads MISSING; a text value (a suppressed "<11") is shown as it 
 from __future__ import annotations
 
 import html
+from typing import Callable
 
 MISSING = "—"
 KINDS = ("count", "rate", "hours", "days")
@@ -36,28 +37,27 @@ _UNITS = {
 }
 
 
-def number(value: object, kind: str = "count") -> str:
-    """A value as text: 'count' 1,234; 'rate' 81.2%; 'hours' 9.5 h; 'days' 41 d; None -> '—'."""
-    if isinstance(value, str):
-        return value  # already text, e.g. a suppressed '<11'
-    if _missing(value):
-        return MISSING
-    if kind in _UNITS:
-        scale, plain, _ = _UNITS[kind]
-        return plain.format(scale * float(value))
-    return f"{int(value):,}"
-
-
-def change(value: object, kind: str = "count") -> str:
-    """A difference as text, signed: rates in percentage points ('+1.2 pts'), counts '+1,234'."""
+def _as_text(value: object, kind: str, signed: bool, count_format: Callable[[object], str]) -> str:
+    """number() or change(): text as it is (e.g. a suppressed '<11'), None as '—', a unit's
+    plain or signed pattern, else the count's own format."""
     if isinstance(value, str):
         return value
     if _missing(value):
         return MISSING
     if kind in _UNITS:
-        scale, _, signed = _UNITS[kind]
-        return signed.format(scale * float(value))
-    return f"{float(value):+,.0f}"
+        scale, plain, signed_pattern = _UNITS[kind]
+        return (signed_pattern if signed else plain).format(scale * float(value))
+    return count_format(value)
+
+
+def number(value: object, kind: str = "count") -> str:
+    """A value as text: 'count' 1,234; 'rate' 81.2%; 'hours' 9.5 h; 'days' 41 d; None -> '—'."""
+    return _as_text(value, kind, False, lambda v: f"{int(v):,}")
+
+
+def change(value: object, kind: str = "count") -> str:
+    """A difference as text, signed: rates in percentage points ('+1.2 pts'), counts '+1,234'."""
+    return _as_text(value, kind, True, lambda v: f"{float(v):+,.0f}")
 
 
 def delta(current: object, previous: object, kind: str = "count") -> str | None:

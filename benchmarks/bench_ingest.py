@@ -77,33 +77,30 @@ PANDAS_BASELINE = textwrap.dedent("""
 # writing it to a store table made by the store's own DDL (its pinned compression
 # included), with no checks at all (a bad value would stop it).
 # The importer's cost above it is the price of validation, rejects and line numbers.
-DUCKDB_FLOOR = textwrap.dedent("""
-    import sys, duckdb
-    from analytics.store.schema import STORE_DDL
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    con.execute("ATTACH " + repr(sys.argv[2]) + " AS store")
-    con.execute(next(ddl for ddl in STORE_DDL if "store.sessions " in ddl))
-    con.execute("INSERT INTO store.sessions SELECT session_id, episode_id, session_date::DATE, "
-                "session_type, clinician, scheduled_minutes::INTEGER, attended_minutes::INTEGER, status, "
-                "NULL, NULL FROM read_csv($p, header = true, all_varchar = true)", {"p": sys.argv[1]})
-""")
+def floor_script(table: str, columns: str) -> str:
+    """A script that loads the CSV argv[1] into `table` of a new store argv[2], made by the
+    store's DDL, casting the CSV's text to the store's types in `columns` (a SELECT list)."""
+    return textwrap.dedent(f"""
+        import sys, duckdb
+        from analytics.store.schema import STORE_DDL
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        con.execute("ATTACH " + repr(sys.argv[2]) + " AS store")
+        con.execute(next(ddl for ddl in STORE_DDL if "store.{table} " in ddl))
+        con.execute("INSERT INTO store.{table} SELECT {columns} "
+                    "FROM read_csv($p, header = true, all_varchar = true)", {{"p": sys.argv[1]}})
+    """)
+
+
+DUCKDB_FLOOR = floor_script("sessions", "session_id, episode_id, session_date::DATE, session_type, clinician, "
+                                        "scheduled_minutes::INTEGER, attended_minutes::INTEGER, status, NULL, NULL")
 
 
 # The same floor for a referrals export: the extra columns (referral_source) gathered
 # into the MAP as the importer stores them.
-REFERRALS_FLOOR = textwrap.dedent("""
-    import sys, duckdb
-    from analytics.store.schema import STORE_DDL
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    con.execute("ATTACH " + repr(sys.argv[2]) + " AS store")
-    con.execute(next(ddl for ddl in STORE_DDL if "store.referrals " in ddl))
-    con.execute("INSERT INTO store.referrals SELECT referral_id, patient_id, site, program, "
-                "first_contact_date::DATE, intake_assessment_date::DATE, outcome, episode_id, "
-                "MAP(['referral_source'], [referral_source]), NULL, NULL "
-                "FROM read_csv($p, header = true, all_varchar = true)", {"p": sys.argv[1]})
-""")
+REFERRALS_FLOOR = floor_script("referrals", "referral_id, patient_id, site, program, first_contact_date::DATE, "
+                                             "intake_assessment_date::DATE, outcome, episode_id, "
+                                             "MAP(['referral_source'], [referral_source]), NULL, NULL")
 
 
 # Where a first import's time goes: each statement the importer runs, timed in a

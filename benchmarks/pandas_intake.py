@@ -18,7 +18,7 @@ import pandas as pd
 
 from analytics.filters import EVERYTHING, Filters, Scope
 from benchmarks.pandas_selection import (
-    ENROLLMENT_FRAME, REFERRAL_FRAME, SESSION_FRAME, check_filter_columns, day_number, day_numbers, extra_mask,
+    ENROLLMENT_FRAME, REFERRAL_FRAME, SESSION_FRAME, check_filter_columns, dated_selection, day_numbers, extra_mask,
     median, rate, read_table, resolve_as_of, selected_episodes,
 )
 
@@ -119,18 +119,7 @@ def _episode_figures(episodes: pd.DataFrame, att: pd.DataFrame, first_contact: n
 
 def _selected_referrals(referrals: pd.DataFrame, filters: Filters, scope: Scope, as_of: float) -> pd.DataFrame:
     """Referrals selected by their own site, program, first contact and extra columns."""
-    contact = day_numbers(referrals["first_contact_date"])
-    mask = contact <= as_of
-    if filters.admitted_from is not None:
-        mask &= contact >= day_number(filters.admitted_from)
-    if filters.admitted_to is not None:
-        mask &= contact <= day_number(filters.admitted_to)
-    if filters.sites:
-        mask &= referrals["site"].isin(filters.sites).to_numpy()
-    if filters.programs:
-        mask &= referrals["program"].isin(filters.programs).to_numpy()
-    if scope.allowed_sites is not None:
-        mask &= referrals["site"].isin(scope.allowed_sites).to_numpy()
+    mask = dated_selection(referrals, day_numbers(referrals["first_contact_date"]), filters, scope, as_of)
     if filters.extra:
         # the same rule as for episodes: a column no referral holds reads as '' everywhere
         mask &= extra_mask(referrals, filters.extra)

@@ -109,6 +109,25 @@ def resolve_as_of(as_of: date | None, filters: Filters, enrollments: pd.DataFram
     return float(np.nanmax(every))
 
 
+def dated_selection(frame: pd.DataFrame, days: np.ndarray, filters: Filters, scope: Scope,
+                    as_of: float) -> np.ndarray:
+    """The rows of frame (episodes by admission, referrals by first contact: `days`) that the
+    as-of cut, the date range, the sites, the programs and the scope select; the extra
+    columns are each caller's own rule."""
+    mask = days <= as_of
+    if filters.admitted_from is not None:
+        mask &= days >= day_number(filters.admitted_from)
+    if filters.admitted_to is not None:
+        mask &= days <= day_number(filters.admitted_to)
+    if filters.sites:
+        mask &= frame["site"].isin(filters.sites).to_numpy()
+    if filters.programs:
+        mask &= frame["program"].isin(filters.programs).to_numpy()
+    if scope.allowed_sites is not None:
+        mask &= frame["site"].isin(scope.allowed_sites).to_numpy()
+    return mask
+
+
 def selected_episodes(enrollments: pd.DataFrame, filters: Filters, scope: Scope, as_of: float) -> pd.DataFrame:
     """The episodes a question is about, one row each, dates as day numbers.
 
@@ -118,17 +137,7 @@ def selected_episodes(enrollments: pd.DataFrame, filters: Filters, scope: Scope,
     """
     enr = enrollments
     admit = day_numbers(enr["admit_date"])
-    mask = admit <= as_of
-    if filters.admitted_from is not None:
-        mask &= admit >= day_number(filters.admitted_from)
-    if filters.admitted_to is not None:
-        mask &= admit <= day_number(filters.admitted_to)
-    if filters.sites:
-        mask &= enr["site"].isin(filters.sites).to_numpy()
-    if filters.programs:
-        mask &= enr["program"].isin(filters.programs).to_numpy()
-    if scope.allowed_sites is not None:
-        mask &= enr["site"].isin(scope.allowed_sites).to_numpy()
+    mask = dated_selection(enr, admit, filters, scope, as_of)
     if filters.extra:
         # A column that no enrollment holds (only referrals do) selects no episode.
         if not all(holds_column(enr, col) for col, _ in filters.extra):

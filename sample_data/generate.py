@@ -135,11 +135,17 @@ def enrollments_table(g: Generated) -> pa.Table:
                             dates(g.first_contact.day, ~g.first_contact.recorded))
 
 
+def _numbered(number_column: str, rows) -> dict[str, pa.Array]:
+    """A row's own number from 1 (number_column) and its episode's (episode_no), as the
+    tables of an episode's sessions and assessments start."""
+    return {number_column: pa.array(np.arange(1, len(rows) + 1, dtype=np.int64)),
+            "episode_no": pa.array(rows.episode.astype(np.int64) + 1)}
+
+
 def sessions_table(g: Generated) -> pa.Table:
     s = g.sessions
     return pa.table({
-        "session_no": pa.array(np.arange(1, len(s) + 1, dtype=np.int64)),
-        "episode_no": pa.array(s.episode.astype(np.int64) + 1),
+        **_numbered("session_no", s),
         "session_date": dates(s.day),
         "session_type": labels(s.session_type, P.TYPES),
         "clinician": labels(s.clinician, g.roster.names),
@@ -152,8 +158,7 @@ def sessions_table(g: Generated) -> pa.Table:
 def assessments_table(g: Generated) -> pa.Table:
     a = g.assessments
     return pa.table({
-        "assessment_no": pa.array(np.arange(1, len(a) + 1, dtype=np.int64)),
-        "episode_no": pa.array(a.episode.astype(np.int64) + 1),
+        **_numbered("assessment_no", a),
         "assessment_date": dates(a.day),
         "instrument": labels(a.instrument, P.INSTRUMENTS),
         "score": pa.array(a.score),

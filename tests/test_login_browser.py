@@ -78,6 +78,18 @@ def data_elements(page) -> dict[str, int]:
     return {sel: page.locator(sel).count() for sel in DATA_SELECTORS}
 
 
+def logged_in(deployment, browser, email: str):
+    """A new browser context and its page, after pressing "Log in" as email at the
+    identity provider (the gate has not necessarily answered yet)."""
+    url, idp, _ = deployment
+    idp.next_email = email
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("button", name="Log in").click()
+    return context, page
+
+
 def test_every_page_by_url_shows_only_the_login_prompt(deployment, browser):
     url, _, _ = deployment
     for path in page_paths():
@@ -94,12 +106,8 @@ def test_every_page_by_url_shows_only_the_login_prompt(deployment, browser):
 
 
 def test_site_lead_signs_in_and_sees_only_their_site_on_every_page(deployment, browser):
-    url, idp, store_path = deployment
-    idp.next_email = "lead@example.org"
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(url)
-    page.get_by_role("button", name="Log in").click()
+    url, _, store_path = deployment
+    context, page = logged_in(deployment, browser, "lead@example.org")
     wait_for_app(page, timeout_ms=120_000, charts=True)  # the Overview, signed in
     assert sum(data_elements(page).values()) > 0  # the check above can see data
     seen_data = 0
@@ -123,12 +131,7 @@ def test_site_lead_signs_in_and_sees_only_their_site_on_every_page(deployment, b
 
 
 def test_unknown_user_signs_in_and_sees_nothing(deployment, browser):
-    url, idp, _ = deployment
-    idp.next_email = "stranger@example.org"
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(url)
-    page.get_by_role("button", name="Log in").click()
+    context, page = logged_in(deployment, browser, "stranger@example.org")
     page.get_by_text("has no access").wait_for(timeout=90_000)
     wait_for_app(page, timeout_ms=90_000, charts=False)
     assert data_elements(page) == dict.fromkeys(DATA_SELECTORS, 0)

@@ -112,6 +112,14 @@ def test_xlsx_export_loads_with_excel_dates_sheet_rows_as_lines_and_empty_rows_s
         assert cur.execute("SELECT line, record_id FROM rejects").fetchall() == [(5, "X3")]
 
 
+def _refusal(path, body):
+    """The error of loading a profile file that holds body."""
+    path.write_text(body + "\n")
+    with pytest.raises(ProfileError) as error:
+        load_profile(path)
+    return error
+
+
 @pytest.mark.parametrize("body, words", [
     ('kind = "visits"', "kind must be one of"),
     ('encoding = "ebcdic"', "encoding must be one of"),
@@ -124,9 +132,7 @@ def test_xlsx_export_loads_with_excel_dates_sheet_rows_as_lines_and_empty_rows_s
 ])
 def test_bad_profiles_are_refused_with_their_file_and_problem(tmp_path, body, words):
     path = tmp_path / "bad.toml"
-    path.write_text(body + "\n")
-    with pytest.raises(ProfileError) as error:
-        load_profile(path)
+    error = _refusal(path, body)
     assert str(error.value).startswith(f"profile {path}: ")
     assert words in str(error.value)
 
@@ -158,8 +164,6 @@ def test_example_profile_reads_an_assessments_export_with_its_own_instrument_nam
 ])
 def test_bad_fhir_settings_are_refused_with_their_file_and_problem(tmp_path, body, words):
     path = tmp_path / "bad.toml"
-    path.write_text(body + "\n")
-    with pytest.raises(ProfileError) as error:
-        load_profile(path)
+    error = _refusal(path, body)
     assert str(error.value).startswith(f"profile {path}: ")
     assert words in str(error.value)

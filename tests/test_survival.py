@@ -141,6 +141,13 @@ def _slow_fit(times, events):
     return out
 
 
+def _fitted(data):
+    """The times and events of (time, event) records, and their fit."""
+    times = [t for t, _ in data]
+    events = [e for _, e in data]
+    return times, events, fit_episodes(times, events)
+
+
 records = st.lists(
     st.tuples(st.integers(0, 40), st.sampled_from([CENSORED, UNPLANNED, OTHER])),
     min_size=1, max_size=60,
@@ -150,9 +157,7 @@ records = st.lists(
 @settings(max_examples=100, deadline=None)
 @given(records)
 def test_agrees_with_slow_implementation(data):
-    times = [t for t, _ in data]
-    events = [e for _, e in data]
-    fit = fit_episodes(times, events)
+    times, events, fit = _fitted(data)
     slow = _slow_fit(times, events)
     s = fit.steps.set_index("time")
     for t, ref in slow.items():
@@ -173,9 +178,7 @@ def test_agrees_with_slow_implementation(data):
 @settings(max_examples=100, deadline=None)
 @given(records)
 def test_properties(data):
-    times = [t for t, _ in data]
-    events = [e for _, e in data]
-    fit = fit_episodes(times, events)
+    times, events, fit = _fitted(data)
     s = fit.steps
     # CIF(unplanned) + CIF(other) + KM = 1 at every step
     assert (s["cif_unplanned"] + s["cif_other"] + s["km"]).to_numpy() == pytest.approx(1.0, abs=1e-12)
