@@ -7,8 +7,8 @@ retention_at_week, the dose's weeks); the scalar and aggregate ones write a rule
 once (expected_session, completed_session, the session counts, the
 complete-period cut-off period_ended, program_week, complete_weeks; the
 assessment imports' assessment_window_start, whole_score and score_outside; every
-import's export_date, plausible_date and unknown_episode, and the wording of its
-problems: problem, missing, whole_number, not_whole_number, profile_label,
+import's export_date, plausible_date, read_date and unknown_episode, and the wording of its
+problems: problem, missing, unread, bad_date, whole_number, not_whole_number, profile_label,
 date_as_read, episode_problem).
 DuckDB inlines a macro where it is called, so a query costs the same as if the
 macro's text were written in it.
@@ -53,9 +53,12 @@ MACROS: tuple[str, ...] = (
     "score_outside",
     "export_date",
     "plausible_date",
+    "read_date",
     "unknown_episode",
     "problem",
     "missing",
+    "unread",
+    "bad_date",
     "whole_number",
     "not_whole_number",
     "profile_label",
@@ -67,8 +70,9 @@ MACROS: tuple[str, ...] = (
 # created as soon as a store's connection is made, for an import's pass 1 (which runs
 # before the store is attached).
 RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside",
-                          "export_date", "plausible_date", "unknown_episode", "problem", "missing",
-                          "whole_number", "not_whole_number", "profile_label", "date_as_read", "episode_problem")
+                          "export_date", "plausible_date", "read_date", "unknown_episode", "problem", "missing",
+                          "unread", "bad_date", "whole_number", "not_whole_number", "profile_label",
+                          "date_as_read", "episode_problem")
 
 
 # Connections that hold the macros already. DuckDB binds a macro's body when the

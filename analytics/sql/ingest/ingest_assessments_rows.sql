@@ -7,21 +7,19 @@
 -- $instrument_min and $instrument_max; the profile's [labels.instrument] and the names
 -- themselves (in lower case) as $instrument_keys -> $instrument_values.
 WITH typed AS (
-    -- each value cast once; NULL where the text is not a valid value
+    -- each value cast once; NULL where the text is not a valid value (a date: main.read_date)
     SELECT
         src.*,
-        main.export_date(src.assessment_date, $iso_dates, $date_formats, $excel_dates) AS assessment_date_p,
+        main.read_date(src.assessment_date, $iso_dates, $date_formats, $excel_dates) AS assessment_date_v,
         main.profile_label(src.instrument, $instrument_keys, $instrument_values) AS instrument_v,
         -- DOUBLE, not DECIMAL(18, 3) as for minutes: a score of 7.0004 must not round to a whole 7
         try_cast(src.score AS DOUBLE) AS score_d
     FROM ingest_source AS src
 ),
 ranged AS (
-    -- a year outside 1900-2099 is a misread date (e.g. '2/5/24' read with %Y is year 24);
     -- the instrument's own range for the score
     SELECT
         typed.*,
-        main.plausible_date(assessment_date_p) AS assessment_date_v,
         ($instrument_min)[list_position($instrument_names, instrument_v)] AS score_min,
         ($instrument_max)[list_position($instrument_names, instrument_v)] AS score_max
     FROM typed
@@ -30,7 +28,7 @@ flags AS (
     -- one flag per check, so the problem list below is built only for failing rows
     SELECT
         ranged.*,
-        assessment_date IS NOT NULL AND assessment_date_v IS NULL AS bad_date,
+        main.unread(assessment_date, assessment_date_v) AS bad_date,
         instrument IS NOT NULL AND score_min IS NULL AS bad_instrument,
         score IS NOT NULL AND NOT coalesce(main.whole_score(score_d), false) AS bad_score_number,
         main.whole_score(score_d) AND main.score_outside(score_d, score_min, score_max) AS bad_score_range
@@ -53,7 +51,7 @@ SELECT
         main.missing(assessment_id, 'assessment_id'),
         main.missing(episode_id, 'episode_id'),
         main.missing(assessment_date, 'assessment_date'),
-        main.problem(bad_date, 'assessment_date', assessment_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.bad_date(bad_date, 'assessment_date', assessment_date, $date_formats_text),
         main.missing(instrument, 'instrument'),
         main.problem(bad_instrument, 'instrument', instrument, 'unknown instrument; expected ' || $instrument_list || ' (or a label from the profile)'),
         main.missing(score, 'score'),

@@ -4,41 +4,32 @@
 -- projection, so the result keeps the file's order and its rowid is the record's index.
 -- Row checks only; duplicates come in pass 2.
 WITH typed AS (
-    -- each value cast once; NULL where the text is not a valid value
+    -- each value cast once; NULL where the text is not a valid value (a date: main.read_date)
     SELECT
         src.*,
-        main.export_date(src.admit_date, $iso_dates, $date_formats, $excel_dates) AS admit_date_p,
-        main.export_date(src.discharge_date, $iso_dates, $date_formats, $excel_dates) AS discharge_date_p,
-        main.export_date(src.first_contact_date, $iso_dates, $date_formats, $excel_dates) AS first_contact_date_p,
+        main.read_date(src.admit_date, $iso_dates, $date_formats, $excel_dates) AS admit_date_v,
+        main.read_date(src.discharge_date, $iso_dates, $date_formats, $excel_dates) AS discharge_date_v,
+        main.read_date(src.first_contact_date, $iso_dates, $date_formats, $excel_dates) AS first_contact_date_v,
         main.profile_label(src.discharge_reason, $discharge_reason_keys, $discharge_reason_values) AS discharge_reason_v,
         try_cast(src.planned_weeks AS DECIMAL(18, 3)) AS planned_weeks_d
     FROM ingest_source AS src
-),
-dated AS (
-    -- a year outside 1900-2099 is a misread date (main.plausible_date)
-    SELECT
-        typed.*,
-        main.plausible_date(admit_date_p) AS admit_date_v,
-        main.plausible_date(discharge_date_p) AS discharge_date_v,
-        main.plausible_date(first_contact_date_p) AS first_contact_date_v
-    FROM typed
 ),
 flags AS (
     -- one flag per check, so the problem list below is built only for failing rows
     -- (whole numbers: main.whole_number)
     SELECT
-        dated.*,
-        admit_date IS NOT NULL AND admit_date_v IS NULL AS bad_admit,
-        discharge_date IS NOT NULL AND discharge_date_v IS NULL AS bad_discharge,
+        typed.*,
+        main.unread(admit_date, admit_date_v) AS bad_admit,
+        main.unread(discharge_date, discharge_date_v) AS bad_discharge,
         discharge_date_v < admit_date_v AS discharge_before_admit,
-        first_contact_date IS NOT NULL AND first_contact_date_v IS NULL AS bad_first_contact,
+        main.unread(first_contact_date, first_contact_date_v) AS bad_first_contact,
         first_contact_date_v > admit_date_v AS first_contact_after_admit,
-        discharge_reason IS NOT NULL AND discharge_reason_v IS NULL AS bad_reason,
+        main.unread(discharge_reason, discharge_reason_v) AS bad_reason,
         discharge_reason IS NOT NULL AND discharge_date IS NULL AS reason_without_date,
         discharge_date IS NOT NULL AND discharge_reason IS NULL AS date_without_reason,
         main.not_whole_number(planned_weeks, planned_weeks_d) AS bad_weeks_number,
         main.whole_number(planned_weeks_d) AND planned_weeks_d <= 0 AS bad_weeks_range
-    FROM dated
+    FROM typed
 ),
 checked AS (
     SELECT
@@ -67,10 +58,10 @@ SELECT
         main.missing(site, 'site'),
         main.missing(program, 'program'),
         main.missing(admit_date, 'admit_date'),
-        main.problem(bad_admit, 'admit_date', admit_date, 'bad date: not a date in the expected format ' || $date_formats_text),
-        main.problem(bad_discharge, 'discharge_date', discharge_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.bad_date(bad_admit, 'admit_date', admit_date, $date_formats_text),
+        main.bad_date(bad_discharge, 'discharge_date', discharge_date, $date_formats_text),
         main.problem(discharge_before_admit, 'discharge_date', discharge_date, 'discharge before admission (admit_date ' || strftime(admit_date_v, '%Y-%m-%d') || ')'),
-        main.problem(bad_first_contact, 'first_contact_date', first_contact_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.bad_date(bad_first_contact, 'first_contact_date', first_contact_date, $date_formats_text),
         main.problem(first_contact_after_admit, 'first_contact_date', first_contact_date, 'first contact after admission (admit_date ' || strftime(admit_date_v, '%Y-%m-%d') || ')'),
         main.problem(date_without_reason, 'discharge_reason', NULL, 'discharge date without a discharge reason; both or neither must be given'),
         main.problem(reason_without_date, 'discharge_reason', discharge_reason, 'discharge reason without a discharge date; both or neither must be given'),

@@ -5,35 +5,27 @@
 -- projection, so the result keeps the file's order and its rowid is the record's index.
 -- Row checks only; duplicates and the admitted referral's episode come in pass 2.
 WITH typed AS (
-    -- each value cast once; NULL where the text is not a valid value
+    -- each value cast once; NULL where the text is not a valid value (a date: main.read_date)
     SELECT
         src.*,
-        main.export_date(src.first_contact_date, $iso_dates, $date_formats, $excel_dates) AS first_contact_date_p,
-        main.export_date(src.intake_assessment_date, $iso_dates, $date_formats, $excel_dates) AS intake_assessment_date_p,
+        main.read_date(src.first_contact_date, $iso_dates, $date_formats, $excel_dates) AS first_contact_date_v,
+        main.read_date(src.intake_assessment_date, $iso_dates, $date_formats, $excel_dates) AS intake_assessment_date_v,
         main.profile_label(src.outcome, $outcome_keys, $outcome_values) AS outcome_v
     FROM ingest_source AS src
-),
-dated AS (
-    -- a year outside 1900-2099 is a misread date (main.plausible_date)
-    SELECT
-        typed.*,
-        main.plausible_date(first_contact_date_p) AS first_contact_date_v,
-        main.plausible_date(intake_assessment_date_p) AS intake_assessment_date_v
-    FROM typed
 ),
 flags AS (
     -- one flag per check, so the problem list below is built only for failing rows
     SELECT
-        dated.*,
-        first_contact_date IS NOT NULL AND first_contact_date_v IS NULL AS bad_first_contact,
-        intake_assessment_date IS NOT NULL AND intake_assessment_date_v IS NULL AS bad_intake,
+        typed.*,
+        main.unread(first_contact_date, first_contact_date_v) AS bad_first_contact,
+        main.unread(intake_assessment_date, intake_assessment_date_v) AS bad_intake,
         intake_assessment_date_v < first_contact_date_v AS intake_before_contact,
-        outcome IS NOT NULL AND outcome_v IS NULL AS bad_outcome,
+        main.unread(outcome, outcome_v) AS bad_outcome,
         -- an admitted referral names the episode it became; any other names none, so a
         -- referral is never counted as an admission it did not lead to
         outcome_v = 'admitted' AND episode_id IS NULL AS admitted_without_episode,
         outcome_v <> 'admitted' AND episode_id IS NOT NULL AS episode_not_admitted
-    FROM dated
+    FROM typed
 ),
 checked AS (
     SELECT
@@ -61,8 +53,8 @@ SELECT
         main.missing(site, 'site'),
         main.missing(program, 'program'),
         main.missing(first_contact_date, 'first_contact_date'),
-        main.problem(bad_first_contact, 'first_contact_date', first_contact_date, 'bad date: not a date in the expected format ' || $date_formats_text),
-        main.problem(bad_intake, 'intake_assessment_date', intake_assessment_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.bad_date(bad_first_contact, 'first_contact_date', first_contact_date, $date_formats_text),
+        main.bad_date(bad_intake, 'intake_assessment_date', intake_assessment_date, $date_formats_text),
         main.problem(intake_before_contact, 'intake_assessment_date', intake_assessment_date, 'intake assessment before the first contact (first_contact_date ' || strftime(first_contact_date_v, '%Y-%m-%d') || ')'),
         main.missing(outcome, 'outcome'),
         main.problem(bad_outcome, 'outcome', outcome, 'unknown outcome; expected admitted, declined, not_eligible, no_show, referred_elsewhere or pending (or a label from the profile)'),

@@ -4,10 +4,10 @@
 -- rowid is the record's index; line numbers are derived from that.
 -- Row checks only; checks across rows (duplicates, episodes) come in pass 2.
 WITH typed AS (
-    -- each value cast once; NULL where the text is not a valid value
+    -- each value cast once; NULL where the text is not a valid value (a date: main.read_date)
     SELECT
         src.*,
-        main.export_date(src.session_date, $iso_dates, $date_formats, $excel_dates) AS session_date_p,
+        main.read_date(src.session_date, $iso_dates, $date_formats, $excel_dates) AS session_date_v,
         try_cast(src.scheduled_minutes AS DECIMAL(18, 3)) AS scheduled_d,
         try_cast(src.attended_minutes AS DECIMAL(18, 3)) AS attended_d,
         main.profile_label(src.status, $status_keys, $status_values) AS status_v,
@@ -15,27 +15,20 @@ WITH typed AS (
                  src.session_type) AS session_type_v
     FROM ingest_source AS src
 ),
-dated AS (
-    -- a year outside 1900-2099 is a misread date (main.plausible_date)
-    SELECT
-        typed.*,
-        main.plausible_date(session_date_p) AS session_date_v
-    FROM typed
-),
 flags AS (
     -- one flag per check, so the problem list below is built only for failing rows
     -- (whole numbers: main.whole_number)
     SELECT
-        dated.*,
-        session_date IS NOT NULL AND session_date_v IS NULL AS bad_date,
+        typed.*,
+        main.unread(session_date, session_date_v) AS bad_date,
         main.not_whole_number(scheduled_minutes, scheduled_d) AS bad_scheduled_number,
         main.whole_number(scheduled_d) AND scheduled_d <= 0 AS bad_scheduled_range,
         main.not_whole_number(attended_minutes, attended_d) AS bad_attended_number,
         main.whole_number(attended_d) AND attended_d < 0 AS bad_attended_range,
-        status IS NOT NULL AND status_v IS NULL AS bad_status,
+        main.unread(status, status_v) AS bad_status,
         attended_d > 0 AND status_v IS NOT NULL AND status_v <> 'attended' AS minutes_not_attended,
         attended_d > 0 AND scheduled_d > 0 AND attended_d > scheduled_d AS over_scheduled
-    FROM dated
+    FROM typed
 ),
 checked AS (
     SELECT
@@ -59,7 +52,7 @@ SELECT
         main.missing(session_id, 'session_id'),
         main.missing(episode_id, 'episode_id'),
         main.missing(session_date, 'session_date'),
-        main.problem(bad_date, 'session_date', session_date, 'bad date: not a date in the expected format ' || $date_formats_text),
+        main.bad_date(bad_date, 'session_date', session_date, $date_formats_text),
         main.missing(session_type, 'session_type'),
         main.missing(scheduled_minutes, 'scheduled_minutes'),
         main.problem(bad_scheduled_number, 'scheduled_minutes', scheduled_minutes, 'not a whole number of minutes'),
