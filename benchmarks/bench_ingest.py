@@ -191,6 +191,19 @@ def generate(sessions: int, workdir: Path, seed: int, referrals: int | None = No
     return data
 
 
+def print_runs(rows: int, runs: tuple[tuple[str, dict], ...], first: dict, fixed: dict) -> None:
+    """Print each labelled run of `rows` rows (wall, rows/s, CPU, peak RSS), the fixed cost of a
+    header-only import, and the first import without it."""
+    for label, m in runs:
+        print(f"{label:36s} {m['wall']:7.2f} s wall  {rows / m['wall'] / 1e6:5.2f} M rows/s  "
+              f"{m['cpu']:7.2f} s CPU  peak RSS {m['rss_mb']:7.0f} MB")
+    net = first["wall"] - fixed["wall"]
+    print(f"{'(a header-only import: fixed cost)':36s} {fixed['wall']:7.2f} s wall  {'':15s}"
+          f"{fixed['cpu']:7.2f} s CPU  peak RSS {fixed['rss_mb']:7.0f} MB")
+    print(f"first import without the fixed cost: {net:.2f} s wall, {rows / net / 1e6:.2f} M rows/s, "
+          f"{first['cpu'] - fixed['cpu']:.2f} s CPU")
+
+
 def line_count(path: Path) -> int:
     """Data rows of a CSV written by the generator (one line each, after the header)."""
     with open(path, "rb") as f:
@@ -230,15 +243,9 @@ def bench(sessions: int, workdir: Path, seed: int, show_steps: bool = False) -> 
 
     size_mb = session_file.stat().st_size / 2**20
     print(f"\n== {rows:,} session rows ({size_mb:.0f} MB CSV) + {counts[0]['rows']:,} enrollments ==")
-    for label, m in (("first import (empty store)", first), ("second import (all unchanged)", second),
-                     ("pandas checks only (baseline)", pandas), ("DuckDB read+cast+write, no checks", floor)):
-        print(f"{label:36s} {m['wall']:7.2f} s wall  {rows / m['wall'] / 1e6:5.2f} M rows/s  "
-              f"{m['cpu']:7.2f} s CPU  peak RSS {m['rss_mb']:7.0f} MB")
-    net = first["wall"] - fixed["wall"]
-    print(f"{'(a header-only import: fixed cost)':36s} {fixed['wall']:7.2f} s wall  {'':15s}"
-          f"{fixed['cpu']:7.2f} s CPU  peak RSS {fixed['rss_mb']:7.0f} MB")
-    print(f"first import without the fixed cost: {net:.2f} s wall, {rows / net / 1e6:.2f} M rows/s, "
-          f"{first['cpu'] - fixed['cpu']:.2f} s CPU")
+    print_runs(rows, (("first import (empty store)", first), ("second import (all unchanged)", second),
+                      ("pandas checks only (baseline)", pandas), ("DuckDB read+cast+write, no checks", floor)),
+               first, fixed)
     print(f"first import / DuckDB floor: {first['wall'] / floor['wall']:.2f}x the wall time "
           f"(the floor itself: {rows / floor['wall'] / 1e6:.2f} M rows/s on this machine)")
     print(f"first import counts: {counts}")
@@ -336,15 +343,8 @@ def bench_referrals(referrals: int, sessions: int, workdir: Path, seed: int) -> 
     size_mb = referral_file.stat().st_size / 2**20
     enrollment_rows = json.loads(enrolled["stdout"])["files"][0]["rows"]
     print(f"\n== {rows:,} referral rows ({size_mb:.0f} MB CSV) against {enrollment_rows:,} enrollments ==")
-    for label, m in (("first import (enrollments in store)", first), ("second import (all unchanged)", second),
-                     ("DuckDB read+cast+write, no checks", floor)):
-        print(f"{label:36s} {m['wall']:7.2f} s wall  {rows / m['wall'] / 1e6:5.2f} M rows/s  "
-              f"{m['cpu']:7.2f} s CPU  peak RSS {m['rss_mb']:7.0f} MB")
-    net = first["wall"] - fixed["wall"]
-    print(f"{'(a header-only import: fixed cost)':36s} {fixed['wall']:7.2f} s wall  {'':15s}"
-          f"{fixed['cpu']:7.2f} s CPU  peak RSS {fixed['rss_mb']:7.0f} MB")
-    print(f"first import without the fixed cost: {net:.2f} s wall, {rows / net / 1e6:.2f} M rows/s, "
-          f"{first['cpu'] - fixed['cpu']:.2f} s CPU")
+    print_runs(rows, (("first import (enrollments in store)", first), ("second import (all unchanged)", second),
+                      ("DuckDB read+cast+write, no checks", floor)), first, fixed)
     print(f"first import / DuckDB floor: {first['wall'] / floor['wall']:.2f}x the wall time")
     print(f"(the enrollments before it, {enrollment_rows:,} rows with first_contact_date: "
           f"{enrolled['wall']:.2f} s wall)")
