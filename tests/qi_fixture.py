@@ -12,27 +12,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.conftest import add_enrollments, add_sessions
+from tests.store_rows import add_store_rows
 
 AS_OF = date(2026, 3, 20)
 PROGRAM = "Adult IOP"
 
 
 def fill(store) -> None:
-    add_enrollments(store, [
-        ("e1", "p1", "North", PROGRAM, "2026-01-05", "2026-01-20", "dropped_out"),
-        ("e2", "p2", "North", PROGRAM, "2026-01-06", "2026-03-01", "completed"),
-        ("e3", "p3", "South", PROGRAM, "2026-01-10", None, None),
-        ("e4", "p4", "South", PROGRAM, "2026-02-20", None, None),
-    ])
-    add_sessions(store, [
-        ("s1", "e1", "2026-01-06", "group", "Bea", 180, 180, "attended"),
-        ("s2", "e1", "2026-01-08", "group", "Bea", 180, 0, "no_show"),
-        ("s3", "e2", "2026-01-07", "individual", "Al", 60, 60, "attended"),
-        ("s4", "e2", "2026-01-07", "group", "Bea", 60, 60, "attended"),
-        ("s5", "e2", "2026-02-03", "group", "Cy", 180, 0, "program_cancelled"),
-        ("s6", "e2", "2026-02-04", "group", "Cy", 180, 0, "patient_cancelled"),
-        ("s7", "e3", "2026-01-12", "group", "Cy", 180, 170, "attended"),
-        ("s8", "e3", "2026-02-10", "group", "Cy", 180, 0, "no_show"),
-        ("s9", "e3", "2026-03-16", "group", "Cy", 180, 180, "attended"),
-    ])
+    add_store_rows(store, "qi")  # tests/fixtures/rows/qi.toml

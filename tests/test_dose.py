@@ -2,9 +2,7 @@
 of the definition (one loop over weeks and days) on random data (hypothesis)."""
 from __future__ import annotations
 
-import tempfile
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +14,7 @@ from analytics import config
 from analytics.metrics import dose
 from analytics.store import Store
 from tests.conftest import add_enrollments, add_sessions, bound
+from tests.store_rows import empty_store, filled_store, scratch_store_fixture
 
 
 # e1 adult, admitted Monday 2024-01-01, discharged Wednesday 2024-01-24: weeks
@@ -24,37 +23,9 @@ from tests.conftest import add_enrollments, add_sessions, bound
 # e2 adolescent (6 h target), active; the store's as_of is 01-24, so 3 complete weeks:
 #   360 min = 6 h (met, would miss an adult's 9 h), 300 min = 5 h, 390 min = 6.5 h (met).
 # e3 adult discharged the day it was admitted, e4 adult admitted 01-20: no complete week.
-ENROLLMENTS = [
-    ("e1", "p1", "North", "Adult IOP", "2024-01-01", "2024-01-24", "completed", 8, {"payer": "Medicaid"}),
-    ("e2", "p2", "South", "Adolescent IOP", "2024-01-01", None, None, 8, {"payer": "Private"}),
-    ("e3", "p3", "North", "Adult IOP", "2024-01-10", "2024-01-10", "dropped_out", 8, {"payer": "Medicaid"}),
-    ("e4", "p4", "North", "Adult IOP", "2024-01-20", None, None, 8, {"payer": "Medicaid"}),
-]
-SESSIONS = [
-    ("a0", "e1", "2023-12-31", "group", "c1", 180, 180, "attended"),  # before admission: no week
-    ("a1", "e1", "2024-01-01", "group", "c1", 180, 180, "attended"),
-    ("a2", "e1", "2024-01-03", "group", "c1", 180, 180, "attended"),
-    ("a3", "e1", "2024-01-07", "group", "c1", 180, 180, "attended"),  # last day of week 1
-    ("a4", "e1", "2024-01-16", "group", "c1", 180, 180, "attended"),
-    ("a5", "e1", "2024-01-17", "group", "c1", 180, 0, "no_show"),
-    ("a6", "e1", "2024-01-22", "group", "c1", 180, 180, "attended"),  # incomplete week 4
-    ("b1", "e2", "2024-01-02", "group", "c2", 180, 180, "attended"),
-    ("b2", "e2", "2024-01-04", "group", "c2", 180, 180, "attended"),
-    ("b3", "e2", "2024-01-05", "group", "c2", 180, 0, "program_cancelled"),
-    ("b4", "e2", "2024-01-08", "group", "c2", 180, 150, "attended"),  # first day of week 2
-    ("b5", "e2", "2024-01-10", "group", "c2", 180, 150, "attended"),
-    ("b6", "e2", "2024-01-16", "group", "c2", 180, 210, "attended"),
-    ("b7", "e2", "2024-01-18", "individual", "c3", 180, 180, "attended"),
-    ("c1", "e3", "2024-01-10", "group", "c1", 180, 180, "attended"),
-    ("d1", "e4", "2024-01-21", "group", "c1", 180, 180, "attended"),
-]
 
 
-@pytest.fixture
-def filled(store):
-    add_enrollments(store, ENROLLMENTS)
-    add_sessions(store, SESSIONS)
-    return store
+filled = filled_store("dose")  # the rows: tests/fixtures/rows/dose.toml
 
 
 def test_hand_worked_summary(filled):
@@ -217,18 +188,11 @@ def random_data(draw):
         "scheduled_minutes", "attended_minutes", "status"]), as_of
 
 
-@pytest.fixture(scope="module")
-def scratch_store():
-    with tempfile.TemporaryDirectory() as tmp:
-        s = Store(str(Path(tmp) / "dose.duckdb"))
-        yield s
-        s.close()
+scratch_store = scratch_store_fixture("dose.duckdb")
 
 
 def _refill(store: Store, enrollments: pd.DataFrame, sessions: pd.DataFrame) -> None:
-    with store.write() as cur:
-        cur.execute("DELETE FROM store.sessions")
-        cur.execute("DELETE FROM store.enrollments")
+    empty_store(store)
     add_enrollments(store, [
         (r.episode_id, r.patient_id, r.site, r.program, r.admit_date, r.discharge_date,
          None if r.discharge_date is None else "completed")

@@ -1,9 +1,7 @@
 """Therapy mix and component reach: hand-worked cases and properties (hypothesis)."""
 from __future__ import annotations
 
-import tempfile
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,36 +10,13 @@ from hypothesis import strategies as st
 
 from analytics.metrics import mix
 from analytics.store.schema import SESSION_STATUSES, SESSION_TYPES
-from analytics.store import Store
 from tests.conftest import add_enrollments, add_sessions, bound
+from tests.store_rows import empty_store, filled_store, scratch_store_fixture
 
 
-ENROLLMENTS = [
-    ("e1", "p1", "North", "Adult IOP", "2024-01-01", "2024-02-20", "completed", 8, {"payer": "Medicaid"}),
-    ("e2", "p2", "South", "Adolescent IOP", "2024-01-01", None, None, 8, {"payer": "Private"}),
-    ("e3", "p3", "South", "Adult IOP", "2024-01-03", None, None, 8, {"payer": "Private"}),  # never attends
-]
-SESSIONS = [
-    # e1 week 1: 180 group + 60 individual; week 2: 60 family; a no-show and a
-    # program-cancelled session carry no attended minutes
-    ("s1", "e1", "2024-01-01", "group", "c1", 180, 180, "attended"),
-    ("s2", "e1", "2024-01-02", "individual", "c2", 60, 60, "attended"),
-    ("s3", "e1", "2024-01-03", "relapse_prevention", "c2", 60, 0, "no_show"),
-    ("s4", "e1", "2024-01-08", "family", "c2", 60, 60, "attended"),
-    ("s5", "e1", "2024-01-09", "life_skills", "c3", 90, 0, "program_cancelled"),
-    # e2 week 1: 120 group (partial of 180); week 2: 90 life skills
-    ("s6", "e2", "2024-01-03", "group", "c1", 180, 120, "attended"),
-    ("s7", "e2", "2024-01-10", "life_skills", "c3", 90, 90, "attended"),
-    ("s8", "e3", "2024-01-04", "group", "c1", 180, 0, "no_show"),
-]
-# attended minutes: group 300, individual 60, family 60, life_skills 90; total 510
-
-
-@pytest.fixture
-def filled(store):
-    add_enrollments(store, ENROLLMENTS)
-    add_sessions(store, SESSIONS)
-    return store
+# the rows: tests/fixtures/rows/mix.toml; attended minutes: group 300, individual 60,
+# family 60, life_skills 90; total 510
+filled = filled_store("mix")
 
 
 def test_therapy_mix_by_hand(filled):
@@ -118,21 +93,14 @@ _session = st.tuples(
 )
 
 
-@pytest.fixture(scope="module")
-def scratch_store():
-    with tempfile.TemporaryDirectory() as tmp:
-        s = Store(str(Path(tmp) / "mix.duckdb"))
-        yield s
-        s.close()
+scratch_store = scratch_store_fixture("mix.duckdb")
 
 
 @pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_session, max_size=30))
 def test_mix_sums_to_one(scratch_store, rows):
-    with scratch_store.write() as cur:
-        cur.execute("DELETE FROM store.sessions")
-        cur.execute("DELETE FROM store.enrollments")
+    empty_store(scratch_store)
     add_enrollments(scratch_store, [
         (f"e{i}", f"p{i}", ("North", "South")[i % 2], "Adult IOP", "2024-01-01", None, None)
         for i in range(3)

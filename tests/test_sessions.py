@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import math
-import tempfile
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,35 +14,14 @@ from analytics.metrics.breakdowns import UnknownColumnError
 from analytics.store.schema import SESSION_STATUSES, SESSION_TYPES
 from analytics.store import Store
 from tests.conftest import add_enrollments, add_sessions, bound
+from tests.store_rows import empty_store, filled_store, scratch_store_fixture
 from tests.support import REPO_ROOT
 
 
 # Two episodes, ten sessions. Adult IOP e1 (North, payer Medicaid), Adolescent e2 (South).
-ENROLLMENTS = [
-    ("e1", "p1", "North", "Adult IOP", "2024-01-01", "2024-01-31", "completed", 8, {"payer": "Medicaid"}),
-    ("e2", "p2", "South", "Adolescent IOP", "2024-01-08", None, None, 8, {"payer": "Private"}),
-]
-SESSIONS = [
-    # Monday 2024-01-01 (ISO week 2024-01-01)
-    ("s01", "e1", "2024-01-01", "group", "c1", 180, 180, "attended"),            # complete
-    ("s02", "e1", "2024-01-02", "individual", "c2", 60, 54, "attended"),         # 54/60 = 90%: complete
-    ("s03", "e1", "2024-01-03", "individual", "c2", 60, 53, "attended"),         # 53/60 < 90%: partial
-    ("s04", "e1", "2024-01-04", "group", "c1", 180, 0, "no_show"),
-    ("s05", "e1", "2024-01-05", "group", "c1", 180, 0, "program_cancelled"),     # not expected
-    # ISO week 2024-01-08
-    ("s06", "e1", "2024-01-08", "family", "c2", 60, 0, "patient_cancelled"),
-    ("s07", "e2", "2024-01-08", "group", "c1", 180, 162, "attended"),            # 162/180 = 90%
-    ("s08", "e2", "2024-01-09", "group", "c1", 180, 161, "attended"),            # just under
-    ("s09", "e2", "2024-01-10", "life_skills", "c3", 90, 0, "no_show"),
-    ("s10", "e2", "2024-01-11", "group", "c1", 180, 0, "program_cancelled"),
-]
 
 
-@pytest.fixture
-def filled(store):
-    add_enrollments(store, ENROLLMENTS)
-    add_sessions(store, SESSIONS)
-    return store
+filled = filled_store("sessions")  # the rows: tests/fixtures/rows/sessions.toml
 
 
 def test_hand_worked_rates(filled):
@@ -183,18 +160,11 @@ _session = st.tuples(
 )
 
 
-@pytest.fixture(scope="module")
-def scratch_store():
-    with tempfile.TemporaryDirectory() as tmp:
-        s = Store(str(Path(tmp) / "prop.duckdb"))
-        yield s
-        s.close()
+scratch_store = scratch_store_fixture("prop.duckdb")
 
 
 def _refill(store: Store, rows) -> None:
-    with store.write() as cur:
-        cur.execute("DELETE FROM store.sessions")
-        cur.execute("DELETE FROM store.enrollments")
+    empty_store(store)
     add_enrollments(store, [
         (f"e{i}", f"p{i}", "North", "Adult IOP", "2024-01-01", None, None) for i in range(3)
     ])
