@@ -23,6 +23,7 @@ import pandas as pd
 
 from analytics.metrics import discharges
 from analytics.metrics import retention
+from analytics.metrics.sessions import RATES as SESSION_RATES
 from analytics.qi import spc
 from analytics.filters import Filters, Scope
 from analytics.store import Store, bind_filters
@@ -122,10 +123,11 @@ def compare_months(store: Store, filters: Filters, scope: Scope) -> PeriodCompar
                 None if c is None else int(c["completed"]), None if c is None else int(c["discharged"]),
                 None if c is None else int(c["patients"]))
             s = _row(sessions, first)
-            for kpi, num in (("attendance_rate", "attended"), ("no_show_rate", "no_show")):
+            for kpi in ("attendance_rate", "no_show_rate"):
+                num, den = SESSION_RATES[kpi]  # the session rates' one definition
                 add(kpi, period, first,
-                    None if s is None or not s["expected"] else s[num] / s["expected"],
-                    None if s is None else int(s[num]), None if s is None else int(s["expected"]),
+                    None if s is None or not s[den] else s[num] / s[den],
+                    None if s is None else int(s[num]), None if s is None else int(s[den]),
                     None if s is None else int(s["patients"]))
             h = _row(hours, first)
             add("dose_target_met_rate", period, first,
