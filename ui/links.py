@@ -19,8 +19,8 @@ Neither widens access: the Scope is applied in SQL whatever the filters say.
 """
 from __future__ import annotations
 
-from datetime import date
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 from analytics.filters import Filters
 from analytics.metrics.filter_options import FilterOptions
