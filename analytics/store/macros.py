@@ -5,7 +5,8 @@ macros select (selected_episodes, selected_sessions: as_of, filters, site scope)
 or name a shared part of several queries (counted_sessions, episode_times,
 retention_at_week, the dose's weeks); the scalar and aggregate ones write a rule
 once (expected_session, completed_session, the session counts, the
-complete-period cut-off period_ended, program_week, complete_weeks).
+complete-period cut-off period_ended, program_week, complete_weeks; the
+assessment imports' assessment_window_start, whole_score and score_outside).
 DuckDB inlines a macro where it is called, so a query costs the same as if the
 macro's text were written in it.
 
@@ -44,7 +45,15 @@ MACROS: tuple[str, ...] = (
     "dose_episodes",
     "complete_week_minutes",
     "complete_episode_weeks",
+    "assessment_window_start",
+    "whole_score",
+    "score_outside",
 )
+
+# Scalar rules that read no table: they bind without a store attached, so they are
+# created as soon as a store's connection is made, for an import's pass 1 (which runs
+# before the store is attached).
+RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside")
 
 
 # Connections that hold the macros already. DuckDB binds a macro's body when the
@@ -59,6 +68,11 @@ _DEFINED: weakref.WeakSet = weakref.WeakSet()
 def definitions() -> str:
     """Every CREATE MACRO statement, in MACROS order, as one script."""
     return ";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in MACROS)
+
+
+def define_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the RULES macros on a connection that has no store attached yet."""
+    con.execute(";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in RULES))
 
 
 def define(con: duckdb.DuckDBPyConnection) -> None:
