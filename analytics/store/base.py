@@ -24,6 +24,7 @@ from typing import Callable, ContextManager, Iterator, Sequence, TypeVar
 
 import duckdb
 
+from analytics.config import ConfigError, duckdb_settings
 from analytics.store import macros, versions
 from analytics.store.errors import StoreError
 from analytics.store.extensions import load_extensions
@@ -72,7 +73,11 @@ class Store(ABC):
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self._con = duckdb.connect(":memory:")
+        try:
+            # The one connection of the process: its memory and thread limits bound the whole store.
+            self._con = duckdb.connect(":memory:", config=duckdb_settings())
+        except ConfigError as exc:
+            raise StoreError(str(exc)) from None
         # DuckDB draws a progress bar on stdout for slow statements; it would corrupt
         # CLI output (--format json). Cursors inherit the setting.
         self._con.execute("SET enable_progress_bar = false")
