@@ -202,3 +202,48 @@ def store(request, tmp_path) -> Store:
         pass  # creates the tables (and, on DuckLake, the lake)
     yield s
     s.close()
+
+
+# -- stores with assessment scores ----------------------------------------------------------
+def insert_assessments_csv(store: Store, path: Path) -> int:
+    """Insert an assessments.csv of the generator (valid rows by construction) straight into the
+    store, as an import would leave them; returns the number of rows."""
+    with store.write() as cur:
+        cur.execute(
+            """INSERT INTO store.assessments
+               SELECT assessment_id, episode_id, assessment_date, instrument, score, 0, row_number() OVER () + 1
+               FROM read_csv($path, header = true, columns = {'assessment_id': 'VARCHAR', 'episode_id': 'VARCHAR',
+                    'assessment_date': 'DATE', 'instrument': 'VARCHAR', 'score': 'INTEGER'})""",
+            {"path": str(path)})
+        return cur.execute("SELECT count(*) FROM store.assessments").fetchone()[0]
+
+
+def generate_full(out: Path, episodes: int, seed: int) -> Path:
+    """`python -m sample_data.generate --full` into out (enrollments, sessions, assessments, referrals)."""
+    import subprocess
+    import sys
+
+    from tests.support import REPO_ROOT
+
+    subprocess.run([sys.executable, "-m", "sample_data.generate", "--episodes", str(episodes), "--seed", str(seed),
+                    "--out", str(out), "--full"], cwd=REPO_ROOT, check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def outcomes_store_path(sample_store_path, tmp_path_factory) -> str:
+    """The bundled sample store plus the scores the generator writes for the same 400 episodes
+    (seed 1), until the committed sample carries an assessments export. Read-only for tests."""
+    tmp = tmp_path_factory.mktemp("outcomes")
+    path = tmp / "sample_with_scores.duckdb"
+    shutil.copy(sample_store_path, path)
+    generated = generate_full(tmp / "generated", 400, 1)
+    store = Store(str(path))
+    try:
+        with store.read() as cur:
+            has_scores = cur.execute("SELECT count(*) FROM main.assessments").fetchone()[0] > 0
+        if not has_scores:  # a committed sample with its own assessments export needs nothing added
+            insert_assessments_csv(store, generated / "assessments.csv")
+    finally:
+        store.close()
+    return str(path)
