@@ -45,3 +45,8 @@ def session_completion_share() -> float:
 
 def suppression_threshold() -> int:
     return int(settings()["suppression"]["threshold"])
+
+
+def headline_instrument() -> str:
+    """The instrument the Overview's outcome tiles show ([outcomes] headline_instrument; PHQ-9 by default)."""
+    return str(settings().get("outcomes", {}).get("headline_instrument", "phq9"))

@@ -22,7 +22,7 @@ from ui.context import K_SITES
 
 TINY = "Pinewood"
 PAGES = ("pages/overview.py", "pages/retention.py", "pages/attendance.py", "pages/therapy_mix.py", "pages/qi.py",
-         "pages/data.py")
+         "pages/data.py", "pages/outcomes.py")
 ROLES = """
 [users."director@example.org"]
 role = "director"
@@ -33,18 +33,19 @@ role = "analyst"
 
 
 @pytest.fixture
-def env(sample_store_path, tmp_path, monkeypatch):
-    """The sample store and a roles file; Streamlit's caches emptied around each test
-    (they live for the process, and one test below runs without the suppression)."""
+def env(outcomes_store_path, tmp_path, monkeypatch):
+    """The sample store (with the assessment scores of its episodes, conftest.py) and a roles
+    file; Streamlit's caches emptied around each test (they live for the process, and one
+    test below runs without the suppression)."""
     import streamlit as st
 
     st.cache_data.clear()
     roles = tmp_path / "roles.toml"
     roles.write_text(ROLES)
     monkeypatch.setenv("IOP_ROLES_FILE", str(roles))
-    monkeypatch.setenv("IOP_DB", sample_store_path)
+    monkeypatch.setenv("IOP_DB", outcomes_store_path)
     monkeypatch.delenv("IOP_ALLOW_ANONYMOUS", raising=False)
-    yield sample_store_path
+    yield outcomes_store_path
     st.cache_data.clear()
 
 

@@ -27,16 +27,18 @@ PAGES = {
     "pages/retention.py": 4,
     "pages/attendance.py": 5,
     "pages/therapy_mix.py": 4,
+    "pages/outcomes.py": 5,
     "pages/qi.py": 5,
     "pages/data.py": 1,
 }
 
 
 @pytest.fixture
-def app_env(sample_store_path, monkeypatch) -> str:
-    monkeypatch.setenv("IOP_DB", sample_store_path)
+def app_env(outcomes_store_path, monkeypatch) -> str:
+    """The bundled sample, with the assessment scores of the same episodes (conftest.py)."""
+    monkeypatch.setenv("IOP_DB", outcomes_store_path)
     monkeypatch.delenv("IOP_ALLOW_ANONYMOUS", raising=False)
-    return sample_store_path
+    return outcomes_store_path
 
 
 def chart_specs(at: AppTest) -> list[dict]:

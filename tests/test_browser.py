@@ -28,16 +28,19 @@ PAGES = {
     "retention": ("Retention", "Retention", 4),
     "attendance": ("Attendance and sessions", "Attendance and session completion", 5),
     "therapy_mix": ("Therapy mix", "Therapy mix", 4),
+    "outcomes": ("Clinical outcomes", "Clinical outcomes", 5),
     "qi": ("QI meeting", "QI meeting", 5),
     "data": ("Data", "Data", 1),
 }
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(chromium, sample_store_path, tmp_path_factory):
+def dashboard_url(chromium, outcomes_store_path, tmp_path_factory):
     # chromium first: fail (CI) or skip before paying for the server
     store = tmp_path_factory.mktemp("browser") / "sample.duckdb"
-    shutil.copy(sample_store_path, store)  # the server writes audit rows (downloads, views); not into the shared one
+    # the sample with its episodes' assessment scores (conftest.py); copied because the server
+    # writes audit rows (downloads, views), not into the shared one
+    shutil.copy(outcomes_store_path, store)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with running_dashboard(store, log_path=ARTIFACTS / "dashboard-server.log") as url:
         yield url
