@@ -25,11 +25,14 @@ Y_TITLES = {
     "completion_rate": "Completion rate (%)",
     "retention_week_4": "Retained at week 4 (%)",
     "median_weekly_hours": "Median weekly hours (h)",
+    "measurement_completion_rate": "Windows with a score (%)",
+    "reliable_improvement_rate": "Pairs reliably improved (%)",
 }
 FUNNEL_X_TITLES = {
     "attendance_rate": "Expected sessions (volume)",
     "completion_rate": "Discharged episodes (volume)",
     "retention_week_4": "Episodes admitted ≥ 28 days before as_of (volume)",
+    "reliable_improvement_rate": "Pairs of scores (volume)",
 }
 
 
