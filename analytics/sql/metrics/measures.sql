@@ -6,7 +6,8 @@
 -- macros of analytics/store/macros.py, shared with the Outcomes page, the QI charts
 -- and the at-risk list. The summary runs this on every call, so it is written for
 -- speed: the scores are joined to the episodes once, grouped once per instrument
--- and episode, and the windows due are counted per length of stay, not per episode.
+-- and episode, the thresholds are applied per distinct (baseline, follow-up), and
+-- the windows due are counted per length of stay, not per episode.
 WITH instruments AS (
     SELECT * FROM measure_instruments($instruments)
 ),
@@ -43,10 +44,17 @@ late_windows AS (
     FROM (SELECT DISTINCT instrument, episode_id, k FROM scores WHERE k >= 64)
     GROUP BY instrument
 ),
+combos AS (
+    -- episodes per (baseline, follow-up): a few thousand rows, so the thresholds below
+    -- are applied to those, not to each of the ~1 M episode rows
+    SELECT instrument, baseline, followup, is_pair, count(*) AS episodes, sum(windows) AS windows
+    FROM episode_scores
+    GROUP BY ALL
+),
 classified AS (
-    -- each episode judged by its instrument's thresholds (NULL where the instrument has none)
+    -- each (baseline, follow-up) judged by its instrument's thresholds (NULL where it has none)
     SELECT
-        e.instrument, e.is_pair, e.baseline, e.followup, e.windows,
+        e.instrument, e.is_pair, e.baseline, e.followup, e.windows, e.episodes,
         improvement(e.baseline, e.followup, i.higher_is_better) >= i.reliable_change   AS reliably_improved,
         -improvement(e.baseline, e.followup, i.higher_is_better) >= i.reliable_change  AS reliably_deteriorated,
         in_clinical_range(e.baseline, i.caseness, i.higher_is_better)                   AS at_caseness,
@@ -57,26 +65,26 @@ classified AS (
              ELSE in_clinical_range(e.baseline, i.caseness, i.higher_is_better) END    AS remission_eligible,
         e.followup < i.remission_below                                                  AS remitted,
         i.response_keep_den * e.followup <= i.response_keep_num * e.baseline            AS responded
-    FROM episode_scores AS e
+    FROM combos AS e
     JOIN instruments AS i USING (instrument)
 ),
 pair_counts AS (
     SELECT
         instrument,
-        count(*)                                                                  AS measured_episodes,
-        sum(windows)                                                              AS early_windows,
-        count(*) FILTER (WHERE is_pair)                                           AS pairs,
-        coalesce(sum(baseline) FILTER (WHERE is_pair), 0)                         AS baseline_sum,
-        coalesce(sum(followup) FILTER (WHERE is_pair), 0)                         AS followup_sum,
-        count(*) FILTER (WHERE is_pair AND reliably_improved)                     AS reliably_improved,
-        count(*) FILTER (WHERE is_pair AND reliably_deteriorated)                 AS reliably_deteriorated,
-        count(*) FILTER (WHERE is_pair AND at_caseness)                           AS at_caseness,
-        count(*) FILTER (WHERE is_pair AND at_caseness AND out_of_range)          AS recovered,
-        count(*) FILTER (WHERE is_pair AND at_caseness AND out_of_range
-                         AND reliably_improved)                                   AS reliably_recovered,
-        count(*) FILTER (WHERE is_pair AND remission_eligible)                    AS remission_eligible,
-        count(*) FILTER (WHERE is_pair AND remission_eligible AND remitted)       AS remitted,
-        count(*) FILTER (WHERE is_pair AND at_caseness AND responded)             AS responded
+        sum(episodes)                                                               AS measured_episodes,
+        sum(windows)                                                                AS early_windows,
+        coalesce(sum(episodes) FILTER (WHERE is_pair), 0)                           AS pairs,
+        coalesce(sum(episodes * baseline) FILTER (WHERE is_pair), 0)                AS baseline_sum,
+        coalesce(sum(episodes * followup) FILTER (WHERE is_pair), 0)                AS followup_sum,
+        coalesce(sum(episodes) FILTER (WHERE is_pair AND reliably_improved), 0)     AS reliably_improved,
+        coalesce(sum(episodes) FILTER (WHERE is_pair AND reliably_deteriorated), 0) AS reliably_deteriorated,
+        coalesce(sum(episodes) FILTER (WHERE is_pair AND at_caseness), 0)           AS at_caseness,
+        coalesce(sum(episodes) FILTER (WHERE is_pair AND at_caseness AND out_of_range), 0) AS recovered,
+        coalesce(sum(episodes) FILTER (WHERE is_pair AND at_caseness AND out_of_range
+                                       AND reliably_improved), 0)                   AS reliably_recovered,
+        coalesce(sum(episodes) FILTER (WHERE is_pair AND remission_eligible), 0)    AS remission_eligible,
+        coalesce(sum(episodes) FILTER (WHERE is_pair AND remission_eligible AND remitted), 0) AS remitted,
+        coalesce(sum(episodes) FILTER (WHERE is_pair AND at_caseness AND responded), 0) AS responded
     FROM classified
     GROUP BY instrument
 ),
