@@ -3,13 +3,17 @@ the hand-worked cases in tests/fixtures/measures/ and the `metrics` JSON."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
+from fractions import Fraction
 
+import numpy as np
+import pandas as pd
 import pytest
 from fixture_cases import case_paths, fill_store, load_case
 from test_reference_measures import assert_figures_equal
 
 from analytics.filters import EVERYTHING, Filters, Scope
+from analytics.instruments import Instrument
 from analytics.metrics.breakdowns import UnknownColumnError
 from analytics.metrics.measures import MEASURE_KEYS
 from analytics.metrics.summary import summary
@@ -36,9 +40,43 @@ def test_hand_worked_case_in_a_store(store, path):
 
 
 # -- against the pandas implementation on generated data -------------------------------------
+CUT = date(2025, 6, 30)  # an as-of date the extra scores below sit on and straddle
+
+
+def with_ties_and_cut_scores(assessments: pd.DataFrame, enrollments: pd.DataFrame) -> pd.DataFrame:
+    """The generator's scores plus scores its data never has: for 150 (episode, instrument)
+    groups, two more on the first date and two more on the last, with ids whose text order
+    is not their number order ('t-10' < 't-9') and which sort before ('0...') or after ('z...')
+    the generator's ('A...'), so the tie rules decide baseline and follow-up; and phq9 scores of
+    episodes open over CUT on CUT (two, a tie) and on the day after, so the as-of cut falls on them."""
+    rng = np.random.default_rng(13)
+    top = {"phq9": 27, "gad7": 21, "bam_use": 12, "bam_risk": 24, "bam_protective": 24, "uds": 1}
+    a = assessments.assign(assessment_date=pd.to_datetime(assessments["assessment_date"]))
+    spans = a.groupby(["episode_id", "instrument"])["assessment_date"].agg(["min", "max"]).reset_index()
+    spans = spans[spans["min"] < spans["max"]].sample(150, random_state=13)
+    extra = []
+    for g, row in enumerate(spans.itertuples(index=False)):
+        for prefix, on in (("0", row.min), ("z", row.max)):
+            for n in (9, 10):
+                extra.append((f"{prefix}t{g}-{n}", row.episode_id, on.date(), row.instrument,
+                              int(rng.integers(0, top[row.instrument] + 1))))
+    e = enrollments.assign(admit_date=pd.to_datetime(enrollments["admit_date"]),
+                           discharge_date=pd.to_datetime(enrollments["discharge_date"]))
+    day_after = CUT + timedelta(days=1)
+    open_over_cut = e[(e["admit_date"] <= pd.Timestamp(CUT) - pd.Timedelta(days=20))
+                      & (e["discharge_date"].isna() | (e["discharge_date"] >= pd.Timestamp(day_after)))]
+    for g, episode_id in enumerate(open_over_cut["episode_id"].head(80)):
+        for n, on in ((9, CUT), (10, CUT), (11, day_after)):
+            extra.append((f"zc{g}-{n}", episode_id, on, "phq9", int(rng.integers(0, 28))))
+    added = pd.DataFrame(extra, columns=["assessment_id", "episode_id", "assessment_date", "instrument", "score"])
+    out = pd.concat([assessments.astype({"assessment_date": str}), added.astype({"assessment_date": str})])
+    return out.reset_index(drop=True)
+
+
 @pytest.fixture(scope="module")
 def generated_store(tmp_path_factory):
-    """3,000 generated episodes (seed 3) imported with the importer, their scores inserted."""
+    """3,000 generated episodes (seed 3) and their scores, with the extra scores of
+    with_ties_and_cut_scores, imported with the importer."""
     from conftest import generate_full, insert_assessments_csv
 
     from analytics.ingest.importer import import_files
@@ -46,6 +84,9 @@ def generated_store(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("measures_generated")
     data = generate_full(tmp / "data", 3000, 3)
+    scores = with_ties_and_cut_scores(pd.read_csv(data / "assessments.csv", dtype=str).astype({"score": int}),
+                                      pd.read_csv(data / "enrollments.csv", dtype=str))
+    scores.to_csv(data / "assessments.csv", index=False)
     store = Store(str(tmp / "store.duckdb"))
     import_files(store, [data / "enrollments.csv", data / "sessions.csv"])
     insert_assessments_csv(store, data / "assessments.csv")
@@ -65,7 +106,8 @@ FILTER_SETS = {
     "site": (Filters(sites=("Northgate",)), EVERYTHING),
     "program": (Filters(programs=("Adolescent IOP",)), EVERYTHING),
     "payer": (Filters(extra=(("payer", "Medicaid"), ("payer", "Self-pay"))), EVERYTHING),
-    "as_of": (Filters(as_of=date(2025, 6, 30)), EVERYTHING),
+    "as_of": (Filters(as_of=CUT), EVERYTHING),
+    "as_of_day_after": (Filters(as_of=CUT + timedelta(days=1)), EVERYTHING),
     "admitted": (Filters(admitted_from=date(2025, 1, 1), admitted_to=date(2025, 12, 31)), EVERYTHING),
     "scope": (Filters(programs=("Adult IOP",)), Scope(allowed_sites=("Riverside", "Pinewood"), role="site_lead")),
 }
@@ -92,3 +134,101 @@ def _as_reference(i):
 
     return Instrument(i.name, i.label, i.min_score, i.max_score, "better" if i.higher_is_better else "worse",
                       i.every_days, i.caseness, i.reliable_change, i.remission_below, i.response_drop, i.programs)
+
+
+def test_the_extra_scores_are_in_play(generated_store, generated_frames):
+    """Without the tie and cut scores the figures differ: the comparisons above can see them."""
+    from benchmarks.pandas_measures import pandas_measures
+
+    enrollments, sessions, assessments = generated_frames
+    with generated_store.read() as cur:
+        instruments = [_as_reference(i) for i in instruments_in_force(cur)]
+    generated_only = assessments[assessments["assessment_id"].str.startswith("A")]
+    assert len(generated_only) < len(assessments)
+    for filters in (Filters(), Filters(as_of=CUT + timedelta(days=1))):
+        got = summary(generated_store, filters).to_dict()["measures"]
+        without = pandas_measures(enrollments, generated_only, instruments, filters, sessions=sessions)
+        assert got["phq9"]["mean_baseline"] != without["phq9"]["mean_baseline"]
+        assert got["phq9"]["mean_followup"] != without["phq9"]["mean_followup"]
+
+
+# An instrument's programs list limits the windows due; other thresholds and intervals than
+# the built-in ones move every window edge.
+PROGRAM_LIMITED = (
+    Instrument("phq9", "PHQ-9", 0, 27, False, 10, caseness=12, reliable_change=5, remission_below=7,
+               response_drop=Fraction(1, 3), programs=("Adolescent IOP",)),
+    Instrument("gad7", "GAD-7", 0, 21, False, 21, caseness=8, reliable_change=4, remission_below=5,
+               programs=("Adult IOP", "No such program")),
+    Instrument("bam_protective", "BAM protective", 0, 24, True, 30, caseness=6, reliable_change=3,
+               remission_below=10, programs=("Adult IOP",)),
+    Instrument("uds", "Drug screen", 0, 1, False, 7),
+)
+
+
+@pytest.mark.parametrize("name", ["whole", "site", "as_of", "scope"])
+def test_instruments_limited_to_programs_agree_with_pandas(generated_store, generated_frames, name):
+    from benchmarks.pandas_measures import pandas_measures
+
+    from analytics.metrics.measures import measures
+    from analytics.store import bind_filters
+
+    filters, scope = FILTER_SETS[name]
+    enrollments, sessions, assessments = generated_frames
+    expected = pandas_measures(enrollments, assessments, [_as_reference(i) for i in PROGRAM_LIMITED], filters,
+                               scope, sessions=sessions)
+    with generated_store.read() as cur:
+        bind_filters(cur, filters, scope)
+        got = {k: m.to_dict() for k, m in measures(cur, PROGRAM_LIMITED, with_patients=False).items()}
+    assert_figures_equal(got, expected, name)
+    with generated_store.read() as cur:
+        bind_filters(cur, filters, scope)
+        everywhere = measures(cur, tuple(replace(i, programs=()) for i in PROGRAM_LIMITED), with_patients=False)
+    assert got["phq9"]["due_windows"] < everywhere["phq9"].due_windows  # the list limits the windows due
+    assert got["phq9"]["completed_windows"] < everywhere["phq9"].completed_windows
+    assert got["phq9"]["pairs"] == everywhere["phq9"].pairs  # and nothing else
+
+
+SMALL_GROUPS = {
+    "ten_days_at_one_site": Filters(sites=("Northgate",), admitted_from=date(2025, 3, 1),
+                                    admitted_to=date(2025, 3, 10)),
+    "a_month_of_one_program": Filters(programs=("Adolescent IOP",), admitted_from=date(2025, 3, 1),
+                                      admitted_to=date(2025, 3, 31)),
+    "a_quarter": Filters(admitted_from=date(2025, 1, 1), admitted_to=date(2025, 3, 31)),
+}
+
+
+def test_suppressed_measures_agree_with_pandas_counts(generated_store, generated_frames):
+    """What an analyst sees of the measures: the figures the pandas implementation gives, with
+    the ones whose counts or patients (counted by pandas) are small read '<11'."""
+    from benchmarks.pandas_measures import pandas_measure_counts, pandas_measures
+
+    from analytics.metrics.measures import COMPLETION_SPEC, PAIR_SPEC, Measures, measures
+    from analytics.privacy.suppression import is_hidden, suppress_kpis, suppression_of
+    from analytics.store import bind_filters
+
+    enrollments, sessions, assessments = generated_frames
+    with generated_store.read() as cur:
+        instruments = instruments_in_force(cur)
+    reference = [_as_reference(i) for i in instruments]
+    analyst = Scope(suppressed_only=True, patient_level=False, role="analyst")
+    shown_fields = [f for f in Measures.__dataclass_fields__ if f not in ("instrument", "by_week")]
+    hidden_seen, shown_seen = 0, 0
+    for name, filters in SMALL_GROUPS.items():
+        figures = pandas_measures(enrollments, assessments, reference, filters, analyst, sessions=sessions)
+        counts = pandas_measure_counts(enrollments, assessments, reference, filters, analyst, sessions=sessions)
+        with generated_store.read() as cur:
+            bind_filters(cur, filters, analyst)
+            got = suppression_of(measures).apply(measures(cur), threshold=11)
+        for ins in instruments:
+            values = {k: figures[ins.name].get(k, counts[ins.name].get(k)) for k in shown_fields}
+            by_pairs, by_windows = suppress_kpis(values, PAIR_SPEC, 11), suppress_kpis(values, COMPLETION_SPEC, 11)
+            expected = {k: by_pairs[k] if is_hidden(by_pairs[k]) else by_windows[k] for k in shown_fields}
+            shown = {k: getattr(got[ins.name], k) for k in shown_fields}
+            assert {k for k, v in shown.items() if is_hidden(v)} == {k for k, v in expected.items() if is_hidden(v)}, \
+                (name, ins.name)
+            assert_figures_equal({k: v for k, v in shown.items() if not is_hidden(v)},
+                                 {k: v for k, v in expected.items() if not is_hidden(v)}, f"{name}.{ins.name}")
+            assert got[ins.name].by_week == ()  # weekly figures leave through scores_by_week only
+            hidden_seen += sum(is_hidden(v) for v in shown.values())
+            shown_seen += sum(v is not None and not is_hidden(v) for v in shown.values())
+    assert hidden_seen and shown_seen  # both sides of the rule were exercised
