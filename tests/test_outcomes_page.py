@@ -18,7 +18,7 @@ from analytics.filters import Filters, Scope
 from analytics.metrics import change, measures
 from analytics.store import open_store
 from tests.support import run_page
-from tests.test_analyst_view import _numbers, shown_figures
+from tests.test_analyst_view import _numbers, pages_on, shown_figures
 from ui.context import K_SITES
 from ui.data import call
 
@@ -42,16 +42,7 @@ COUNT_COLUMNS = ("episodes", "patients", "pairs", "reliably_improved", "no_relia
 
 @pytest.fixture
 def env(outcomes_store_path, tmp_path, monkeypatch):
-    import streamlit as st
-
-    st.cache_data.clear()
-    roles = tmp_path / "roles.toml"
-    roles.write_text(ROLES)
-    monkeypatch.setenv("IOP_ROLES_FILE", str(roles))
-    monkeypatch.setenv("IOP_DB", outcomes_store_path)
-    monkeypatch.delenv("IOP_ALLOW_ANONYMOUS", raising=False)
-    yield outcomes_store_path
-    st.cache_data.clear()
+    yield from pages_on(outcomes_store_path, ROLES, tmp_path, monkeypatch)
 
 
 def run_as(email: str):

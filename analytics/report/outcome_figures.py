@@ -122,19 +122,30 @@ def jacobson_truax_grid(grid: pd.DataFrame, ins: Instrument, *, suppressed_marke
     return fig
 
 
+def _weeks_shown(weeks: pd.DataFrame, value: str) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series]:
+    """The weeks whose value is shown (a hidden one reads '<11' and is left out), with the
+    value and its interval's lo and hi as numbers."""
+    shown = weeks[pd.to_numeric(weeks[value], errors="coerce").notna()] if not weeks.empty else weeks
+    return (shown, shown[value].astype(float), pd.to_numeric(shown["lo"], errors="coerce"),
+            pd.to_numeric(shown["hi"], errors="coerce"))
+
+
+def _interval_bars(value: pd.Series, lo: pd.Series, hi: pd.Series, color: str) -> dict:
+    """Plotly error bars from value down to lo and up to hi (an interval need not be symmetric)."""
+    return dict(type="data", symmetric=False, array=(hi - value).to_numpy(), arrayminus=(value - lo).to_numpy(),
+                color=color, thickness=1.2)
+
+
 def mean_by_week(weeks: pd.DataFrame, ins: Instrument) -> go.Figure:
     """weeks: week, n, mean, lo, hi (metrics.score_weeks.scores_by_week); hidden weeks are left out."""
     title = f"{_label(ins)}: mean score by program week (95% interval)"
-    shown = weeks[pd.to_numeric(weeks["mean"], errors="coerce").notna()] if not weeks.empty else weeks
+    shown, mean, lo, hi = _weeks_shown(weeks, "mean")
     if shown.empty:
         return figures.empty_figure(title, "No score to show for this selection.")
-    mean = shown["mean"].astype(float)
-    lo, hi = pd.to_numeric(shown["lo"], errors="coerce"), pd.to_numeric(shown["hi"], errors="coerce")
     fig = go.Figure(go.Scatter(
         x=shown["week"], y=mean, mode="lines+markers", name="Mean score",
         line=dict(color=figures.OKABE_ITO[0], width=2), marker=dict(size=7),
-        error_y=dict(type="data", symmetric=False, array=(hi - mean).to_numpy(), arrayminus=(mean - lo).to_numpy(),
-                     color=figures.OKABE_ITO[0], thickness=1.2),
+        error_y=_interval_bars(mean, lo, hi, figures.OKABE_ITO[0]),
         customdata=np.stack([shown["n"].astype(str), lo.round(1).astype(str), hi.round(1).astype(str)], axis=-1),
         hovertemplate="week %{x}: mean %{y:.1f} (95% interval %{customdata[1]} to %{customdata[2]}), "
                       "n %{customdata[0]} scores<extra></extra>",
@@ -150,15 +161,12 @@ def mean_by_week(weeks: pd.DataFrame, ins: Instrument) -> go.Figure:
 def positivity_by_week(weeks: pd.DataFrame, label: str = "Drug screens") -> go.Figure:
     """weeks: week, screens, share, lo, hi (metrics.score_weeks.positivity_by_week); hidden weeks left out."""
     title = f"{escape_html(label)}: share positive by program week (95% interval)"
-    shown = weeks[pd.to_numeric(weeks["share"], errors="coerce").notna()] if not weeks.empty else weeks
+    shown, share, lo, hi = _weeks_shown(weeks, "share")
     if shown.empty:
         return figures.empty_figure(title, "No drug screen to show for this selection.")
-    share = shown["share"].astype(float)
-    lo, hi = pd.to_numeric(shown["lo"], errors="coerce"), pd.to_numeric(shown["hi"], errors="coerce")
     fig = go.Figure(go.Bar(
         x=shown["week"], y=share, name="Positive", marker_color=figures.OKABE_ITO[1],
-        error_y=dict(type="data", symmetric=False, array=(hi - share).to_numpy(), arrayminus=(share - lo).to_numpy(),
-                     color="#333", thickness=1.2),
+        error_y=_interval_bars(share, lo, hi, "#333"),
         customdata=shown[["screens"]].astype(str).to_numpy(),
         hovertemplate="week %{x}: %{y:.1%} positive of %{customdata[0]} screens<extra></extra>",
     ))

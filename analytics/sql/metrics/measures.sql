@@ -69,22 +69,23 @@ classified AS (
     JOIN instruments AS i USING (instrument)
 ),
 pair_counts AS (
+    -- a count with no episode to sum is NULL here; the final SELECT makes it 0
     SELECT
         instrument,
-        sum(episodes)                                                               AS measured_episodes,
-        sum(windows)                                                                AS early_windows,
-        coalesce(sum(episodes) FILTER (WHERE is_pair), 0)                           AS pairs,
-        coalesce(sum(episodes * baseline) FILTER (WHERE is_pair), 0)                AS baseline_sum,
-        coalesce(sum(episodes * followup) FILTER (WHERE is_pair), 0)                AS followup_sum,
-        coalesce(sum(episodes) FILTER (WHERE is_pair AND reliably_improved), 0)     AS reliably_improved,
-        coalesce(sum(episodes) FILTER (WHERE is_pair AND reliably_deteriorated), 0) AS reliably_deteriorated,
-        coalesce(sum(episodes) FILTER (WHERE is_pair AND at_caseness), 0)           AS at_caseness,
-        coalesce(sum(episodes) FILTER (WHERE is_pair AND at_caseness AND out_of_range), 0) AS recovered,
-        coalesce(sum(episodes) FILTER (WHERE is_pair AND at_caseness AND out_of_range
-                                       AND reliably_improved), 0)                   AS reliably_recovered,
-        coalesce(sum(episodes) FILTER (WHERE is_pair AND remission_eligible), 0)    AS remission_eligible,
-        coalesce(sum(episodes) FILTER (WHERE is_pair AND remission_eligible AND remitted), 0) AS remitted,
-        coalesce(sum(episodes) FILTER (WHERE is_pair AND at_caseness AND responded), 0) AS responded
+        sum(episodes)                                                     AS measured_episodes,
+        sum(windows)                                                      AS early_windows,
+        sum(episodes) FILTER (WHERE is_pair)                              AS pairs,
+        sum(episodes * baseline) FILTER (WHERE is_pair)                   AS baseline_sum,
+        sum(episodes * followup) FILTER (WHERE is_pair)                   AS followup_sum,
+        sum(episodes) FILTER (WHERE is_pair AND reliably_improved)        AS reliably_improved,
+        sum(episodes) FILTER (WHERE is_pair AND reliably_deteriorated)    AS reliably_deteriorated,
+        sum(episodes) FILTER (WHERE is_pair AND at_caseness)              AS at_caseness,
+        sum(episodes) FILTER (WHERE is_pair AND at_caseness AND out_of_range) AS recovered,
+        sum(episodes) FILTER (WHERE is_pair AND at_caseness AND out_of_range
+                              AND reliably_improved)                      AS reliably_recovered,
+        sum(episodes) FILTER (WHERE is_pair AND remission_eligible)       AS remission_eligible,
+        sum(episodes) FILTER (WHERE is_pair AND remission_eligible AND remitted) AS remitted,
+        sum(episodes) FILTER (WHERE is_pair AND at_caseness AND responded) AS responded
     FROM classified
     GROUP BY instrument
 ),
@@ -118,18 +119,9 @@ by_week AS (
 )
 SELECT
     i.instrument,
-    coalesce(p.measured_episodes, 0)                          AS measured_episodes,
-    coalesce(p.pairs, 0)                                      AS pairs,
-    coalesce(p.baseline_sum, 0)                               AS baseline_sum,
-    coalesce(p.followup_sum, 0)                               AS followup_sum,
-    coalesce(p.reliably_improved, 0)                          AS reliably_improved,
-    coalesce(p.reliably_deteriorated, 0)                      AS reliably_deteriorated,
-    coalesce(p.at_caseness, 0)                                AS at_caseness,
-    coalesce(p.recovered, 0)                                  AS recovered,
-    coalesce(p.reliably_recovered, 0)                         AS reliably_recovered,
-    coalesce(p.remission_eligible, 0)                         AS remission_eligible,
-    coalesce(p.remitted, 0)                                   AS remitted,
-    coalesce(p.responded, 0)                                  AS responded,
+    -- every count of pair_counts, 0 for an instrument without a score of a selected
+    -- episode (an entry per instrument in force, present even with no data)
+    coalesce(COLUMNS(p.* EXCLUDE (instrument, early_windows)), 0),
     coalesce(d.due_windows, 0)                                AS due_windows,
     coalesce(p.early_windows, 0) + coalesce(l.windows, 0)     AS completed_windows,
     coalesce(w.by_week, [])                                   AS by_week
