@@ -4,12 +4,15 @@
 - a site lead sees only their site's figures, equal to the analytics for that scope;
 - an analyst sees the plot binned into cells, and no count from 1 to 10 anywhere on the
   page (tiles, charts, tables);
-- a store without scores says so in words; the instrument selector changes the figures.
+- a store without scores says so in words; the instrument selector changes the figures;
+- the Overview's two tiles of the headline instrument read the analytics, and are absent
+  without scores.
 The page reached directly, the shared filters and the access gate are in tests/test_app.py (PAGES).
 """
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pandas as pd
 import pytest
@@ -17,7 +20,8 @@ import pytest
 from analytics.filters import Filters, Scope
 from analytics.metrics import change, measures
 from analytics.store import open_store
-from tests.support import run_page
+from analytics.store.queries import default_as_of
+from tests.support import import_full_exports, run_page
 from tests.test_analyst_view import _numbers, pages_on, shown_figures
 from ui.context import K_SITES
 from ui.data import call
@@ -156,17 +160,42 @@ def test_another_instrument_changes_the_figures(env):
     assert tiles(at)["Reliable improvement"] == "—"
 
 
-def test_a_store_without_scores_says_so(sample_store_path, monkeypatch):
-    import streamlit as st
+@pytest.fixture(scope="module")
+def store_without_scores(full_exports, tmp_path_factory) -> str:
+    """Enrollments and sessions of the --full exports through the real importer, no scores."""
+    path = tmp_path_factory.mktemp("no_scores") / "store.duckdb"
+    import_full_exports(path, full_exports, kinds=("enrollments", "sessions"))
+    return str(path)
 
-    st.cache_data.clear()
-    monkeypatch.setenv("IOP_DB", sample_store_path)
-    monkeypatch.delenv("IOP_ALLOW_ANONYMOUS", raising=False)
-    with open_store(sample_store_path).read() as cur:
-        if measures.store_has_scores(cur):
-            pytest.skip("the committed sample carries assessment scores")
-    at = run_page(PAGE)
-    assert not at.exception
-    assert any("No assessment scores have been imported yet" in i.value for i in at.info)
-    assert len(at.get("plotly_chart")) == 0
-    st.cache_data.clear()
+
+def test_a_store_without_scores_says_so(store_without_scores, tmp_path, monkeypatch):
+    with open_store(store_without_scores).read() as cur:
+        assert not measures.store_has_scores(cur)
+    for _ in pages_on(store_without_scores, ROLES, tmp_path, monkeypatch):
+        at = run_page(PAGE, email="director@example.org")
+        assert not at.exception
+        assert any("No assessment scores have been imported yet" in i.value for i in at.info)
+        assert len(at.get("plotly_chart")) == 0
+        overview = run_page("pages/overview.py", email="director@example.org")  # no outcome tile there
+        assert not overview.exception and overview.metric
+        assert not [m.label for m in overview.metric if "PHQ-9" in m.label]
+
+
+def test_the_overview_shows_the_headline_instruments_two_tiles(env):
+    """The Overview's PHQ-9 tiles read what the analytics give for its default period (the last
+    12 months up to as_of), against the 12 months before."""
+    from analytics.formatting import number
+    from ui.period import DEFAULT_WINDOW, WINDOWS, TilePeriod
+
+    at = run_page("pages/overview.py", email="director@example.org")
+    assert not at.exception, [e.value for e in at.exception]
+    shown = tiles(at)
+    with open_store(env).read() as cur:
+        as_of = default_as_of(cur)
+    period = TilePeriod(as_of - timedelta(days=WINDOWS[DEFAULT_WINDOW] - 1), as_of, DEFAULT_WINDOW.lower())
+    director = Scope(actor="director@example.org", role="director")
+    now = call(env, period.filters(Filters()), director, measures.instrument_measures, "phq9")
+    assert 0 < now.pairs
+    assert shown["PHQ-9 reliable improvement"] == number(now.reliable_improvement_rate, "rate")
+    assert shown["PHQ-9 measurement completion"] == number(now.measurement_completion_rate, "rate")
+    assert now.reliable_improvement_rate != now.measurement_completion_rate  # two figures, not one twice
