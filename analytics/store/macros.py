@@ -148,6 +148,16 @@ def define(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(EXPECTED_SESSION)
     for rule in SCORE_RULES:
         con.execute(rule)
-    con.execute(SELECTED_SCORES)
     con.execute(MEASURE_INSTRUMENTS)
-    con.execute(SCORE_PAIRS)
+    # A table macro binds its tables when created: a store from before assessments (opened
+    # for the write that migrates it) has none until then, and the macros follow the migration.
+    if _store_has_table(con, "assessments"):
+        con.execute(SELECTED_SCORES)
+        con.execute(SCORE_PAIRS)
+
+
+def _store_has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the attached store holds the table (a view of a store attached before may outlive it)."""
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store' AND table_name = $name",
+        {"name": name}).fetchone()[0])
