@@ -111,7 +111,7 @@ GROUP BY instrument, episode_id
 """
 
 # Scalar rules; DuckDB inlines them, so they cost nothing.
-SCORE_RULES: tuple[str, ...] = (
+OUTCOME_RULES: tuple[str, ...] = (
     # the tie rules: (date, id) compares the date first, then the id as text (byte order)
     "CREATE OR REPLACE MACRO main.baseline_score(score, on_date, id) AS arg_min(score, (on_date, id))",
     "CREATE OR REPLACE MACRO main.followup_score(score, on_date, id) AS arg_max(score, (on_date, id))",
@@ -146,7 +146,7 @@ def define(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SELECTED_EPISODES)
     con.execute(SELECTED_SESSIONS)
     con.execute(EXPECTED_SESSION)
-    for rule in SCORE_RULES:
+    for rule in OUTCOME_RULES:
         con.execute(rule)
     con.execute(MEASURE_INSTRUMENTS)
     # A table macro binds its tables when created: a store from before assessments (opened
