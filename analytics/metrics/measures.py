@@ -13,7 +13,7 @@ episodes dated on or before as_of:
   the programs that use the instrument.
 
 DuckDB counts (sql/metrics/measures.sql, on the shared macros of
-analytics/store/macros.py); this module divides, in one place (_measures_from_row),
+analytics/sql/store/macros/); this module divides, in one place (_measures_from_row),
 so a zero denominator is None everywhere.
 
 >>> with store.read() as cur:

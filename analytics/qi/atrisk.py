@@ -6,7 +6,7 @@ An active episode (not discharged by as_of) is listed when, as of the data's dat
 - it attended fewer than half of its expected sessions in the last 14 days
   (as_of - 13 .. as_of), when it had any; or
 - both of its last 2 complete episode-weeks were below its program's dose target
-  (the dose owner's week rules, analytics/sql/episode_weeks.sql);
+  (the dose's week rules: the macros dose_episodes and complete_week_minutes);
 - reliable deterioration: on an instrument with a reliable change, its latest score
   is worse than its baseline by at least the reliable change (a pair, as the
   measures count it: scores on two or more dates); or
@@ -64,13 +64,13 @@ def _reasons(row: pd.Series, labels: dict[str, tuple[str, int | None]]) -> str:
 def at_risk_rows(cur) -> pd.DataFrame:
     """The list for a cursor whose filters and scope are bound (no permission check: use at_risk_list)."""
     from analytics.metrics import dose
-    from analytics.metrics.breakdowns import TOTAL_EXPRESSION
     from analytics.metrics.measures import bound_instruments
     from analytics.metrics.score_weeks import SCREEN_INSTRUMENT
     from analytics.store.instruments import instruments_in_force
+    from analytics.store.queries import fetch_df
 
     reliable = tuple(i for i in instruments_in_force(cur) if i.reliable_change is not None)
-    raw = dose._run(cur, "qi/atrisk", TOTAL_EXPRESSION, dose.target_hours(cur), {
+    raw = fetch_df(cur, "qi/atrisk", dose.target_params(dose.target_hours(cur)) | {
         "instruments": bound_instruments(reliable), "screen_instrument": SCREEN_INSTRUMENT})
     if raw.empty:
         return pd.DataFrame(columns=COLUMNS)

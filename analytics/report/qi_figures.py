@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from analytics.formatting import escape_html
 from analytics.report import figures
 from analytics.qi import targets
+from analytics.qi import funnel
 from analytics.qi.funnel import FunnelPlot
 from analytics.qi.spc import ControlChart
 
@@ -27,12 +28,6 @@ Y_TITLES = {
     "median_weekly_hours": "Median weekly hours (h)",
     "measurement_completion_rate": "Windows with a score (%)",
     "reliable_improvement_rate": "Pairs reliably improved (%)",
-}
-FUNNEL_X_TITLES = {
-    "attendance_rate": "Expected sessions (volume)",
-    "completion_rate": "Discharged episodes (volume)",
-    "retention_week_4": "Episodes admitted ≥ 28 days before as_of (volume)",
-    "reliable_improvement_rate": "Pairs of scores (volume)",
 }
 
 
@@ -98,7 +93,7 @@ def funnel_figure(plot: FunnelPlot, metric: str) -> go.Figure:
     points = plot.points.assign(unit=plot.points["unit"].map(escape_html))
     fig = figures.funnel_plot(
         points, plot.curve, plot.p0, title=title,
-        x_title=FUNNEL_X_TITLES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
+        x_title=funnel.VOLUMES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
         unit_label=plot.unit_kind.capitalize(),
     )
     tgt = targets.target_for(metric)

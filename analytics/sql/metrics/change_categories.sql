@@ -4,7 +4,7 @@
 -- extra columns): reliably improved, no reliable change, reliably deteriorated
 -- (they add up to the pairs), and of the pairs at caseness, those recovered.
 WITH instruments AS (
-    SELECT * FROM measure_instruments($instruments)
+    SELECT * FROM main.measure_instruments($instruments)
 ),
 pairs AS (
     SELECT

@@ -8,7 +8,7 @@ SELECT
     count(*)                                                    AS episodes,
     count(DISTINCT p.patient_id)                                AS patients
 FROM main.score_pairs() AS p
-SEMI JOIN measure_instruments($instruments) AS i USING (instrument)
+SEMI JOIN main.measure_instruments($instruments) AS i USING (instrument)
 WHERE p.is_pair
 GROUP BY ALL
 ORDER BY ALL

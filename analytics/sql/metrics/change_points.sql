@@ -4,7 +4,7 @@
 -- patient-level rights (change_grid.sql is the binned, suppressible form).
 SELECT p.baseline, p.followup, count(*) AS episodes
 FROM main.score_pairs() AS p
-SEMI JOIN measure_instruments($instruments) AS i USING (instrument)
+SEMI JOIN main.measure_instruments($instruments) AS i USING (instrument)
 WHERE p.is_pair
 GROUP BY ALL
 ORDER BY ALL

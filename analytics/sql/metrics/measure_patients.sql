@@ -3,7 +3,7 @@
 -- with windows due (measurement completion). Kept apart from measures.sql: the
 -- summary never suppresses, and distinct counts cost more than the figures.
 WITH instruments AS (
-    SELECT * FROM measure_instruments($instruments)
+    SELECT * FROM main.measure_instruments($instruments)
 ),
 pair_patients AS (
     SELECT p.instrument, count(DISTINCT p.patient_id) AS pair_patients

@@ -3,13 +3,13 @@
 -- sums every figure of the `measures` JSON is divided from; measures.py divides
 -- them, so a zero denominator is None in one place. The rules (which scores count,
 -- baseline and follow-up, windows, weeks, improvement, clinical range) are the
--- macros of analytics/store/macros.py, shared with the Outcomes page, the QI charts
+-- macros of analytics/sql/store/macros/, shared with the Outcomes page, the QI charts
 -- and the at-risk list. The summary runs this on every call, so it is written for
 -- speed: the scores are joined to the episodes once, grouped once per instrument
 -- and episode, the thresholds are applied per distinct (baseline, follow-up), and
 -- the windows due are counted per length of stay, not per episode.
 WITH instruments AS (
-    SELECT * FROM measure_instruments($instruments)
+    SELECT * FROM main.measure_instruments($instruments)
 ),
 scores AS MATERIALIZED (
     -- the selected episodes' scores of the instruments in force, dated on or before
@@ -17,7 +17,7 @@ scores AS MATERIALIZED (
     -- does not use the instrument, or when the window is not due (after discharge)
     SELECT
         s.instrument, s.episode_id, s.assessment_date, s.assessment_id, s.score,
-        program_week(s.assessment_date, s.admit_date) AS week,
+        score_week(s.assessment_date, s.admit_date) AS week,
         CASE WHEN uses_instrument(i.programs, s.program)
               AND measurement_window(s.assessment_date, s.admit_date, i.every_days)
                   <= last_window_due(s.admit_date, measured_until(s.discharge_date, s.as_of), i.every_days)

@@ -4,13 +4,13 @@
 -- standard deviation (for the mean's interval), and the distinct patients behind
 -- them (for small-cell suppression).
 SELECT
-    program_week(s.assessment_date, s.admit_date)   AS week,
+    score_week(s.assessment_date, s.admit_date)   AS week,
     count(*)                                         AS n,
     sum(s.score)                                     AS total,
     stddev_samp(s.score)                             AS sd,
     count(DISTINCT s.patient_id)                     AS patients
 FROM main.selected_scores() AS s
-SEMI JOIN measure_instruments($instruments) AS i USING (instrument)
-WHERE program_week(s.assessment_date, s.admit_date) <= 12
+SEMI JOIN main.measure_instruments($instruments) AS i USING (instrument)
+WHERE score_week(s.assessment_date, s.admit_date) <= 12
 GROUP BY week
 ORDER BY week

@@ -2,7 +2,7 @@
 -- funnel plots: pairs (episodes with scores on two or more dates) and those whose
 -- improvement from baseline to follow-up reaches the reliable change.
 WITH instruments AS (
-    SELECT * FROM measure_instruments($instruments)
+    SELECT * FROM main.measure_instruments($instruments)
 )
 SELECT
     p.program,

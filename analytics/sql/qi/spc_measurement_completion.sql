@@ -5,7 +5,7 @@
 -- (neither ended nor cut short by a discharge) is left out: it may yet be completed,
 -- and counting it would pull the latest months down. Only complete months.
 WITH instruments AS (
-    SELECT * FROM measure_instruments($instruments)
+    SELECT * FROM main.measure_instruments($instruments)
 ),
 episodes AS (
     SELECT
