@@ -22,23 +22,18 @@ from analytics.metrics import change, measures
 from analytics.store import open_store
 from analytics.store.queries import default_as_of
 from tests.support import import_full_exports, run_page
+from tests.test_analyst_view import ROLES as ANALYST_VIEW_ROLES
 from tests.test_analyst_view import _numbers, pages_on, shown_figures
 from ui.context import K_SITES
 from ui.data import call
 
 PAGE = "pages/outcomes.py"
 LEAD_SITE = "Northgate"
-ROLES = f"""
-[users."director@example.org"]
-role = "director"
-
+ROLES = ANALYST_VIEW_ROLES + f"""
 [users."lead@example.org"]
 role = "site_lead"
 sites = ["{LEAD_SITE}"]
-
-[users."analyst@example.org"]
-role = "analyst"
-"""
+"""  # a director, an analyst and a site lead
 # Columns of the page's tables that count people, episodes, pairs, scores or screens.
 COUNT_COLUMNS = ("episodes", "patients", "pairs", "reliably_improved", "no_reliable_change", "reliably_deteriorated",
                  "at_caseness", "recovered", "n", "screens", "positives")
