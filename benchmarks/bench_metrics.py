@@ -61,31 +61,16 @@ def prepare(sessions: int, workdir: Path, seed: int) -> Path:
     for leftover in (db, Path(str(db) + ".wal")):
         leftover.unlink(missing_ok=True)
     from analytics.ingest.importer import import_files
-    from analytics.store import SQL_DIR, Store
+    from analytics.store import Store
 
     t0 = time.perf_counter()
     store = Store(str(db))
-    files = [data / "enrollments.csv", data / "sessions.csv"]
-    importer_reads_scores = (SQL_DIR / "ingest" / "ingest_assessments_rows.sql").exists()
-    result = import_files(store, files + ([data / "assessments.csv"] if importer_reads_scores else []))
-    if not importer_reads_scores:
-        insert_assessments(store, data / "assessments.csv")
+    result = import_files(store, [data / "enrollments.csv", data / "sessions.csv", data / "assessments.csv"])
     store.close()
     print(f"imported {[(f.kind, f.inserted, f.rejected) for f in result.files]} "
           f"in {time.perf_counter() - t0:.1f} s")
     (data / "imported.ok").write_text("ok\n")
     return db
-
-
-def insert_assessments(store, path: Path) -> None:
-    """The generator's scores straight into the store (valid by construction), for a
-    checkout whose importer does not read assessments exports yet."""
-    with store.write() as cur:
-        cur.execute(
-            """INSERT INTO store.assessments
-               SELECT assessment_id, episode_id, assessment_date, instrument, score, 0, row_number() OVER () + 1
-               FROM read_csv($path, header = true, columns = {'assessment_id': 'VARCHAR', 'episode_id': 'VARCHAR',
-                    'assessment_date': 'DATE', 'instrument': 'VARCHAR', 'score': 'INTEGER'})""", {"path": str(path)})
 
 
 def summary_ab(store, repeats: int) -> dict:

@@ -49,11 +49,11 @@ def pages_on(store_path: str, roles: str, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def env(outcomes_store_path, tmp_path, monkeypatch):
-    """The sample store (with the assessment scores of its episodes, conftest.py) and a roles
+def env(sample_store_path, tmp_path, monkeypatch):
+    """The sample store (with its assessment scores) and a roles
     file; Streamlit's caches emptied around each test (one test below runs without the
     suppression)."""
-    yield from pages_on(outcomes_store_path, ROLES, tmp_path, monkeypatch)
+    yield from pages_on(sample_store_path, ROLES, tmp_path, monkeypatch)
 
 
 def test_the_tiny_site_is_tiny(sample_store_path):

@@ -34,11 +34,10 @@ PAGES = {
 
 
 @pytest.fixture
-def app_env(outcomes_store_path, monkeypatch) -> str:
-    """The bundled sample, with the assessment scores of the same episodes (conftest.py)."""
-    monkeypatch.setenv("IOP_DB", outcomes_store_path)
+def app_env(sample_store_path, monkeypatch) -> str:
+    monkeypatch.setenv("IOP_DB", sample_store_path)
     monkeypatch.delenv("IOP_ALLOW_ANONYMOUS", raising=False)
-    return outcomes_store_path
+    return sample_store_path
 
 
 def chart_specs(at: AppTest) -> list[dict]:

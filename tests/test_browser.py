@@ -35,12 +35,10 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(chromium, outcomes_store_path, tmp_path_factory):
+def dashboard_url(chromium, sample_store_path, tmp_path_factory):
     # chromium first: fail (CI) or skip before paying for the server
     store = tmp_path_factory.mktemp("browser") / "sample.duckdb"
-    # the sample with its episodes' assessment scores (conftest.py); copied because the server
-    # writes audit rows (downloads, views), not into the shared one
-    shutil.copy(outcomes_store_path, store)
+    shutil.copy(sample_store_path, store)  # the server writes audit rows (downloads, views); not into the shared one
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with running_dashboard(store, log_path=ARTIFACTS / "dashboard-server.log") as url:
         yield url

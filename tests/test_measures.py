@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,21 +76,21 @@ def with_ties_and_cut_scores(assessments: pd.DataFrame, enrollments: pd.DataFram
 
 @pytest.fixture(scope="module")
 def generated_store(tmp_path_factory):
-    """3,000 generated episodes (seed 3) and their scores, with the extra scores of
-    with_ties_and_cut_scores, imported with the importer."""
-    from conftest import generate_full, insert_assessments_csv
-
-    from analytics.ingest.importer import import_files
+    """The generator's --full exports of 3,000 episodes (seed 3), their scores with the extra
+    ones of with_ties_and_cut_scores, imported through the real importer."""
     from analytics.store import Store
+    from tests.support import import_full_exports, write_full_exports
 
     tmp = tmp_path_factory.mktemp("measures_generated")
-    data = generate_full(tmp / "data", 3000, 3)
+    data = write_full_exports(tmp / "data", episodes=3000, seed=3)
     scores = with_ties_and_cut_scores(pd.read_csv(data / "assessments.csv", dtype=str).astype({"score": int}),
                                       pd.read_csv(data / "enrollments.csv", dtype=str))
     scores.to_csv(data / "assessments.csv", index=False)
     store = Store(str(tmp / "store.duckdb"))
-    import_files(store, [data / "enrollments.csv", data / "sessions.csv"])
-    insert_assessments_csv(store, data / "assessments.csv")
+    result = import_full_exports(store, data, kinds=("enrollments", "sessions", "assessments"))
+    assert [(f.kind, f.rejected) for f in result.files] == [
+        ("enrollments", 0), ("sessions", 0), ("assessments", 0)]
+    assert result.files[2].inserted == len(scores)
     yield store
     store.close()
 
@@ -232,3 +233,54 @@ def test_suppressed_measures_agree_with_pandas_counts(generated_store, generated
             hidden_seen += sum(is_hidden(v) for v in shown.values())
             shown_seen += sum(v is not None and not is_hidden(v) for v in shown.values())
     assert hidden_seen and shown_seen  # both sides of the rule were exercised
+
+
+# -- organisation mode ---------------------------------------------------------------------
+def _rescored(assessments_csv: Path, out: Path) -> int:
+    """A later assessments export: every 5th phq9 and gad7 score corrected to the instrument's
+    minimum (a new version of the row, same id); returns the rows changed."""
+    frame = pd.read_csv(assessments_csv, dtype=str)
+    changed = frame["instrument"].isin(["phq9", "gad7"]) & (frame.index % 5 == 0) & (frame["score"] != "0")
+    frame.loc[changed, "score"] = "0"
+    frame.to_csv(out, index=False)
+    return int(changed.sum())
+
+
+@pytest.mark.lake
+@pytest.mark.slow
+def test_measures_are_identical_on_ducklake_and_the_latest_scores_win(lake_target, tmp_path):
+    """The --full exports and then a later assessments export that corrects some scores, through
+    the real importer, into an embedded file and a DuckLake: the same measures, whole and
+    filtered, equal to the pandas implementation on the corrected scores."""
+    from benchmarks.pandas_measures import load_measure_frames, pandas_measures
+
+    from analytics.ingest.importer import import_files
+    from analytics.store import Store
+    from tests.support import import_full_exports, write_full_exports
+
+    exports = write_full_exports(tmp_path / "exports", episodes=600, seed=5)
+    later = tmp_path / "assessments_later.csv"
+    changed = _rescored(exports / "assessments.csv", later)
+    assert changed > 100
+    stores = {"embedded": Store(str(tmp_path / "org.duckdb")), "lake": Store(lake_target)}
+    try:
+        for store in stores.values():
+            first = import_full_exports(store, exports, kinds=("enrollments", "sessions", "assessments"))
+            assert [f.rejected for f in first.files] == [0, 0, 0]
+            second = import_files(store, [later])
+            assert (second.files[0].kind, second.files[0].updated) == ("assessments", changed)
+            with store.read() as cur:  # the corrected versions are the ones read
+                assert cur.execute("SELECT sum(score) FROM main.assessments").fetchone()[0] == \
+                    pd.read_csv(later)["score"].sum()
+        enrollments, sessions, assessments = load_measure_frames(stores["embedded"])
+        with stores["embedded"].read() as cur:
+            instruments = [_as_reference(i) for i in instruments_in_force(cur)]
+        for filters in (Filters(), Filters(sites=("Northgate",)), Filters(as_of=CUT, programs=("Adult IOP",))):
+            got = {name: summary(store, filters).to_dict()["measures"] for name, store in stores.items()}
+            assert got["embedded"] == got["lake"], filters
+            assert_figures_equal(got["lake"], pandas_measures(enrollments, assessments, instruments, filters,
+                                                             sessions=sessions), str(filters))
+            assert got["lake"]["phq9"]["pairs"] > 20
+    finally:
+        for store in stores.values():
+            store.close()

@@ -40,8 +40,8 @@ COUNT_COLUMNS = ("episodes", "patients", "pairs", "reliably_improved", "no_relia
 
 
 @pytest.fixture
-def env(outcomes_store_path, tmp_path, monkeypatch):
-    yield from pages_on(outcomes_store_path, ROLES, tmp_path, monkeypatch)
+def env(sample_store_path, tmp_path, monkeypatch):
+    yield from pages_on(sample_store_path, ROLES, tmp_path, monkeypatch)
 
 
 def run_as(email: str):

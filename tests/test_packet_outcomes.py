@@ -29,8 +29,8 @@ def notes(html_text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def whole(outcomes_store_path) -> str:
-    return report.build_report_html(open_store(outcomes_store_path), Filters(), Scope(), generated_by="tester")
+def whole(sample_store_path) -> str:
+    return report.build_report_html(open_store(sample_store_path), Filters(), Scope(), generated_by="tester")
 
 
 def test_the_section_binns_the_plot_even_for_a_director(whole):
@@ -52,8 +52,8 @@ def test_the_section_binns_the_plot_even_for_a_director(whole):
                     r"(&lt;11|[\d.]+%); measurement completion [\d.]+%$", phq9), phq9
 
 
-def test_a_tiny_site_shows_no_outcome_figure(outcomes_store_path):
-    html_text = report.build_report_html(open_store(outcomes_store_path), Filters(sites=(TINY,)), Scope(),
+def test_a_tiny_site_shows_no_outcome_figure(sample_store_path):
+    html_text = report.build_report_html(open_store(sample_store_path), Filters(sites=(TINY,)), Scope(),
                                          generated_by="tester")
     for fig in outcome_figures(html_text):
         for trace in fig["data"]:

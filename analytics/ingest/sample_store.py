@@ -11,7 +11,8 @@ from analytics.config import REPO_ROOT
 from analytics.store import StoreOutdated, SAMPLE_STORE_PATH, open_store
 
 SAMPLE_DIR = REPO_ROOT / "sample_data"
-SAMPLE_FILES = (SAMPLE_DIR / "enrollments.csv", SAMPLE_DIR / "sessions.csv")
+SAMPLE_FILES = tuple(SAMPLE_DIR / name for name in
+                     ("enrollments.csv", "sessions.csv", "assessments.csv", "referrals.csv"))
 
 __all__ = ["ensure_sample_store", "SAMPLE_STORE_PATH", "SAMPLE_FILES"]
 

@@ -5,10 +5,11 @@ macros select (selected_episodes, selected_sessions: as_of, filters, site scope)
 or name a shared part of several queries (counted_sessions, episode_times,
 retention_at_week, the dose's weeks); the scalar and aggregate ones write a rule
 once (expected_session, completed_session, the session counts, the
-complete-period cut-off period_ended, program_week, complete_weeks). The clinical
-outcome rules (which scores count, baseline and follow-up with their tie rules, the
-score's week, the measurement windows, improvement and the clinical range) are read by
-the measures, the Outcomes page, the QI charts and the at-risk list alike
+complete-period cut-off period_ended, program_week, complete_weeks; the
+assessment imports' assessment_window_start, whole_score and score_outside). The
+clinical outcome rules (which scores count, baseline and follow-up with their tie
+rules, the score's week, the measurement windows, improvement and the clinical range)
+are read by the measures, the Outcomes page, the QI charts and the at-risk list alike
 (docs/metrics.md, "Clinical outcomes").
 DuckDB inlines a macro where it is called, so a query costs the same as if the
 macro's text were written in it.
@@ -48,6 +49,9 @@ MACROS: tuple[str, ...] = (
     "dose_episodes",
     "complete_week_minutes",
     "complete_episode_weeks",
+    "assessment_window_start",
+    "whole_score",
+    "score_outside",
     "baseline_score",
     "followup_score",
     "makes_pair",
@@ -67,6 +71,11 @@ MACROS: tuple[str, ...] = (
 # after the migration.
 NEEDS_TABLE: dict[str, str] = {"selected_scores": "assessments", "score_pairs": "assessments"}
 
+# Scalar rules that read no table: they bind without a store attached, so they are
+# created as soon as a store's connection is made, for an import's pass 1 (which runs
+# before the store is attached).
+RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside")
+
 
 # Connections that hold the macros already. DuckDB binds a macro's body when the
 # macro is created (so the views it reads must exist by then) and again at every
@@ -80,6 +89,11 @@ _DEFINED: weakref.WeakSet = weakref.WeakSet()
 def definitions(names: tuple[str, ...] = MACROS) -> str:
     """The CREATE MACRO statements of names (default: MACROS), in order, as one script."""
     return ";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in names)
+
+
+def define_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the RULES macros on a connection that has no store attached yet."""
+    con.execute(definitions(RULES))
 
 
 def define(con: duckdb.DuckDBPyConnection) -> None:
