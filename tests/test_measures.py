@@ -168,10 +168,9 @@ PROGRAM_LIMITED = (
 
 @pytest.mark.parametrize("name", ["whole", "site", "as_of", "scope"])
 def test_instruments_limited_to_programs_agree_with_pandas(generated_store, generated_frames, name):
-    from benchmarks.pandas_measures import pandas_measures
-
     from analytics.metrics.measures import measures
     from analytics.store import bind_filters
+    from benchmarks.pandas_measures import pandas_measures
 
     filters, scope = FILTER_SETS[name]
     enrollments, sessions, assessments = generated_frames
@@ -201,11 +200,15 @@ SMALL_GROUPS = {
 def test_suppressed_measures_agree_with_pandas_counts(generated_store, generated_frames):
     """What an analyst sees of the measures: the figures the pandas implementation gives, with
     the ones whose counts or patients (counted by pandas) are small read '<11'."""
-    from benchmarks.pandas_measures import pandas_measure_counts, pandas_measures
-
-    from analytics.metrics.measures import COMPLETION_SPEC, PAIR_SPEC, Measures, measures
+    from analytics.metrics.measures import (
+        COMPLETION_SPEC,
+        PAIR_SPEC,
+        Measures,
+        measures,
+    )
     from analytics.privacy.suppression import is_hidden, suppress_kpis, suppression_of
     from analytics.store import bind_filters
+    from benchmarks.pandas_measures import pandas_measure_counts, pandas_measures
 
     enrollments, sessions, assessments = generated_frames
     with generated_store.read() as cur:
@@ -252,10 +255,9 @@ def test_measures_are_identical_on_ducklake_and_the_latest_scores_win(lake_targe
     """The --full exports and then a later assessments export that corrects some scores, through
     the real importer, into an embedded file and a DuckLake: the same measures, whole and
     filtered, equal to the pandas implementation on the corrected scores."""
-    from benchmarks.pandas_measures import load_measure_frames, pandas_measures
-
     from analytics.ingest.importer import import_files
     from analytics.store import Store
+    from benchmarks.pandas_measures import load_measure_frames, pandas_measures
     from tests.support import import_full_exports, write_full_exports
 
     exports = write_full_exports(tmp_path / "exports", episodes=600, seed=5)

@@ -21,7 +21,7 @@ from analytics.filters import Filters, Scope
 from analytics.metrics import change, measures
 from analytics.store import open_store
 from analytics.store.queries import default_as_of
-from tests.support import import_full_exports, run_page
+from tests.support import run_page
 from tests.test_analyst_view import ROLES as ANALYST_VIEW_ROLES
 from tests.test_analyst_view import _numbers, pages_on, shown_figures
 from ui.context import K_SITES
@@ -153,14 +153,6 @@ def test_another_instrument_changes_the_figures(env):
     # no reliable change, no clinical range: the categories are explained, not drawn
     assert any("no reliable change and no clinical range" in i.value for i in at.info)
     assert tiles(at)["Reliable improvement"] == "—"
-
-
-@pytest.fixture(scope="module")
-def store_without_scores(full_exports, tmp_path_factory) -> str:
-    """Enrollments and sessions of the --full exports through the real importer, no scores."""
-    path = tmp_path_factory.mktemp("no_scores") / "store.duckdb"
-    import_full_exports(path, full_exports, kinds=("enrollments", "sessions"))
-    return str(path)
 
 
 def test_a_store_without_scores_says_so(store_without_scores, tmp_path, monkeypatch):

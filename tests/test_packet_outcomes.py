@@ -11,9 +11,8 @@ from analytics.filters import Filters, Scope
 from analytics.report import packet as report
 from analytics.store import open_store
 from tests.test_analyst_view import TINY, _numbers
-from tests.test_outcomes_page import store_without_scores  # noqa: F401  (a fixture)
 
-_NEWPLOT = re.compile(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{"displaylogo"', re.S)
+_NEWPLOT = re.compile(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{"displaylogo"', re.DOTALL)
 
 
 def outcome_figures(html_text: str) -> list[dict]:
@@ -26,7 +25,7 @@ def outcome_figures(html_text: str) -> list[dict]:
 def notes(html_text: str) -> list[str]:
     start = html_text.index("<h2>Clinical outcomes</h2>")
     end = html_text.index("<h2>Definitions</h2>")
-    return re.findall(r"<li>(.*?)</li>", html_text[start:end], re.S)
+    return re.findall(r"<li>(.*?)</li>", html_text[start:end], re.DOTALL)
 
 
 @pytest.fixture(scope="module")
