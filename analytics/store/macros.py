@@ -6,11 +6,12 @@ or name a shared part of several queries (counted_sessions, episode_times,
 retention_at_week, the dose's weeks); the scalar and aggregate ones write a rule
 once (expected_session, completed_session, the session counts, the
 complete-period cut-off period_ended, program_week, complete_weeks; the
-assessment imports' assessment_window_start, whole_score and score_outside). The
-clinical outcome rules (which scores count, baseline and follow-up with their tie
-rules, the score's week, the measurement windows, improvement and the clinical range)
-are read by the measures, the Outcomes page, the QI charts and the at-risk list alike
-(docs/metrics.md, "Clinical outcomes").
+assessment imports' assessment_window_start, whole_score and score_outside; every
+import's export_date, plausible_date and unknown_episode). The clinical outcome rules
+(which scores count, baseline and follow-up with their tie rules, the score's week, the
+measurement windows, improvement and the clinical range) are read by the measures, the
+Outcomes page, the QI charts and the at-risk list alike (docs/metrics.md, "Clinical
+outcomes").
 DuckDB inlines a macro where it is called, so a query costs the same as if the
 macro's text were written in it.
 
@@ -52,6 +53,9 @@ MACROS: tuple[str, ...] = (
     "assessment_window_start",
     "whole_score",
     "score_outside",
+    "export_date",
+    "plausible_date",
+    "unknown_episode",
     "baseline_score",
     "followup_score",
     "makes_pair",
@@ -74,7 +78,8 @@ NEEDS_TABLE: dict[str, str] = {"selected_scores": "assessments", "score_pairs": 
 # Scalar rules that read no table: they bind without a store attached, so they are
 # created as soon as a store's connection is made, for an import's pass 1 (which runs
 # before the store is attached).
-RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside")
+RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside",
+                          "export_date", "plausible_date", "unknown_episode")
 
 
 # Connections that hold the macros already. DuckDB binds a macro's body when the
