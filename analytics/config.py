@@ -87,3 +87,8 @@ def duckdb_settings() -> dict[str, str | int]:
             raise ConfigError(f"{where}: {value!r} is not {what}")
         out[key] = int(value) if key == "threads" else value
     return out
+
+
+def headline_instrument() -> str:
+    """The instrument the Overview's outcome tiles show ([outcomes] headline_instrument; PHQ-9 by default)."""
+    return str(settings().get("outcomes", {}).get("headline_instrument", "phq9"))
