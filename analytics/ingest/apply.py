@@ -5,7 +5,7 @@ Every row ends up counted once: inserted, updated, unchanged or rejected.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import duckdb
@@ -27,6 +27,9 @@ class FileResult:
     updated: int
     unchanged: int
     rejected: int
+    # The file's batch in the import log (`changes` and `undo` take it). Not compared:
+    # two results are the same import's outcome whatever number the store gave it.
+    batch: int = field(default=0, compare=False)
 
 
 def apply_staged(cur: duckdb.DuckDBPyConnection, store: Store, staged: Staged, profile: Profile,
@@ -67,11 +70,13 @@ def apply_staged(cur: duckdb.DuckDBPyConnection, store: Store, staged: Staged, p
     else:  # the usual case: nothing excluded across rows, so no anti-join
         cur.execute("CREATE OR REPLACE TEMP VIEW ingest_valid AS SELECT * FROM ingest_rows WHERE problems IS NULL")
     valid = cur.execute("SELECT count(*) FROM ingest_valid").fetchone()[0]
-    inserted, updated = store.apply_batch(cur, kind, batch_id, source="ingest_valid")
+    # the file's size per row lets the store refuse, before writing, rows its disk has no room for
+    inserted, updated = store.apply_batch(cur, kind, batch_id, source="ingest_valid",
+                                          bytes_per_row=scan.size / max(n_rows + reader_rejects, 1))
     total = n_rows + reader_rejects
     unchanged = repeats + valid - inserted - updated
     if inserted + updated + unchanged + rejected != total:
         # every row must be loaded, unchanged or rejected; anything else is a bug, and the
         # transaction is rolled back rather than store a partial file
         raise RuntimeError(f"import counts do not add up for {name}")
-    return FileResult(name, kind, total, inserted, updated, unchanged, rejected)
+    return FileResult(name, kind, total, inserted, updated, unchanged, rejected, batch=batch_id)

@@ -54,9 +54,16 @@ class ProfileError(ValueError):
     """A profile that cannot be used; the message names the profile file and the problem."""
 
 
-def _key(text: str) -> str:
-    # Headers and labels match whatever their case and surrounding spaces.
+def header_key(text: str) -> str:
+    """How headers and labels are matched: case and surrounding or repeated spaces ignored.
+
+    >>> header_key(" Service  Date ")
+    'service date'
+    """
     return " ".join(text.split()).casefold()
+
+
+_key = header_key
 
 
 @dataclass(frozen=True)
