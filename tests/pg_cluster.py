@@ -51,6 +51,7 @@ class PgCluster:
     bin: Path
     pid: int
     _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    options: str = ""  # the postgres options it was started with (start_again reuses them)
 
     @property
     def data_dir(self) -> Path:
@@ -93,7 +94,7 @@ class PgCluster:
             check=True, capture_output=True, text=True,
         )
         pid = int((root / "data" / "postmaster.pid").read_text().split()[0])
-        cluster = cls(root=root, port=port, bin=bindir, pid=pid)
+        cluster = cls(root=root, port=port, bin=bindir, pid=pid, options=options)
         cluster.psql(f"CREATE ROLE {ROLE} LOGIN CREATEDB PASSWORD '{PASSWORD}'")
         cluster.psql(f"CREATE DATABASE {ROLE} OWNER {ROLE}")
         return cluster
@@ -125,6 +126,24 @@ class PgCluster:
     def env(self) -> dict[str, str]:
         """Environment entries a lake client needs (the password comes only from here)."""
         return {"PGPASSWORD": PASSWORD}
+
+    def stop_immediately(self) -> None:
+        """`pg_ctl -m immediate stop`: PostgreSQL goes away at once, as in a crash (no clean shutdown)."""
+        subprocess.run(
+            _as_postgres() + [str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
+            check=True, capture_output=True, text=True,
+        )
+
+    def start_again(self) -> None:
+        """Start the stopped cluster on the same port (its recovery replays the WAL)."""
+        subprocess.run(
+            _as_postgres() + [
+                str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.root / "log"),
+                "-o", self.options, "-w", "-t", "60", "start",
+            ],
+            check=True, capture_output=True, text=True,
+        )
+        self.pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
         """Fast shutdown by the postmaster's PID; wait for it to exit, then remove the folder."""

@@ -153,6 +153,8 @@ QUERY_PARAMS = {
     "by_week": True,
     "unplanned": ["dropped_out", "terminated"],
     "grain": "month",
+    "batch": 1,
+    "cutoff": "2024-01-01",
 }
 ALL_QUERIES = sorted(p.relative_to(SQL_DIR).with_suffix("").as_posix() for p in SQL_DIR.glob("*/*.sql"))
 # Import-path queries validate a batch in its staging tables (ingest_*) inside the
