@@ -97,7 +97,7 @@ def upload() -> None:
             return
         except StoreError as exc:
             bar.empty()
-            st.error(str(exc))
+            st.error(f"Nothing was imported. {exc}")  # the cause in plain words, as the CLI says it
             return
     bar.progress(1.0, text="Import finished")
     # Rerun so every section below reads the new data version; the result is shown once after it.

@@ -58,8 +58,13 @@ class PgCluster:
         return self.root / "data"
 
     @classmethod
-    def start(cls) -> "PgCluster":
-        """initdb a new cluster in a temporary folder and start it on 127.0.0.1:<free port>."""
+    def start(cls, *, durable: bool = False) -> "PgCluster":
+        """initdb a new cluster in a temporary folder and start it on 127.0.0.1:<free port>.
+
+        durable: every commit is in PostgreSQL's WAL before it returns (synchronous_commit=on),
+        so a cluster stopped with `pg_ctl -m immediate` keeps what was committed, as a real
+        server does. Without it a commit of the last fraction of a second can be lost.
+        """
         bindir = pg_bin()
         if bindir is None:
             raise RuntimeError("PostgreSQL is not installed (run scripts/install-system-packages.sh)")
@@ -83,7 +88,7 @@ class PgCluster:
         port = free_port()
         # Small settings: this is a test catalog on a shared 2-core machine.
         options = (
-            f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off "
+            f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit={'on' if durable else 'off'} "
             "-c full_page_writes=off -c max_connections=100 -c shared_buffers=32MB"
         )
         subprocess.run(

@@ -217,14 +217,75 @@ def test_an_immutable_store_is_named_as_not_writable_and_still_read(exports, tmp
         assert done.returncode == 2
         line = one_error_line(done)
         assert line == (f"error: nothing was imported. The store {db} cannot be written: the system does not permit "
-                        f"writing {db} (its permissions, or an immutable flag). Give the account that runs the "
-                        "import write access to the store and its folder.")
+                        f"writing {db} (its permissions, or an immutable flag). Give the accounts that write to it "
+                        "(imports, and the dashboard's audit log) write access to the store and its folder.")
         assert "try again" not in line  # only a lock is worth retrying
         assert figures(db) == before  # the dashboard and reports keep reading it
         journal = read_entries(str(db) + ".imports.jsonl")
         assert (journal[-1]["status"], journal[-1]["file"]) == ("failed", "sessions.csv")
     again = run_analytics("ingest", "--db", str(db), "--format", "json", str(sessions))
     assert again.returncode == 0 and '"inserted": %d' % csv_rows(sessions) in again.stdout
+
+
+def upload_on_the_data_page(path: Path):
+    """The Data page in local mode (a director) after importing path through its upload form."""
+    at = app_test("pages/data.py").run()
+    assert not at.exception and not at.error
+    at.get("file_uploader")[0].set_value((path.name, path.read_bytes(), "text/csv"))
+    at.button[[b.label for b in at.button].index("Import")].click().run()
+    assert not at.exception
+    return at
+
+
+@pytest.mark.slow
+def test_the_data_page_names_a_disk_too_full_for_an_upload_and_imports_once_there_is_room(exports, monkeypatch):
+    with tmpfs("16m") as disk:
+        db = disk / "iop.duckdb"
+        assert run_analytics("ingest", "--db", str(db), str(exports / "enrollments.csv")).returncode == 0
+        before = figures(db)
+        monkeypatch.setenv("IOP_DB", str(db))
+        monkeypatch.setenv("IOP_ALLOW_ANONYMOUS", "1")  # local mode: the Data page imports as a director
+        sessions = exports / "sessions.csv"
+        rows = csv_rows(sessions)
+        filler = fill(disk, room.needed_bytes(rows, sessions.stat().st_size / rows) // 2)
+        at = upload_on_the_data_page(sessions)
+        said = [str(e.value) for e in at.error]
+        assert len(said) == 1 and said[0].startswith(
+            f"Nothing was imported. Not enough free space on the disk that holds the store {db}: this import "
+            "needs about ")
+        assert "Nothing was written" in said[0] and "Traceback" not in said[0]
+        assert figures(db) == before
+        assert last_log(db)[:2] == ("sessions.csv", "failed")
+        filler.unlink()
+        at = upload_on_the_data_page(sessions)
+        assert not at.error and "Import finished" in " ".join(str(s.value) for s in at.success)
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM sessions").fetchone()[0] == rows
+        finally:
+            con.close()
+
+
+@pytest.mark.slow
+def test_the_dashboard_names_a_store_it_cannot_write_its_audit_log_to_and_shows_no_data(exports, tmp_path,
+                                                                                         monkeypatch):
+    """Every visit is audited before data is shown: a store no one may write shows no data, and
+    says why in the store's own words (not "try again")."""
+    db = tmp_path / "iop.duckdb"
+    assert run_analytics("ingest", "--db", str(db), str(exports / "enrollments.csv"),
+                         str(exports / "sessions.csv")).returncode == 0
+    monkeypatch.setenv("IOP_DB", str(db))
+    monkeypatch.setenv("IOP_ALLOW_ANONYMOUS", "1")
+    with immutable(db):
+        at = app_test("pages/attendance.py").run()
+        assert not at.exception and not at.metric
+        assert [str(e.value) for e in at.error] == [
+            f"No data is shown, because this visit cannot be recorded in the audit log. The store {db} cannot be "
+            f"written: the system does not permit writing {db} (its permissions, or an immutable flag). Give the "
+            "accounts that write to it (imports, and the dashboard's audit log) write access to the store and its "
+            "folder."]
+    at = app_test("pages/attendance.py").run()
+    assert not at.exception and not at.error and at.metric
 
 
 @pytest.mark.slow
@@ -335,6 +396,27 @@ def test_the_dashboard_says_a_damaged_store_is_damaged_in_one_sentence(imported,
     at = app_test("pages/attendance.py").run()
     assert not at.exception and not at.error
     assert not [w for w in at.warning if "damaged" in str(w.value)]
+
+
+def test_a_file_that_is_not_a_store_is_named_as_such_and_never_written(tmp_path):
+    db = tmp_path / "iop.duckdb"
+    db.write_text("episode_id,site\nE1,Northgate\n")  # an export saved under the store's name
+    before = db.read_bytes()
+    reason = f"error: The store {db} is damaged (it is not a DuckDB store): run python -m analytics check"
+    metrics = run_analytics("metrics", "--db", str(db))
+    assert metrics.returncode == 2 and one_error_line(metrics).startswith(reason)
+    checked = run_analytics("check", "--db", str(db))
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert checked.stdout.startswith(f"damaged: {db}") and "it is not a DuckDB store" in checked.stdout
+    more = small_sessions(tmp_path)
+    refused = run_analytics("ingest", "--db", str(db), str(more))
+    assert refused.returncode == 2
+    assert one_error_line(refused).startswith(f"error: nothing was imported. The store {db} is damaged (it is not "
+                                              "a DuckDB store)")
+    assert "try again" not in refused.stderr
+    assert db.read_bytes() == before
+    journal = read_entries(str(db) + ".imports.jsonl")
+    assert [(e["file"], e["status"]) for e in journal] == [("more.csv", "failed")] and journal[0]["sha256"]
 
 
 def test_backup_copies_the_store_while_a_reader_holds_it(imported, tmp_path):

@@ -31,7 +31,7 @@ def cluster(request, monkeypatch):
 
     if pg_bin() is None:
         unavailable("PostgreSQL is not installed (scripts/install-system-packages.sh installs it)")
-    started = PgCluster.start()
+    started = PgCluster.start(durable=True)  # a stop must not lose what was committed
     for key, value in started.env().items():
         monkeypatch.setenv(key, value)
     started.password = PASSWORD

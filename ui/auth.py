@@ -180,6 +180,12 @@ def _deny(message: str) -> None:
     st.stop()
 
 
+def _deny_unaudited(failure: StoreError) -> None:
+    # Every visit is audited before data is shown. The store's own sentence says why it
+    # cannot be written and what to do (only a lock is worth trying again).
+    _deny(f"No data is shown, because this visit cannot be recorded in the audit log. {failure}")
+
+
 def _signed_in_scope() -> Scope:
     if st.user.get("is_logged_in") is not True:
         _login_prompt()
@@ -199,8 +205,8 @@ def _signed_in_scope() -> Scope:
         )
     try:
         audit_once("login", {"role": scope.role, "sites": scope.allowed_sites}, key="login:" + scope.actor)
-    except StoreError:
-        _deny("The audit log cannot be written right now, so no data is shown. Try again shortly.")
+    except StoreError as exc:
+        _deny_unaudited(exc)
     return scope
 
 
@@ -220,8 +226,8 @@ def _local_scope() -> Scope:
     st.warning(ANONYMOUS_BANNER)
     try:
         audit_once("login", {"mode": "anonymous"}, key="login:anonymous")
-    except StoreError:
-        _deny("The audit log cannot be written right now, so no data is shown. Try again shortly.")
+    except StoreError as exc:
+        _deny_unaudited(exc)
     return Scope.everything(current_actor())
 
 

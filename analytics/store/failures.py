@@ -123,8 +123,8 @@ def classify(exc: BaseException, where: Where) -> StoreError | None:
     if number in (errno.EACCES, errno.EPERM) or (file and any(s in lower for s in _NO_PERMISSION)):
         return StoreNotWritable(
             f"{_capital(where.label)} cannot be written: the system does not permit writing "
-            f"{file or 'its file'} (its permissions, or an immutable flag). Give the account that runs "
-            "the import write access to the store and its folder.")
+            f"{file or 'its file'} (its permissions, or an immutable flag). Give the accounts that write to it "
+            "(imports, and the dashboard's audit log) write access to the store and its folder.")
     if where.address is not None and any(s in lower for s in _UNREACHABLE):
         return unreachable(where)
     if any(s in lower for s in _LOCKED):
