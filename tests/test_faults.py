@@ -392,6 +392,7 @@ def test_the_dashboard_says_a_damaged_store_is_damaged_in_one_sentence(imported,
     said = [str(e.value) for e in [*at.error, *at.warning] if not str(e.value).startswith("Local mode")]
     assert said and all(f"The store {db} is damaged (a block's checksum does not match" in s for s in said)
     assert all(s.count(". ") <= 1 for s in said)  # one sentence (a section's name may lead it)
+    assert not [i for i in at.info if "sample data" in str(i.value)]  # not mistaken for no store at all
     shutil.copyfile(backup, db)
     at = app_test("pages/attendance.py").run()
     assert not at.exception and not at.error

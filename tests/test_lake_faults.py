@@ -168,6 +168,13 @@ def test_a_page_says_the_shared_store_is_unreachable_and_recovers_by_itself(clus
     assert not at.exception
     said = " ".join(str(e.value) for e in at.error)
     assert "The shared store is unreachable" in said and f"127.0.0.1:{cluster.port}" in said
+    # a visitor arriving now (not yet audited) is told the same, and nothing else
+    fresh = app_test("pages/attendance.py").run()
+    assert not fresh.exception and not fresh.metric
+    assert [str(e.value) for e in fresh.error] == [
+        f"The shared store is unreachable (its catalog database at 127.0.0.1:{cluster.port} does not answer), "
+        "so nothing was read or changed; the dashboard reconnects by itself once it is back."]
+    assert not [i for i in fresh.info if "sample data" in str(i.value)]
     cluster.start_again()
     at.run()
     assert not at.exception and not at.error

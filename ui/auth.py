@@ -26,7 +26,7 @@ from analytics.privacy import roles as access
 from analytics.privacy import audit
 from analytics.privacy import exports
 from analytics.filters import Scope
-from analytics.store import StoreError, get_meta, open_store
+from analytics.store import CatalogUnreachable, StoreDamaged, StoreError, get_meta, open_store
 
 LOG = logging.getLogger(__name__)
 
@@ -108,6 +108,10 @@ def _store_contents() -> str | None:
     try:
         with open_store().read() as cur:
             return get_meta(cur, "contents")
+    except (StoreDamaged, CatalogUnreachable) as exc:
+        # Not "no store yet": the store holds data that cannot be read now. Its sentence, alone.
+        st.error(str(exc))
+        st.stop()
     except StoreError:
         return "empty"
 
@@ -182,7 +186,10 @@ def _deny(message: str) -> None:
 
 def _deny_unaudited(failure: StoreError) -> None:
     # Every visit is audited before data is shown. The store's own sentence says why it
-    # cannot be written and what to do (only a lock is worth trying again).
+    # cannot be written and what to do (only a lock is worth trying again); a damaged or
+    # unreachable store shows nothing anyway, so its sentence is said alone, as on every page.
+    if isinstance(failure, (StoreDamaged, CatalogUnreachable)):
+        _deny(str(failure))
     _deny(f"No data is shown, because this visit cannot be recorded in the audit log. {failure}")
 
 
