@@ -20,7 +20,7 @@ from analytics.filters import Filters
 from analytics.ingest.importer import import_files
 from analytics.metrics.summary import summary
 from analytics.store import (
-    Store, StoreDamaged, StoreLocked, StoreNoSpace, StoreNotWritable,
+    CatalogUnreachable, Store, StoreDamaged, StoreLocked, StoreNoSpace, StoreNotWritable,
 )
 from analytics.store import room
 from analytics.store.journal import read_entries
@@ -484,3 +484,13 @@ def test_store_failures_are_classified_once_with_their_cause(tmp_path):
     assert isinstance(classify(duckdb.IOException("Corrupt database file: computed checksum 1 does not match "
                                                   "stored checksum 2 in block at location 99"), where), StoreDamaged)
     assert classify(duckdb.BinderException("Referenced column x not found"), where) is None
+    # DuckLake: a catalog that does not answer, and one that answers with a refusal (not "unreachable")
+    lake = Where("the shared store", address="127.0.0.1:5432")
+    refused = ('connection to server at "127.0.0.1", port 5432 failed: Connection refused\n\tIs the server '
+               'running on that host and accepting TCP/IP connections?')
+    assert isinstance(classify(duckdb.IOException(f"Unable to connect to Postgres at ...: {refused}"), lake),
+                      CatalogUnreachable)
+    for answered in ('password authentication failed for user "iop"', 'database "lake_9" does not exist'):
+        message = f'Unable to connect to Postgres at ...: connection to server at "127.0.0.1", port 5432 ' \
+                  f'failed: FATAL:  {answered}'
+        assert classify(duckdb.IOException(message), lake) is None, answered

@@ -97,6 +97,11 @@ _UNREACHABLE = (
     "connection to server at", "could not receive data from server", "ssl syscall error",
     "connection timed out", "could not translate host name",
 )
+# PostgreSQL answered, and refused: a configuration problem for the lake to explain, not a lost catalog
+# (libpq words them "connection to server at ... failed: FATAL: password authentication failed";
+# a database or role that does not exist is a FATAL too).
+_CATALOG_ANSWERED = ("password authentication failed", "no password supplied", "authentication failed",
+                     "no pg_hba.conf entry")
 _FILE_IN_MESSAGE = re.compile(r'file "([^"]+)"')
 _LOCATION_IN_MESSAGE = re.compile(r"location (\d+)")
 
@@ -125,7 +130,8 @@ def classify(exc: BaseException, where: Where) -> StoreError | None:
             f"{_capital(where.label)} cannot be written: the system does not permit writing "
             f"{file or 'its file'} (its permissions, or an immutable flag). Give the accounts that write to it "
             "(imports, and the dashboard's audit log) write access to the store and its folder.")
-    if where.address is not None and any(s in lower for s in _UNREACHABLE):
+    answered = any(s in lower for s in _CATALOG_ANSWERED) or ("fatal:" in lower and "does not exist" in lower)
+    if where.address is not None and any(s in lower for s in _UNREACHABLE) and not answered:
         return unreachable(where)
     if any(s in lower for s in _LOCKED):
         return locked(where)
