@@ -25,6 +25,10 @@ command is loaded). Each entry is also appended to the journal beside the store
 an import reads the whole store once (Store.verify), so it never adds to a
 damaged one.
 
+FHIR Bulk Data files (ndjson) take the same steps, read by fhir.py. Every command
+writes the instrument definitions in force into the store, and the store records
+whether its patient ids are pseudonyms (pseudonyms.py).
+
 The kinds of export, their columns and the order they are applied in come from
 analytics.store.schema.KINDS. This module runs a command and keeps its import log.
 
@@ -36,21 +40,25 @@ from __future__ import annotations
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
 import duckdb
 
+from analytics.ingest import fhir
 from analytics.ingest.apply import FileResult, apply_staged
 from analytics.ingest.files import ImportRefused, Scan, scan_file
-from analytics.ingest.profiles import Profile, load_profile
+from analytics.ingest.profiles import Profile, ProfileError, load_profile
+from analytics.ingest.pseudonyms import check_patient_ids
 from analytics.ingest.readers import plan_file
 from analytics.ingest.staging import Staged, drop_staging, stage
+from analytics.instruments import Instrument, configured_instruments
 from analytics.privacy import audit
 from analytics.store import Store, StoreError, set_meta
 from analytics.store.failures import CatalogUnreachable, StoreDamaged, StoreLocked, quietly
+from analytics.store.instruments import write_instruments
 from analytics.store.journal import append_entries
 from analytics.store.schema import APPLY_ORDER, KINDS
 
@@ -74,7 +82,8 @@ class ImportResult:
     warning: str | None = None
 
     def as_json(self) -> dict:
-        return {"files": [asdict(f) for f in self.files]} | ({"warning": self.warning} if self.warning else {})
+        """The --format json output: skipped and removed appear for FHIR files only."""
+        return {"files": [f.counts() for f in self.files]} | ({"warning": self.warning} if self.warning else {})
 
 
 def _progress_step(report: Progress, done: int, size: int, total: int, start: float,
@@ -133,7 +142,8 @@ def import_files(
     mark_sample: bool = False,
     memory_limit: str | None = None,
 ) -> ImportResult:
-    """Import files in one transaction; enrollments first. Raises ImportRefused (nothing loaded).
+    """Import files in one transaction; enrollments first. Raises ImportRefused (nothing loaded),
+    or ProfileError / InstrumentError for a profile or instruments file that cannot be used.
 
     Results come in the order the files were applied. memory_limit (e.g. "1GB")
     caps DuckDB's memory for the whole process, spilling to <store>.tmp: the CLI
@@ -144,13 +154,18 @@ def import_files(
     paths = list(paths)
     if not isinstance(profile, Profile):
         profile = load_profile(profile)
+    # the definitions in force, checked now (InstrumentError names the file and entry);
+    # the command writes them into the store, so a changed config takes effect here
+    instruments = configured_instruments()
+    check_profile(profile, instruments)
     started = _now()
     try:
         # On DuckLake an import that replaces something (a re-import's rejects, the
         # meta row) can meet a concurrent commit; the whole import is then rerun.
         return store.retrying(lambda: _import_once(
-            store, paths, kind=kind, profile=profile, actor=actor, pseudonymise_key=pseudonymise_key,
-            progress=progress, mark_sample=mark_sample, memory_limit=memory_limit, started=started))
+            store, paths, kind=kind, profile=profile, instruments=instruments, actor=actor,
+            pseudonymise_key=pseudonymise_key, progress=progress, mark_sample=mark_sample, memory_limit=memory_limit,
+            started=started))
     except ImportRefused:
         raise  # logged where it was found, with the file's hash and kind
     except StoreError as failure:
@@ -163,7 +178,8 @@ def import_files(
 
 
 def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profile,
-                 actor: str, pseudonymise_key: bytes | None, progress: Progress | None, mark_sample: bool,
+                 instruments: tuple[Instrument, ...], actor: str, pseudonymise_key: bytes | None,
+                 progress: Progress | None, mark_sample: bool,
                  memory_limit: str | None, started: datetime) -> ImportResult:
     labels = [str(p) for p in paths]
     report = progress or (lambda fraction, message: None)
@@ -185,16 +201,22 @@ def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profil
                 cur.execute("SET temp_directory = $v", {"v": store.spill_directory()})
             plans = [plan_file(cur, scan, profile, kind) for scan in scans]
             plans.sort(key=lambda p: APPLY_ORDER.index(p.kind))
+            fhir.begin_command(cur)
             done = 0
             for slot, plan in enumerate(plans):
-                staged.append(stage(cur, plan, profile, slot, pseudonymise_key,
+                staged.append(stage(cur, plan, profile, slot, instruments, pseudonymise_key,
                                     _progress_step(report, done, plan.scan.size, total_bytes, 0.0, 0.5)))
                 done += plan.scan.size
+            # the Patient resources of every FHIR file are read by now
+            fhir.pseudonymise_patients(cur, profile, pseudonymise_key)
 
         entries: list[dict] = []
         with store.write(prepare=stage_all) as cur:
             store.verify(cur)  # never add to a damaged store
+            # raw ids and pseudonyms, or pseudonyms of two keys, must never meet in one store
+            check_patient_ids(cur, [s.plan.scan for s in staged if _carries_patient_ids(s)], pseudonymise_key)
             done = 0
+            batch_id = None
             for item in staged:
                 plan = item.plan
                 batch_id = store.next_batch_id(cur)
@@ -206,12 +228,13 @@ def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profil
                     raise
                 drop_staging(cur)
                 entries.append(_log(cur, batch_id, result.file, plan.scan.sha256, plan.kind, profile, started,
-                                    "loaded", None, result, actor))
-                detail = asdict(result) | {"sha256": plan.scan.sha256, "profile": profile.name,
+                                    "loaded", result.note, result, actor))
+                detail = result.counts() | {"sha256": plan.scan.sha256, "profile": profile.name,
                                            "pseudonymised": pseudonymise_key is not None}
                 audit.record(cur, actor, "import", detail)
                 results.append(result)
                 done += plan.scan.size
+            write_instruments(cur, instruments, batch_id if batch_id is not None else store.next_batch_id(cur))
             set_meta(cur, "contents", "sample" if mark_sample else "imported")
         unfinished = store.unfinished_write()
         warning = str(unfinished) if unfinished is not None else None
@@ -224,6 +247,25 @@ def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profil
         raise
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def check_profile(profile: Profile, instruments: tuple[Instrument, ...]) -> None:
+    """Refuse a profile whose instrument mappings name no instrument in force, or contradict
+    the instruments' own codes (ProfileError, before any file is read)."""
+    names = [i.name for i in instruments]
+    unknown = profile.unknown_instruments(names)
+    if unknown:
+        raise ProfileError(f"profile {profile.source}: maps labels or codes to {', '.join(unknown)}, "
+                           f"not a configured instrument ({', '.join(names)})")
+    clashes = fhir.clashing_codes(instruments, profile)
+    if clashes:
+        raise ProfileError(f"profile {profile.source}: [[fhir.codes]] gives {', '.join(clashes)} another "
+                           "instrument than the instruments' own codes do")
+
+
+def _carries_patient_ids(staged: Staged) -> bool:
+    """Whether a file's rows name patients: a kind with a patient column, or FHIR (subject references)."""
+    return bool(KINDS[staged.plan.kind].patient_column) or staged.plan.scan.file_type == "ndjson"
 
 
 def _log_refused(store: Store, refused: ImportRefused, profile: Profile, started: datetime, actor: str) -> None:

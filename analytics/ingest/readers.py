@@ -14,6 +14,7 @@ from typing import Sequence
 
 import duckdb
 
+from analytics.ingest.fhir import fhir_kind
 from analytics.ingest.files import MAX_COLUMNS, MAX_RECORD_BYTES, ImportRefused, Scan, read_error
 from analytics.ingest.profiles import Profile, header_key
 from analytics.store.extensions import load_extensions
@@ -149,7 +150,13 @@ class Plan:
 
 
 def plan_file(cur: duckdb.DuckDBPyConnection, scan: Scan, profile: Profile, kind: str | None) -> Plan:
-    """The file's kind (given, the profile's, or detected) and where each column is."""
+    """The file's kind (given, the profile's, or detected) and where each column is.
+
+    An ndjson file is FHIR Bulk Data: its resources carry their own element names, so
+    it has no columns to place (analytics/ingest/fhir.py reads it).
+    """
+    if scan.file_type == "ndjson":
+        return Plan(scan, fhir_kind(scan, kind or profile.kind), (), ())
     found = headers(cur, scan, profile)
     unnamed = check_headers(cur, scan, profile, found, reader_sql(scan, profile))
     found = [h for i, h in enumerate(found) if i not in unnamed] if unnamed else found

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from analytics.formatting import escape_html
 from analytics.report import figures
 from analytics.qi import targets
+from analytics.qi import funnel
 from analytics.qi.funnel import FunnelPlot
 from analytics.qi.spc import ControlChart
 
@@ -25,11 +26,6 @@ Y_TITLES = {
     "completion_rate": "Completion rate (%)",
     "retention_week_4": "Retained at week 4 (%)",
     "median_weekly_hours": "Median weekly hours (h)",
-}
-FUNNEL_X_TITLES = {
-    "attendance_rate": "Expected sessions (volume)",
-    "completion_rate": "Discharged episodes (volume)",
-    "retention_week_4": "Episodes admitted ≥ 28 days before as_of (volume)",
 }
 
 
@@ -95,7 +91,7 @@ def funnel_figure(plot: FunnelPlot, metric: str) -> go.Figure:
     points = plot.points.assign(unit=plot.points["unit"].map(escape_html))
     fig = figures.funnel_plot(
         points, plot.curve, plot.p0, title=title,
-        x_title=FUNNEL_X_TITLES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
+        x_title=funnel.MEASURES[metric].volume if metric in funnel.MEASURES else "Volume", y_title=Y_TITLES.get(metric, "Rate (%)"),
         unit_label=plot.unit_kind.capitalize(),
     )
     tgt = targets.target_for(metric)

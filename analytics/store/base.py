@@ -81,6 +81,7 @@ class Store(ABC):
         # CLI output (--format json). Cursors inherit the setting.
         self._con.execute("SET enable_progress_bar = false")
         load_extensions(self._con, self.extensions)
+        macros.define_rules(self._con)
         self._cond = threading.Condition()
         self._readers = 0
         self._writing = False
@@ -181,7 +182,12 @@ class Store(ABC):
     @abstractmethod
     def remove_rows(self, cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
         """Remove the current rows whose id is in relation ids (column record_id), keeping
-        each in the history as replaced by batch_id; returns how many were removed."""
+        each in the history as replaced by batch_id; returns how many were removed.
+
+        The one way rows leave a kind's table (a FHIR retraction: status entered-in-error;
+        an undo of the batch that inserted them), so the history has one place to keep them.
+        >>> removed = store.remove_rows(cur, "assessments", "ingest_fhir_retracted", batch_id)
+        """
 
     @abstractmethod
     def prune_history(self, cur: duckdb.DuckDBPyConnection, through_batch: int) -> int:

@@ -1,59 +1,87 @@
-"""The table macros every analytics query starts from, and the one session rule they share.
+"""The SQL macros every analytics query builds on: the selection and the shared rules.
+
+One macro per file in analytics/sql/store/macros/, named after it. The table
+macros select (selected_episodes, selected_sessions: as_of, filters, site scope)
+or name a shared part of several queries (counted_sessions, episode_times,
+retention_at_week, the dose's weeks); the scalar and aggregate ones write a rule
+once (expected_session, completed_session, the session counts, the
+complete-period cut-off period_ended, program_week, complete_weeks; the
+assessment imports' assessment_window_start, whole_score and score_outside).
+DuckDB inlines a macro where it is called, so a query costs the same as if the
+macro's text were written in it.
 
 They live in the process's in-memory catalog (not TEMP), so every cursor sees
 them, and they read per-cursor variables set by queries.bind_filters(), so
 concurrent sessions with different filters never see each other's values.
+Values a macro needs besides those (the completion share, the dose targets) are
+its parameters, which the calling query binds.
 """
 from __future__ import annotations
 
+import weakref
+from functools import cache
+
 import duckdb
 
-# Why a macro: the episode selection (as_of cut, filters, site scope) must be
-# identical in every metric; writing it once makes that true by construction.
-SELECTED_EPISODES = """
-CREATE OR REPLACE MACRO main.selected_episodes() AS TABLE
--- Episodes visible at as_of, narrowed by the user's filters and by the site scope.
--- A discharge after as_of is not known yet on that date, so it reads as active.
-SELECT
-    e.episode_id, e.patient_id, e.site, e.program, e.admit_date, e.planned_weeks, e.extra,
-    CASE WHEN e.discharge_date <= getvariable('as_of') THEN e.discharge_date END AS discharge_date,
-    CASE WHEN e.discharge_date <= getvariable('as_of') THEN e.discharge_reason END AS discharge_reason,
-    getvariable('as_of') AS as_of
-FROM main.enrollments AS e
-WHERE e.admit_date <= getvariable('as_of')
-  AND (getvariable('admitted_from') IS NULL OR e.admit_date >= getvariable('admitted_from'))
-  AND (getvariable('admitted_to') IS NULL OR e.admit_date <= getvariable('admitted_to'))
-  AND (len(getvariable('sites')) = 0 OR list_contains(getvariable('sites'), e.site))
-  AND (len(getvariable('programs')) = 0 OR list_contains(getvariable('programs'), e.program))
-  AND (getvariable('allowed_sites') IS NULL OR list_contains(getvariable('allowed_sites'), e.site))
-  -- every filtered extra column must match one of the values given for it
-  AND len(list_filter(getvariable('extra_columns'),
-        c -> NOT list_contains(getvariable('extra_pairs'), c || '=' || coalesce(e.extra[c], '')))) = 0
-"""
+from analytics.store.sql_files import SQL_DIR
 
-SELECTED_SESSIONS = """
-CREATE OR REPLACE MACRO main.selected_sessions() AS TABLE
--- Sessions of selected episodes up to as_of, carrying the episode's attributes
--- so session metrics break down by site, program or cohort without another join.
-SELECT
-    s.session_id, s.episode_id, s.session_date, s.session_type, s.clinician,
-    s.scheduled_minutes, s.attended_minutes, s.status,
-    e.patient_id, e.site, e.program, e.admit_date, e.discharge_date, e.discharge_reason, e.extra
-FROM main.sessions AS s
-JOIN main.selected_episodes() AS e USING (episode_id)
-WHERE s.session_date <= getvariable('as_of')
-"""
+MACRO_DIR = SQL_DIR / "store" / "macros"
 
-# Why a macro: the attendance denominator ("expected" sessions) is every scheduled
-# session but those the program called off. The headline counts, the breakdowns,
-# the control charts, the funnels and the at-risk list all count it, so the rule
-# is written here once; DuckDB inlines it, so it costs nothing.
-EXPECTED_SESSION = """
-CREATE OR REPLACE MACRO main.expected_session(status) AS status <> 'program_cancelled'
-"""
+# In dependency order: DuckDB binds a macro's body when the macro is created.
+MACROS: tuple[str, ...] = (
+    "selected_episodes",
+    "selected_sessions",
+    "expected_session",
+    "completed_session",
+    "program_week",
+    "complete_weeks",
+    "period_ended",
+    "session_attendance_counts",
+    "session_delivery_counts",
+    "counted_sessions",
+    "session_counts_by_type",
+    "episode_times",
+    "retention_at_week",
+    "dose_episodes",
+    "complete_week_minutes",
+    "complete_episode_weeks",
+    "assessment_window_start",
+    "whole_score",
+    "score_outside",
+)
+
+# Scalar rules that read no table: they bind without a store attached, so they are
+# created as soon as a store's connection is made, for an import's pass 1 (which runs
+# before the store is attached).
+RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside")
+
+
+# Connections that hold the macros already. DuckDB binds a macro's body when the
+# macro is created (so the views it reads must exist by then) and again at every
+# call, so a macro keeps working across detach and attach, whatever the views
+# point to. Creating them binds every body, which costs about as much as a small
+# query; the embedded store attaches for every read, so it is done once per connection.
+_DEFINED: weakref.WeakSet = weakref.WeakSet()
+
+
+@cache
+def definitions() -> str:
+    """Every CREATE MACRO statement, in MACROS order, as one script."""
+    return ";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in MACROS)
+
+
+def define_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the RULES macros on a connection that has no store attached yet."""
+    con.execute(";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in RULES))
 
 
 def define(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(SELECTED_EPISODES)
-    con.execute(SELECTED_SESSIONS)
-    con.execute(EXPECTED_SESSION)
+    """Create every macro on the connection, the first time it is attached to a store.
+
+    The store calls it on every attach, after creating its views (the callers
+    hold the store's lock, so two threads never define at once).
+    """
+    if con in _DEFINED:
+        return
+    con.execute(definitions())
+    _DEFINED.add(con)
