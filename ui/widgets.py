@@ -109,7 +109,7 @@ def download_table(ctx: Any, df: pd.DataFrame, name: str, source: Callable, *arg
         label,
         make,
         file_name=safe_file_name(f"{name}_{ctx.as_of or 'empty'}") + ".csv",
-        detail={"table": name, "filters": ctx.filters.describe(), "rows": int(len(frame))},
+        detail={"table": name, "filters": ctx.filters.describe(), "as_of": str(ctx.as_of), "rows": int(len(frame))},
         key=f"dl_{name}",
     )
 

@@ -66,6 +66,9 @@ def apply_staged(cur: duckdb.DuckDBPyConnection, store: Store, staged: Staged, p
 
     step(0.0, f"{scan.label}: checking across rows")
     cur.execute(sql_text("ingest/dq_duplicates"))
+    # FHIR rows carry the Observation's own id, named as FHIR names it
+    id_column, id_label = ("id", "Observation id") if is_fhir else (KINDS[kind].id_column,) * 2
+    cur.execute(sql_text("ingest/dq_duplicate_problems"), {"id_column": id_column, "id_label": id_label})
     if is_fhir:
         # the episode of each Observation, from its patient and date
         cur.execute(sql_text(f"ingest/ingest_{kind}_fhir_episodes"), fhir.episode_parameters(profile))

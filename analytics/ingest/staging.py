@@ -124,6 +124,7 @@ _DROP_STAGING: tuple[str, ...] = (
     "DROP TABLE IF EXISTS ingest_lines",
     "DROP TABLE IF EXISTS ingest_reject_lines",
     "DROP TABLE IF EXISTS ingest_dups",
+    "DROP TABLE IF EXISTS ingest_duplicate_problems",
     "DROP TABLE IF EXISTS ingest_file_problems",
     "DROP TABLE IF EXISTS ingest_excluded",
     "DROP TABLE IF EXISTS reject_errors",

@@ -25,6 +25,7 @@ from typing import Callable, ContextManager, Iterator, NoReturn, Sequence, TypeV
 
 import duckdb
 
+from analytics.config import ConfigError, duckdb_settings
 from analytics.store import macros, versions
 from analytics.store.check import CheckReport
 from analytics.store.errors import StoreError
@@ -76,7 +77,11 @@ class Store(ABC):
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self._con = duckdb.connect(":memory:")
+        try:
+            # The one connection of the process: its memory and thread limits bound the whole store.
+            self._con = duckdb.connect(":memory:", config=duckdb_settings())
+        except ConfigError as exc:
+            raise StoreError(str(exc)) from None
         # DuckDB draws a progress bar on stdout for slow statements; it would corrupt
         # CLI output (--format json). Cursors inherit the setting.
         self._con.execute("SET enable_progress_bar = false")

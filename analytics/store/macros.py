@@ -6,7 +6,8 @@ or name a shared part of several queries (counted_sessions, episode_times,
 retention_at_week, the dose's weeks); the scalar and aggregate ones write a rule
 once (expected_session, completed_session, the session counts, the
 complete-period cut-off period_ended, program_week, complete_weeks; the
-assessment imports' assessment_window_start, whole_score and score_outside).
+assessment imports' assessment_window_start, whole_score and score_outside; every
+import's export_date, plausible_date and unknown_episode).
 DuckDB inlines a macro where it is called, so a query costs the same as if the
 macro's text were written in it.
 
@@ -48,12 +49,16 @@ MACROS: tuple[str, ...] = (
     "assessment_window_start",
     "whole_score",
     "score_outside",
+    "export_date",
+    "plausible_date",
+    "unknown_episode",
 )
 
 # Scalar rules that read no table: they bind without a store attached, so they are
 # created as soon as a store's connection is made, for an import's pass 1 (which runs
 # before the store is attached).
-RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside")
+RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside",
+                          "export_date", "plausible_date", "unknown_episode")
 
 
 # Connections that hold the macros already. DuckDB binds a macro's body when the
