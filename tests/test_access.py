@@ -173,13 +173,19 @@ QUERY_PARAMS = {
     ],
     "min_score": 0, "width": 5,
     "screen_instrument": "uds",
+    "batch": 1,
+    "cutoff": "2024-01-01",
 }
 ALL_QUERIES = sorted(p.relative_to(SQL_DIR).with_suffix("").as_posix() for p in SQL_DIR.glob("*/*.sql"))
 # Import-path queries validate a batch in its staging tables (ingest_*) inside the
 # import transaction; nobody reads them through a page.
 IMPORT_QUERIES = {q for q in ALL_QUERIES if re.search(r"\bingest_\w+", q + " " + sql_text(q))}
+# What a batch changed reads every version of a kind's rows (history.define_versions makes
+# history_versions): only directors who see every site reach it (analytics.ingest.batches,
+# docs/security.md "History of changed rows"; tests/test_history.py checks the refusal).
+HISTORY_QUERIES = {q for q in ALL_QUERIES if re.search(r"\bhistory_versions\b", sql_text(q))}
 # Read the store as a whole on purpose (docs/security.md): one data cutoff for everybody.
-WHOLE_STORE_QUERIES = {"store/default_as_of"} | IMPORT_QUERIES
+WHOLE_STORE_QUERIES = {"store/default_as_of"} | IMPORT_QUERIES | HISTORY_QUERIES
 
 
 def _run(cur, name: str) -> pd.DataFrame:

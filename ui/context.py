@@ -28,7 +28,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics.metrics.filter_options import FilterOptions
 from analytics.filters import Filters, Scope
-from analytics.store import Store, StoreError, StoreOutdated
+from analytics.store import CatalogUnreachable, Store, StoreDamaged, StoreError, StoreOutdated
 from ui import auth, data, links
 from ui.widgets import md_escape
 
@@ -290,6 +290,11 @@ def page_context(require_data: bool = True) -> PageContext:
         opts, as_of = data.options(store.target, version, scope)
     except StoreOutdated as exc:
         st.warning(str(exc))  # a reader never migrates a store: it says what to run
+        st.stop()
+    except (StoreDamaged, CatalogUnreachable) as exc:
+        # One plain sentence (analytics.store.failures), on every page; a lost catalog is
+        # attached anew on the next run, so the page recovers by itself.
+        st.error(str(exc))
         st.stop()
     except StoreError as exc:
         if require_data:
