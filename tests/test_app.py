@@ -27,6 +27,7 @@ PAGES = {
     "pages/retention.py": 4,
     "pages/attendance.py": 5,
     "pages/therapy_mix.py": 4,
+    "pages/outcomes.py": 5,
     "pages/qi.py": 5,
     "pages/data.py": 1,
 }

@@ -123,12 +123,21 @@ def with_dimension(template: str, expression: str) -> str:
     return template.replace(PLACEHOLDER, expression)
 
 
+def filter_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The columns a COLUMN=VALUE filter may name: extra columns held by enrollments or
+    referrals (a column only referrals hold selects no episode, but is not an error)."""
+    rows = cur.execute(
+        "SELECT DISTINCT unnest(map_keys(extra)) AS k FROM main.referrals ORDER BY k"
+    ).fetchall()
+    return sorted(set(extra_columns(cur)) | {r[0] for r in rows if r[0] is not None})
+
+
 def check_filter_columns(cur: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     """Raise UnknownColumnError when a COLUMN=VALUE filter names a column the store lacks."""
     wanted = sorted({col for col, _ in filters.extra})
     if not wanted:
         return
-    known = extra_columns(cur)
+    known = filter_columns(cur)
     for col in wanted:
         if col not in known:
             raise UnknownColumnError(

@@ -17,6 +17,7 @@ from datetime import date
 import pandas as pd
 
 from analytics.metrics import dose
+from analytics.metrics import measures
 from analytics.metrics import mix
 from analytics.metrics import discharges
 from analytics.metrics import retention
@@ -52,6 +53,8 @@ class Summary:
     episode_weeks: int = 0
     median_weekly_hours: float | None = None
     dose_target_met_rate: float | None = None
+    # clinical outcome measures per instrument in force (measures.MEASURE_KEYS each)
+    measures: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready keys (as_of as 'YYYY-MM-DD'), in the order of docs/metrics.md."""
@@ -75,6 +78,7 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         readmit = discharges.readmission_rates(cur)
         rates, therapy = _session_figures(cur)
         dosage = dose.dose_summary(cur)
+        outcome_measures = {name: m.to_dict() for name, m in measures.measures(cur, with_patients=False).items()}
     return Summary(
         as_of=as_of,
         episodes=out.episodes,
@@ -95,6 +99,7 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         episode_weeks=dosage.episode_weeks,
         median_weekly_hours=dosage.median_weekly_hours,
         dose_target_met_rate=dosage.dose_target_met_rate,
+        measures=outcome_measures,
     )
 
 

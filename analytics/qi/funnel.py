@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.privacy.suppression import funnel_plots, suppressed_by
+from analytics.privacy.suppression import funnel_plots, funnel_spec, suppress_funnel, suppressed_by
 
 Z95 = 1.96  # two-sided 95%
 Z998 = 3.09  # two-sided 99.8%
@@ -162,7 +162,12 @@ def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
 def funnels(cur, measure: str, unit: str) -> dict[str, FunnelPlot]:
     """One funnel plot per program in view, for a measure by site or clinician."""
     counts = funnel_counts(cur, measure, unit)
-    title = f"{MEASURES[measure].title} by {unit}"
+    return funnels_by_program(counts, f"{MEASURES[measure].title} by {unit}", unit)
+
+
+def funnels_by_program(counts: pd.DataFrame, title: str, unit: str) -> dict[str, FunnelPlot]:
+    """One funnel per program from columns program, unit, x, n, group_patients; each unit's
+    points carry its patients (the group size small-cell suppression reads)."""
     plots = {}
     for program, group in counts.groupby("program", sort=True):
         plot = funnel(group, title=f"{title} — {program}", unit_kind=unit)
@@ -170,3 +175,38 @@ def funnels(cur, measure: str, unit: str) -> dict[str, FunnelPlot]:
         points = plot.points.assign(patients=plot.points["unit"].map(sizes).fillna(0).astype(int))
         plots[str(program)] = FunnelPlot(plot.title, plot.unit_kind, plot.p0, points, plot.curve, plot.outliers)
     return plots
+
+
+# -- reliable improvement (clinical outcomes) ---------------------------------------------
+# The metric name targets.py knows, so the funnel draws the configured target.
+RELIABLE_IMPROVEMENT = "reliable_improvement_rate"
+# What n counts on each funnel's x axis, by metric.
+VOLUMES: dict[str, str] = {m: spec.volume for m, spec in MEASURES.items()} | {
+    RELIABLE_IMPROVEMENT: "Pairs of scores (volume)"}
+
+
+def reliable_improvement_counts(cur, instrument: str) -> pd.DataFrame:
+    """program, unit (site), x (pairs reliably improved), n (pairs), group_patients for one
+    instrument with a reliable change (cursor filters bound); ValueError for one without."""
+    from analytics.metrics.measures import bound_instruments, instrument_named
+    from analytics.store import sql_text
+
+    ins = instrument_named(cur, instrument)
+    if ins.reliable_change is None:
+        raise ValueError(f"{instrument} has no reliable change")
+    counts = cur.execute(sql_text("qi/funnel_reliable_improvement"),
+                         {"instruments": bound_instruments((ins,))}).df()
+    out = counts.rename(columns={"improved": "x", "pairs": "n", "patients": "group_patients"})
+    return out[["program", "unit", "x", "n", "group_patients"]]
+
+
+def _hide_improvement_funnels(plots: dict, instrument: str, *, threshold: int | None = None) -> dict:
+    return {program: suppress_funnel(plot, person_counts=True, threshold=threshold) for program, plot in plots.items()}
+
+
+# x and n count episodes (pairs): every small count is hidden, across the sites too.
+@suppressed_by(funnel_spec(person_counts=True), hide=_hide_improvement_funnels)
+def reliable_improvement_funnels(cur, instrument: str) -> dict[str, FunnelPlot]:
+    """One funnel plot per program of the sites' reliable improvement on one instrument."""
+    counts = reliable_improvement_counts(cur, instrument)
+    return funnels_by_program(counts, "Reliable improvement by site", "site")

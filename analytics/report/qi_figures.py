@@ -26,6 +26,8 @@ Y_TITLES = {
     "completion_rate": "Completion rate (%)",
     "retention_week_4": "Retained at week 4 (%)",
     "median_weekly_hours": "Median weekly hours (h)",
+    "measurement_completion_rate": "Windows with a score (%)",
+    "reliable_improvement_rate": "Pairs reliably improved (%)",
 }
 
 
@@ -91,7 +93,7 @@ def funnel_figure(plot: FunnelPlot, metric: str) -> go.Figure:
     points = plot.points.assign(unit=plot.points["unit"].map(escape_html))
     fig = figures.funnel_plot(
         points, plot.curve, plot.p0, title=title,
-        x_title=funnel.MEASURES[metric].volume if metric in funnel.MEASURES else "Volume", y_title=Y_TITLES.get(metric, "Rate (%)"),
+        x_title=funnel.VOLUMES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
         unit_label=plot.unit_kind.capitalize(),
     )
     tgt = targets.target_for(metric)

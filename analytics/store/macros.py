@@ -9,7 +9,11 @@ complete-period cut-off period_ended, program_week, complete_weeks; the
 assessment imports' assessment_window_start, whole_score and score_outside; every
 import's export_date, plausible_date, read_date and unknown_episode, and the wording of its
 problems: problem, missing, unread, bad_date, whole_number, not_whole_number, profile_label,
-date_as_read, episode_problem).
+date_as_read, episode_problem). The clinical outcome rules
+(which scores count, baseline and follow-up with their tie rules, the score's week, the
+measurement windows, improvement and the clinical range) are read by the measures, the
+Outcomes page, the QI charts and the at-risk list alike (docs/metrics.md, "Clinical
+outcomes").
 DuckDB inlines a macro where it is called, so a query costs the same as if the
 macro's text were written in it.
 
@@ -64,7 +68,24 @@ MACROS: tuple[str, ...] = (
     "profile_label",
     "date_as_read",
     "episode_problem",
+    "baseline_score",
+    "followup_score",
+    "makes_pair",
+    "improvement",
+    "in_clinical_range",
+    "score_week",
+    "measurement_window",
+    "measured_until",
+    "last_window_due",
+    "uses_instrument",
+    "measure_instruments",
+    "selected_scores",
+    "score_pairs",
 )
+# Macros over a table a store from the release before lacks: that store is opened for
+# the write that migrates it without the table, so they are created on the attach
+# after the migration.
+NEEDS_TABLE: dict[str, str] = {"selected_scores": "assessments", "score_pairs": "assessments"}
 
 # Scalar rules that read no table: they bind without a store attached, so they are
 # created as soon as a store's connection is made, for an import's pass 1 (which runs
@@ -84,14 +105,14 @@ _DEFINED: weakref.WeakSet = weakref.WeakSet()
 
 
 @cache
-def definitions() -> str:
-    """Every CREATE MACRO statement, in MACROS order, as one script."""
-    return ";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in MACROS)
+def definitions(names: tuple[str, ...] = MACROS) -> str:
+    """The CREATE MACRO statements of names (default: MACROS), in order, as one script."""
+    return ";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in names)
 
 
 def define_rules(con: duckdb.DuckDBPyConnection) -> None:
     """Create the RULES macros on a connection that has no store attached yet."""
-    con.execute(";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in RULES))
+    con.execute(definitions(RULES))
 
 
 def define(con: duckdb.DuckDBPyConnection) -> None:
@@ -102,5 +123,9 @@ def define(con: duckdb.DuckDBPyConnection) -> None:
     """
     if con in _DEFINED:
         return
-    con.execute(definitions())
-    _DEFINED.add(con)
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'").fetchall()}
+    possible = tuple(name for name in MACROS if name not in NEEDS_TABLE or NEEDS_TABLE[name] in tables)
+    con.execute(definitions(possible))
+    if possible == MACROS:
+        _DEFINED.add(con)
