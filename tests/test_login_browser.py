@@ -26,16 +26,9 @@ DATA_SELECTORS = (
     "[data-testid=stPlotlyChart]", "[data-testid=stMetric]",
     "[data-testid=stDataFrame]", "[data-testid=stTable]",
 )
-LEAD_SITE = "Lakeview"
+LEAD_SITE = "Lakeview"  # lead@example.org's one site in ROLES
 OTHER_SITES = ("Northgate", "Hillcrest", "Riverside", "Pinewood")
-ROLES = f"""
-[users."director@example.org"]
-role = "director"
-
-[users."lead@example.org"]
-role = "site_lead"
-sites = ["{LEAD_SITE}"]
-"""
+ROLES = (REPO_ROOT / "tests" / "fixtures" / "roles" / "director_and_lakeview_lead.toml").read_text()
 
 
 def page_paths() -> list[str]:
