@@ -7,13 +7,18 @@ it), imports it with the real importer into a store, then in a fresh process:
 2. loads the same tables into pandas (not timed) and times the vectorised pandas
    implementation of the same definitions (benchmarks/pandas_baseline.py);
 3. checks that both give the same figures, and prints the speed ratio;
+4. times the summary with and without its access figures, alternating (A/B), and the
+   pandas implementation of the access figures (benchmarks/pandas_intake.py), checked
+   figure by figure too;
 and finally times the whole `python -m analytics metrics` command as a process.
 
 Targets at 10 M sessions, 2 cores: summary <= 1.5 s warm, >= 10x faster than
-pandas, <= 2 GB peak. Nothing is asserted; figures are printed.
+pandas, <= 2 GB peak; with 1 M referrals (--referrals 1000000) the access figures add
+at most 0.3 s to it. Nothing is asserted; figures are printed.
 
     .venv/bin/python benchmarks/bench_metrics.py --sessions 1000000
     .venv/bin/python benchmarks/bench_metrics.py --sessions 1000000 10000000 --workdir /data/bench
+    .venv/bin/python benchmarks/bench_metrics.py --sessions 10000000 --referrals 1000000
     .venv/bin/python benchmarks/bench_metrics.py --db /tmp/perf10m/store.duckdb   # an imported store
 
 On a shared machine the wall times move with the load; the CPU times (all threads of
@@ -41,18 +46,23 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def prepare(sessions: int, workdir: Path, seed: int) -> Path:
-    """Generate (python -m sample_data.generate) and import one size; reused when present."""
+def prepare(sessions: int, workdir: Path, seed: int, referrals: int | None = None) -> Path:
+    """Generate (python -m sample_data.generate --full) and import one size; reused when present.
+
+    referrals: the number of referral rows (--referrals); None: the generator's default
+    of about 1.6 per episode.
+    """
     episodes = max(1, round(sessions / SESSIONS_PER_EPISODE))
-    data = workdir / f"s{sessions}"
+    data = workdir / (f"s{sessions}-full" + (f"-r{referrals}" if referrals else ""))
     db = data / "store.duckdb"
     if db.exists() and (data / "imported.ok").exists():
         print(f"reusing {db}")
         return db
-    if not (data / "sessions.csv").exists():
+    if not (data / "referrals.csv").exists():
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "sample_data.generate", "--episodes", str(episodes),
-                        "--seed", str(seed), "--out", str(data)], cwd=REPO, check=True)
+                        "--seed", str(seed), "--out", str(data), "--full",
+                        *(["--referrals", str(referrals)] if referrals else [])], cwd=REPO, check=True)
         print(f"generated {episodes} episodes in {time.perf_counter() - t0:.1f} s")
     for leftover in (db, Path(str(db) + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -62,11 +72,33 @@ def prepare(sessions: int, workdir: Path, seed: int) -> Path:
     t0 = time.perf_counter()
     store = Store(str(db))
     result = import_files(store, [data / "enrollments.csv", data / "sessions.csv"])
+    count = load_referrals(store, data / "referrals.csv")
     store.close()
-    print(f"imported {[(f.kind, f.inserted, f.rejected) for f in result.files]} "
+    print(f"imported {[(f.kind, f.inserted, f.rejected) for f in result.files]} and {count} referrals "
           f"in {time.perf_counter() - t0:.1f} s")
     (data / "imported.ok").write_text("ok\n")
     return db
+
+
+def load_referrals(store, path: Path) -> int:
+    """The generator's referrals.csv written straight into the store (batch 0): every
+    column besides the canonical ones kept in `extra`, as the importer keeps them."""
+    from analytics.store.schema import REFERRAL_COLUMNS
+
+    canonical = [c.name for c in REFERRAL_COLUMNS]
+    with store.write() as cur:
+        header = [d[0] for d in cur.execute("SELECT * FROM read_csv($p, all_varchar = true) LIMIT 0",
+                                            {"p": str(path)}).description]
+        extra = [h for h in header if h not in canonical]
+        # column names come from the schema and from the generator's own header
+        values = ", ".join(f'"{h}"' for h in extra)
+        cur.execute(
+            f"INSERT INTO store.referrals ({', '.join(canonical)}, extra, batch_id, source_line) "
+            f"SELECT {', '.join(canonical)}, MAP($keys::VARCHAR[], [{values}]::VARCHAR[]), 0, "
+            "row_number() OVER () + 1 FROM read_csv($p, all_varchar = false, "
+            "types = {'intake_assessment_date': 'DATE', 'first_contact_date': 'DATE'})",
+            {"p": str(path), "keys": extra})
+        return cur.execute("SELECT count(*) FROM store.referrals").fetchone()[0]
 
 
 def measure(db: str, repeats: int) -> dict:
@@ -89,6 +121,7 @@ def measure(db: str, repeats: int) -> dict:
         cpu_times.append(time.process_time() - c0)  # all threads: robust on a busy machine
     summary_rss = _peak_rss_mb()
     parts = _part_seconds(store)
+    access_ab = _access_ab(store, repeats)
 
     enr, ses = load_frames(store)
     pandas_times, pandas_cpu = [], []
@@ -97,7 +130,9 @@ def measure(db: str, repeats: int) -> dict:
         pd_result = pandas_summary(enr, ses)
         pandas_times.append(time.perf_counter() - t0)
         pandas_cpu.append(time.process_time() - c0)
-    mismatches = _compare(sql_result, pd_result)
+    mismatches = _compare({k: v for k, v in sql_result.items() if k != "access"}, pd_result)
+    access_pandas = _access_pandas(store, sql_result["access"], repeats)
+    mismatches += access_pandas.pop("mismatches")
     return {
         "sessions": sessions, "episodes": episodes,
         "summary_seconds": times, "summary_median": statistics.median(times),
@@ -107,7 +142,52 @@ def measure(db: str, repeats: int) -> dict:
         "pandas_cpu_median": statistics.median(pandas_cpu),
         "process_peak_rss_mb": _peak_rss_mb(),
         "mismatches": mismatches,
+        "access_ab": access_ab, "access_pandas": access_pandas,
     }
+
+
+def _access_ab(store, repeats: int) -> dict:
+    """The summary with its access figures (A) and without them (B), alternating in one
+    process, so both see the same machine; the difference is what the access figures add."""
+    from analytics.metrics import intake
+    from analytics.metrics import summary as metrics
+
+    class _NoAccess:
+        def to_dict(self) -> dict:
+            return {}
+
+    real = intake.access_summary
+    times: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
+    try:
+        for _ in range(max(repeats, 1) + 2):
+            for label, fn in (("with", real), ("without", lambda cur, **kw: _NoAccess())):
+                intake.access_summary = fn
+                t0, c0 = time.perf_counter(), time.process_time()
+                metrics.summary(store)
+                times[label].append((time.perf_counter() - t0, time.process_time() - c0))
+    finally:
+        intake.access_summary = real
+    out = {}
+    for label, runs in times.items():
+        out[label] = (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+    with store.read() as cur:
+        out["referrals"] = cur.execute("SELECT count(*) FROM main.referrals").fetchone()[0]
+    return out
+
+
+def _access_pandas(store, sql_access: dict, repeats: int) -> dict:
+    """The access figures in pandas (benchmarks/pandas_intake.py, data in memory): time and agreement."""
+    from benchmarks.pandas_intake import load_access_frames, pandas_access
+
+    frames = load_access_frames(store)
+    walls, cpus = [], []
+    for _ in range(max(repeats, 1)):
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = pandas_access(*frames)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return {"median": statistics.median(walls), "cpu_median": statistics.median(cpus),
+            "mismatches": _compare(sql_access, result, prefix="access.")}
 
 
 def _part_seconds(store) -> dict[str, tuple[float, float]]:
@@ -115,6 +195,7 @@ def _part_seconds(store) -> dict[str, tuple[float, float]]:
     and of the single-purpose session_rates / therapy_mix for comparison (the summary
     takes both from one pass, metrics._session_figures)."""
     from analytics.metrics import dose
+    from analytics.metrics import intake
     from analytics.metrics import summary as metrics
     from analytics.metrics import mix
     from analytics.metrics import discharges
@@ -131,6 +212,8 @@ def _part_seconds(store) -> dict[str, tuple[float, float]]:
             "discharges.readmission_rates": lambda: discharges.readmission_rates(cur),
             "metrics._session_figures (rates + mix, one pass)": lambda: metrics._session_figures(cur),
             "dose.dose_summary": lambda: dose.dose_summary(cur),
+            "intake.episode_figures (access: episodes)": lambda: intake.episode_figures(cur, patients=False),
+            "intake.referral_figures (access: referrals)": lambda: intake.referral_figures(cur, patients=False),
             "(alone) sessions.session_rates, with patients": lambda: sessions.session_rates(cur),
             "(alone) mix.therapy_mix": lambda: mix.therapy_mix(cur),
         }
@@ -177,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/iop-bench"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--referrals", type=int, default=None,
+                        help="referral rows to generate (default: about 1.6 per episode)")
     parser.add_argument("--db", type=Path, nargs="+",
                         help="measure these imported stores instead of generating --sessions")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: DB path, run in a child
@@ -192,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         [(f"{size:,} sessions", None) for size in args.sessions]
     for (label, given), size in zip(targets, args.sessions if not args.db else [0] * len(targets)):
         print(f"\n== {label} ==")
-        db = given if given else prepare(size, args.workdir, args.seed)
+        db = given if given else prepare(size, args.workdir, args.seed, args.referrals)
         child = subprocess.run([sys.executable, __file__, "--measure", str(db), "--repeats",
                                 str(args.repeats)], cwd=REPO, capture_output=True, text=True)
         if child.returncode != 0:
@@ -207,6 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, (wall, cpu) in r["parts"].items():
             print(f"    {name:48s} wall {wall:.3f} s  CPU {cpu:.3f} s")
         print(f"peak RSS after the summary runs: {r['summary_peak_rss_mb']:.0f} MB  target <= 2048 MB")
+        ab = r["access_ab"]
+        print(f"access figures A/B ({ab['referrals']:,} referrals), summary median with {ab['with'][0]:.3f} s "
+              f"(CPU {ab['with'][1]:.3f}), without {ab['without'][0]:.3f} s (CPU {ab['without'][1]:.3f}): "
+              f"they add {ab['with'][0] - ab['without'][0]:.3f} s (CPU {ab['with'][1] - ab['without'][1]:.3f})  "
+              "target <= 0.3 s at 10 M sessions and 1 M referrals")
+        ap = r["access_pandas"]
+        print(f"access figures in pandas (data in memory): median {ap['median']:.3f} s (CPU {ap['cpu_median']:.3f})")
         print(f"pandas baseline (data in memory): median {r['pandas_median']:.3f} s  "
               f"(runs: {', '.join(f'{t:.3f}' for t in r['pandas_seconds'])}; "
               f"CPU median {r['pandas_cpu_median']:.3f} s); "

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from analytics.qi import atrisk, funnel, interventions, periods, spc
+from analytics.qi import atrisk, funnel, intake, interventions, periods, spc
 from analytics.qi.targets import dose_hours_target
 from analytics.report import packet, qi_figures, qi_tables
 from ui import auth, data, widgets
@@ -155,14 +155,46 @@ def period_comparison() -> None:
     widgets.how_computed("period-comparison", "docs/qi.md")
 
 
+def access_charts() -> None:
+    st.subheader("Access and early engagement")
+    st.caption("The wait, NIATx continuation and IET-style engagement (not HEDIS), with the baseline set above. "
+               "A month is charted once all of it can be judged.")
+    start, end, _ = chart_settings()
+    chart_set = data.query(ctx, intake.access_charts, baseline_start=start, baseline_end=end)
+    recorded = data.query(ctx, interventions.list_interventions)
+    keys = list(chart_set)
+    for i in range(0, len(keys), 2):
+        cols = st.columns(2)
+        for col, key in zip(cols, keys[i:i + 2]):
+            chart = chart_set[key]  # an analyst's arrives suppressed (ui.suppressed)
+            with col:
+                if chart.empty:
+                    widgets.note_empty(f"{chart.title}: no month can be judged yet for this selection.")
+                    continue
+                widgets.cached_chart(ctx, f"qi_{key}",
+                                     lambda chart=chart: qi_figures.control_chart_figure(chart, recorded), start, end)
+                if chart.signals:
+                    st.text("Signals:\n" + "\n".join(f"• {s}" for s in chart.signals))
+                elif not chart.empty:
+                    st.caption("No special-cause signal: the points vary within the limits.")
+    widgets.how_computed("control-charts", "docs/qi.md")
+    with st.expander("Chart data"):
+        table = qi_tables.chart_points(chart_set, keys)
+        if table is not None:
+            widgets.table(ctx, table, "access_chart_points", intake.access_charts,
+                          export=lambda: qi_tables.chart_points(chart_set, keys, suppress=True,
+                                                                source=intake.access_charts))
+
+
 def at_risk() -> None:
     st.subheader("At-risk list (for outreach)")
     if not ctx.scope.patient_level:
         st.info("Your role sees aggregate figures only, so the at-risk list is not shown.")
         return
     st.caption("Patients in active episodes who missed their last 2 or more expected sessions in a row, attended "
-               "less than half of their expected sessions in the last 14 days, or fell below the dose target in "
-               "each of their last 2 complete weeks. Pseudonymous ids only. This list is not downloadable and "
+               "less than half of their expected sessions in the last 14 days, fell below the dose target in "
+               "each of their last 2 complete weeks, or were admitted 7 or more days ago with no attended session. "
+               "Pseudonymous ids only. This list is not downloadable and "
                "is not in the meeting packet. Each view is recorded in the audit log.")
     if not st.toggle("Show the at-risk list", key="qi_show_atrisk"):
         return
@@ -196,5 +228,5 @@ def meeting_packet() -> None:
 
 for section, name in ((control_charts, "Control charts"), (interventions_form, "Interventions"),
                       (funnel_plots, "Funnel plots"), (period_comparison, "Period comparison"),
-                      (at_risk, "At-risk list"), (meeting_packet, "Meeting packet")):
+                      (access_charts, "Access control charts"), (at_risk, "At-risk list"), (meeting_packet, "Meeting packet")):
     widgets.guarded(section, name)

@@ -213,3 +213,41 @@ def load_case(path: Path) -> Case:
         instruments=instruments, filters=filters, scope=scope, as_of=raw.get("as_of"),
         expected=expected, expected_error=raw.get("expected_error"),
     )
+
+
+def fill_store(store, case: Case) -> None:
+    """Write a case's rows into a store's tables as they are (one write, batch 0), so the
+    SQL implementations read exactly the case: enrollments (with first_contact_date),
+    sessions, assessments and referrals. The column lists come from the store's schema.
+
+    >>> fill_store(store, load_case(path)); summary(store, case_filters(case), case.scope)
+    """
+    from analytics.store.schema import KINDS
+
+    with store.write() as cur:
+        for table, rows in case.rows.items():
+            if not rows:
+                continue
+            kind = KINDS[table]
+            columns = [c.name for c in kind.columns]
+            values = [f"${c}" for c in columns]
+            if kind.keeps_extra:
+                columns.append("extra")
+                values.append("map($extra_keys::VARCHAR[], $extra_values::VARCHAR[])")
+            params = []
+            for line, row in enumerate(rows, start=2):
+                p = {c: row[c] for c in columns if c != "extra"}
+                if kind.keeps_extra:
+                    p["extra_keys"], p["extra_values"] = list(row["extra"]), [str(v) for v in row["extra"].values()]
+                params.append({**p, "line": line})
+            # table and column names come from analytics.store.schema, never from the case
+            cur.executemany(
+                f"INSERT INTO store.{table} ({', '.join(columns)}, batch_id, source_line) "
+                f"VALUES ({', '.join(values)}, 0, $line)", params)
+
+
+def case_filters(case: Case) -> Filters:
+    """The case's filters with its as_of in them (the SQL side reads the cutoff from Filters)."""
+    from dataclasses import replace
+
+    return replace(case.filters, as_of=case.as_of or case.filters.as_of)

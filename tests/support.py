@@ -98,3 +98,20 @@ def import_sample(target: str | Path, **import_args) -> None:
         import_files(store, SAMPLE_EXPORTS, **import_args)
     finally:
         store.close()
+
+
+def import_generated(target: str | Path, directory: str | Path) -> None:
+    """A store at target holding what `python -m sample_data.generate --full` wrote to
+    directory: enrollments (with first_contact_date) and sessions through the importer,
+    referrals written as the generator made them (benchmarks.bench_metrics.load_referrals)."""
+    from analytics.ingest.importer import import_files
+    from analytics.store import Store
+    from benchmarks.bench_metrics import load_referrals
+
+    directory = Path(directory)
+    store = Store(str(target))
+    try:
+        import_files(store, [directory / "enrollments.csv", directory / "sessions.csv"])
+        load_referrals(store, directory / "referrals.csv")
+    finally:
+        store.close()

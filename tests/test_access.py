@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -23,7 +24,7 @@ from analytics.filters import Filters, Scope
 from analytics.store import SQL_DIR, bind_filters, sql_text
 from analytics.store.schema import SESSION_TYPES
 from analytics.store import open_store, set_meta
-from conftest import add_enrollments, add_sessions
+from conftest import add_enrollments, add_referrals, add_sessions, set_first_contacts
 from tests.support import AUTH
 
 ROLES_TOML = """
@@ -123,6 +124,33 @@ def fill_three_sites(store) -> None:
                              SESSION_TYPES[(i + k) % 5], f"clin{(i + k) % 4}", 180, minutes, status))
     add_enrollments(store, rows)
     add_sessions(store, sessions)
+    add_three_site_referrals(store)
+
+
+def add_three_site_referrals(store) -> None:
+    """Referrals at the three sites: one admitted per episode (e9 and e21 were asked for at
+    another site than the one that admitted them), others of every outcome, a referral
+    source on most; first contacts on two thirds of the enrollments."""
+    outcomes = ("declined", "not_eligible", "no_show", "referred_elsewhere", "pending")
+    rows, contacts = [], {}
+    for i in range(36):
+        month = 1 + i % 9
+        site = ("North", "South", "East")[(i + (1 if i in (9, 21) else 0)) % 3]
+        program = "Adult IOP" if i % 2 else "Adolescent IOP"
+        admit = date(2024, month, 1 + i % 27)
+        contact = admit - timedelta(days=2 + i % 11)
+        source = {"referral_source": ("Self", "Court", "Primary care")[i % 3]} if i % 4 else {}
+        rows.append((f"ra{i}", f"p{i % 30}", site, program, contact, contact + timedelta(days=1 + i % 3),
+                     "admitted", f"e{i}", source))
+        if i % 3:
+            contacts[f"e{i}"] = (contact + timedelta(days=i % 2)).isoformat()
+    for j in range(30):
+        contact = date(2024, 1 + j % 9, 1 + (3 * j) % 28)
+        rows.append((f"rn{j}", f"q{j}", ("North", "South", "East")[j % 3], "Adult IOP" if j % 2 else "Adolescent IOP",
+                     contact, contact + timedelta(days=4) if j % 3 else None, outcomes[j % 5], None,
+                     {"referral_source": ("Self", "Court")[j % 2]}))
+    add_referrals(store, rows)
+    set_first_contacts(store, contacts)
 
 
 def test_site_lead_sees_only_their_site_whatever_the_filter_names(store):
@@ -133,11 +161,20 @@ def test_site_lead_sees_only_their_site_whatever_the_filter_names(store):
             bind_filters(cur, filters, NORTH)
             episodes = cur.execute("SELECT DISTINCT site FROM main.selected_episodes()").fetchall()
             sessions = cur.execute("SELECT DISTINCT site FROM main.selected_sessions()").fetchall()
+            referrals = cur.execute("SELECT DISTINCT site FROM main.selected_referrals()").fetchall()
+            intake = cur.execute("SELECT DISTINCT site FROM main.intake_episodes()").fetchall()
             assert set(episodes) <= {("North",)} and set(sessions) <= {("North",)}, filters
+            assert set(referrals) <= {("North",)} and set(intake) <= {("North",)}, filters
         bind_filters(cur, Filters(), NORTH)
         assert cur.execute("SELECT count(*) FROM main.selected_episodes()").fetchone()[0] == 12
         bind_filters(cur, Filters(sites=("South",)), NORTH)
         assert cur.execute("SELECT count(*) FROM main.selected_sessions()").fetchone()[0] == 0
+        assert cur.execute("SELECT count(*) FROM main.selected_referrals()").fetchone()[0] == 0
+        bind_filters(cur, Filters(), NORTH)
+        # e9 was asked for at South and admitted at North: the referral is South's
+        assert cur.execute("SELECT count(*) FROM main.selected_referrals() WHERE referral_id = 'ra9'").fetchone()[0] == 0
+        # North's admitted requests (12 episodes less e9 and e21) and 10 of the others
+        assert cur.execute("SELECT count(*) FROM main.selected_referrals()").fetchone()[0] == 10 + 10
 
 
 # Sample values for the few queries that take parameters besides the filters. A new
@@ -153,13 +190,16 @@ QUERY_PARAMS = {
     "by_week": True,
     "unplanned": ["dropped_out", "terminated"],
     "grain": "month",
+    "edges": [-100000, 0, 1, 4, 8, 15],
+    "patients": True,
 }
 ALL_QUERIES = sorted(p.relative_to(SQL_DIR).with_suffix("").as_posix() for p in SQL_DIR.glob("*/*.sql"))
 # Import-path queries validate a batch in its staging tables (ingest_*) inside the
 # import transaction; nobody reads them through a page.
 IMPORT_QUERIES = {q for q in ALL_QUERIES if re.search(r"\bingest_\w+", q + " " + sql_text(q))}
-# Read the store as a whole on purpose (docs/security.md): one data cutoff for everybody.
-WHOLE_STORE_QUERIES = {"store/default_as_of"} | IMPORT_QUERIES
+# Read the store as a whole on purpose (docs/security.md): one data cutoff for everybody, and
+# whether a filtered column selects episodes does not depend on who asks (names only).
+WHOLE_STORE_QUERIES = {"store/default_as_of", "store/enrollment_columns_held"} | IMPORT_QUERIES
 
 
 def _run(cur, name: str) -> pd.DataFrame:
@@ -240,11 +280,11 @@ def test_every_query_is_scoped(three_sites):
 
 
 def test_queries_read_patient_tables_only_through_the_scoped_macros():
-    """A query file that reads enrollments or sessions directly must also be scoped: it starts
-    from selected_episodes()/selected_sessions() (joining raw rows to them) or applies
-    allowed_sites itself."""
-    raw = re.compile(r"\b(from|join)\s+(main\.|store\.)?(enrollments|sessions)\b", re.IGNORECASE)
-    scoped = re.compile(r"selected_(episodes|sessions)\(\)|getvariable\('allowed_sites'\)")
+    """A query file that reads enrollments, sessions or referrals directly must also be scoped:
+    it starts from selected_episodes()/selected_sessions()/selected_referrals() or
+    intake_episodes() (joining raw rows to them) or applies allowed_sites itself."""
+    raw = re.compile(r"\b(from|join)\s+(main\.|store\.)?(enrollments|sessions|referrals)\b", re.IGNORECASE)
+    scoped = re.compile(r"selected_(episodes|sessions|referrals)\(\)|intake_episodes\(\)|getvariable\('allowed_sites'\)")
     offenders = [
         q for q in ALL_QUERIES
         if q not in WHOLE_STORE_QUERIES and raw.search(sql_text(q)) and not scoped.search(sql_text(q))

@@ -28,6 +28,7 @@ PAGES = {
     "retention": ("Retention", "Retention", 4),
     "attendance": ("Attendance and sessions", "Attendance and session completion", 5),
     "therapy_mix": ("Therapy mix", "Therapy mix", 4),
+    "access": ("Access", "Access and early engagement", 2),
     "qi": ("QI meeting", "QI meeting", 5),
     "data": ("Data", "Data", 1),
 }
@@ -135,3 +136,21 @@ def test_csv_download_is_suppressed_and_formula_safe(page, dashboard_url, tmp_pa
     assert all(r["episodes"] == "<11" for r in small)
     for r in rows:
         assert r["episodes"] == "<11" or int(r["episodes"]) >= 11
+
+
+def test_access_page_download_is_suppressed(page, dashboard_url, tmp_path):
+    """The Access page's continuation table, downloaded in the browser: the tiny site's counts read '<11'."""
+    import csv
+    import io
+
+    page.goto(f"{dashboard_url}/access")
+    assert_page_drawn(page, "access")
+    button = page.locator(".st-key-dl_continuation_by_site button")
+    page.locator('[data-testid="stExpander"]').filter(has=button).locator("summary").click()
+    with page.expect_download(timeout=90_000) as info:
+        button.click()
+    target = tmp_path / "continuation_by_site.csv"
+    info.value.save_as(target)
+    rows = {r["site"]: r for r in csv.DictReader(io.StringIO(target.read_text(encoding="utf-8")))}
+    assert rows["Pinewood"]["eligible"] == "<11" and rows["Pinewood"]["day_4"] == "<11"
+    assert int(rows["Northgate"]["eligible"]) >= 11

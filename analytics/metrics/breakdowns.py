@@ -38,6 +38,9 @@ SESSION_ONLY_DIMENSIONS: dict[str, str] = {
     "month": "strftime(session_date, '%Y-%m')",
 }
 SESSION_DIMENSIONS: dict[str, str] = {**EPISODE_DIMENSIONS, **SESSION_ONLY_DIMENSIONS}
+# Over selected_referrals() columns: the referral's own site (its program splits the
+# funnel plots), then any extra referral column (referral source, ...).
+REFERRAL_DIMENSIONS: dict[str, str] = {"site": "site"}
 WEEKDAY_ORDER: tuple[str, ...] = (
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
 )
@@ -68,6 +71,36 @@ def extra_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
         "SELECT DISTINCT unnest(map_keys(extra)) AS k FROM main.enrollments ORDER BY k"
     ).fetchall()
     return [r[0] for r in rows if r[0] is not None]
+
+
+def referral_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The extra referral column names the store holds, sorted (read from the whole store)."""
+    rows = cur.execute(
+        "SELECT DISTINCT unnest(map_keys(extra)) AS k FROM main.referrals ORDER BY k"
+    ).fetchall()
+    return [r[0] for r in rows if r[0] is not None]
+
+
+@suppressed_by(nothing_to_hide="the names of the breakdown dimensions")
+def referral_dimensions(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every dimension a referral figure may be broken down by: its site, then its extra columns."""
+    return list(REFERRAL_DIMENSIONS) + [c for c in referral_columns(cur) if c not in REFERRAL_DIMENSIONS]
+
+
+def referral_dimension_sql(cur: duckdb.DuckDBPyConnection, dimension: str) -> tuple[str, dict[str, str]]:
+    """(SQL expression, bound parameters) for a referral breakdown; UnknownColumnError otherwise.
+
+    >>> referral_dimension_sql(cur, "referral_source")
+    ('extra[$dimension_column]', {'dimension_column': 'referral_source'})
+    """
+    if dimension in REFERRAL_DIMENSIONS:
+        return REFERRAL_DIMENSIONS[dimension], {}
+    known = referral_columns(cur)
+    if dimension in known:
+        return EXTRA_EXPRESSION, {EXTRA_PARAMETER: dimension}
+    raise UnknownColumnError(
+        f"unknown referral breakdown {dimension!r}; known: {', '.join(list(REFERRAL_DIMENSIONS) + known)}"
+    )
 
 
 @suppressed_by(nothing_to_hide="the names of the breakdown dimensions")
@@ -112,7 +145,7 @@ def with_dimension(template: str, expression: str) -> str:
     the SQL through here.
     """
     allowed = (
-        set(EPISODE_DIMENSIONS.values()) | set(SESSION_DIMENSIONS.values())
+        set(EPISODE_DIMENSIONS.values()) | set(SESSION_DIMENSIONS.values()) | set(REFERRAL_DIMENSIONS.values())
         | {EXTRA_EXPRESSION, TOTAL_EXPRESSION}
     )
     if expression not in allowed:
@@ -123,11 +156,13 @@ def with_dimension(template: str, expression: str) -> str:
 
 
 def check_filter_columns(cur: duckdb.DuckDBPyConnection, filters: Filters) -> None:
-    """Raise UnknownColumnError when a COLUMN=VALUE filter names a column the store lacks."""
+    """Raise UnknownColumnError when a COLUMN=VALUE filter names a column neither the
+    enrollments nor the referrals hold. A column only referrals hold is valid: it selects
+    referrals by their own value and no episode (docs/metrics.md, "Breakdowns and filters")."""
     wanted = sorted({col for col, _ in filters.extra})
     if not wanted:
         return
-    known = extra_columns(cur)
+    known = sorted(set(extra_columns(cur)) | set(referral_columns(cur)))
     for col in wanted:
         if col not in known:
             raise UnknownColumnError(

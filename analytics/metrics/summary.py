@@ -1,7 +1,7 @@
 """The headline metrics in one call, and the `python -m analytics metrics` command.
 
 summary() opens one read cursor, binds the filters once, and calls the
-functions that define each figure (retention, outcomes, sessions, dose, mix),
+functions that define each figure (retention, outcomes, sessions, dose, mix, access),
 so the CLI, the pages and the exports show the same numbers.
 
 >>> summary(open_store("sample_data/sample.duckdb")).to_dict()["retention"]
@@ -17,6 +17,7 @@ from datetime import date
 import pandas as pd
 
 from analytics.metrics import dose
+from analytics.metrics import intake
 from analytics.metrics import mix
 from analytics.metrics import discharges
 from analytics.metrics import retention
@@ -52,6 +53,9 @@ class Summary:
     episode_weeks: int = 0
     median_weekly_hours: float | None = None
     dose_target_met_rate: float | None = None
+    # waits, NIATx continuation, IET-style initiation and engagement, referral outcomes
+    # (analytics.metrics.intake; the keys of intake.ACCESS_KEYS)
+    access: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready keys (as_of as 'YYYY-MM-DD'), in the order of docs/metrics.md."""
@@ -75,6 +79,7 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         readmit = discharges.readmission_rates(cur)
         rates, therapy = _session_figures(cur)
         dosage = dose.dose_summary(cur)
+        access = intake.access_summary(cur, patients=False).to_dict()
     return Summary(
         as_of=as_of,
         episodes=out.episodes,
@@ -95,6 +100,7 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         episode_weeks=dosage.episode_weeks,
         median_weekly_hours=dosage.median_weekly_hours,
         dose_target_met_rate=dosage.dose_target_met_rate,
+        access=access,
     )
 
 

@@ -6,7 +6,10 @@ An active episode (not discharged by as_of) is listed when, as of the data's dat
 - it attended fewer than half of its expected sessions in the last 14 days
   (as_of - 13 .. as_of), when it had any; or
 - both of its last 2 complete episode-weeks were below its program's dose target
-  (the dose owner's week rules, analytics/sql/episode_weeks.sql).
+  (the dose owner's week rules, analytics/sql/episode_weeks.sql); or
+- it was admitted 7 or more days ago (admit_date <= as_of - 7) and has no attended
+  session yet: the first week after admission is where people are lost between intake
+  and treatment (docs/qi.md, "At-risk list").
 Expected sessions exclude program cancellations, as everywhere else.
 
 Patient-level rows: only for scopes with patient_level (PermissionError otherwise),
@@ -45,6 +48,8 @@ def _reasons(row: pd.Series) -> str:
                    "in the last 14 days")
     if row["low_dose"]:
         out.append(f"below the {row['target_hours']:g} h weekly dose target in each of the last 2 complete weeks")
+    if row["not_started"]:
+        out.append(f"admitted {int(row['days_since_admission'])} days ago with no attended session")
     return "; ".join(out)
 
 

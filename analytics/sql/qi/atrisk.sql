@@ -1,11 +1,11 @@
 -- (continues episode_weeks.sql) The at-risk list: active episodes at as_of that
--- meet any of three outreach rules. The dose rule reads episode_weeks.sql's
+-- meet any of four outreach rules. The dose rule reads episode_weeks.sql's
 -- `episodes` (complete weeks, target) and `week_minutes`, so the week rules stay
 -- in one place. "Expected" sessions are every session except program_cancelled
 -- (as in session_counts.sql); "missed" means no_show.
 , active AS (
     -- discharge_date is NULL when the episode had not ended by as_of
-    SELECT episode_id, patient_id, site, program, as_of
+    SELECT episode_id, patient_id, site, program, admit_date, as_of
     FROM main.selected_episodes()
     WHERE discharge_date IS NULL
 ),
@@ -60,7 +60,10 @@ SELECT
     ld.episode_id IS NOT NULL                  AS low_dose,
     ld.target_hours,
     la.last_attended,
-    a.as_of - la.last_attended                 AS days_since_attended
+    a.as_of - la.last_attended                 AS days_since_attended,
+    -- a week without starting: admitted 7 or more days ago, no attended session yet
+    la.last_attended IS NULL AND a.admit_date <= a.as_of - 7 AS not_started,
+    a.as_of - a.admit_date                     AS days_since_admission
 FROM active AS a
 LEFT JOIN streak AS st USING (episode_id)
 LEFT JOIN recent AS r USING (episode_id)
@@ -69,4 +72,5 @@ LEFT JOIN low_dose AS ld USING (episode_id)
 WHERE coalesce(st.missed_in_row, 0) >= 2
    OR (coalesce(r.expected_14, 0) > 0 AND 2 * r.attended_14 < r.expected_14)
    OR ld.episode_id IS NOT NULL
+   OR (la.last_attended IS NULL AND a.admit_date <= a.as_of - 7)
 ORDER BY days_since_attended DESC NULLS FIRST, a.site, a.episode_id
