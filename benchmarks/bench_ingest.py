@@ -9,12 +9,20 @@ is that process's own (os.wait4 rusage):
    dates and minutes, vocabularies, duplicates, episode join), without writing.
 It prints rows/s (session rows, wall clock), CPU seconds and peak RSS.
 
+With --referrals N, also a referrals export of N rows (the generator's --full
+output with --referrals N, over the episodes of the first --sessions size): its
+first import into a store holding the enrollments (every admitted referral's
+episode is checked against them), a second import (every row unchanged), and
+DuckDB reading, casting and writing it with no checks, printed in referral
+rows/s beside the sessions' figures.
+
 Targets (2 cores): >= 1 M rows/s for the first import; <= 2 GB peak RSS at 10 M.
 Nothing is asserted; figures are printed.
 
     .venv/bin/python benchmarks/bench_ingest.py                      # 1 M
     .venv/bin/python benchmarks/bench_ingest.py --steps              # 1 M, and where the time goes
     .venv/bin/python benchmarks/bench_ingest.py --sessions 1000000 10000000 --workdir /data/bench
+    .venv/bin/python benchmarks/bench_ingest.py --referrals 1000000  # 1 M sessions, then 1 M referrals
 """
 from __future__ import annotations
 
@@ -69,6 +77,22 @@ DUCKDB_FLOOR = textwrap.dedent("""
     con.execute("INSERT INTO store.sessions SELECT session_id, episode_id, session_date::DATE, "
                 "session_type, clinician, scheduled_minutes::INTEGER, attended_minutes::INTEGER, status, "
                 "NULL, NULL FROM read_csv($p, header = true, all_varchar = true)", {"p": sys.argv[1]})
+""")
+
+
+# The same floor for a referrals export: the extra columns (referral_source) gathered
+# into the MAP as the importer stores them.
+REFERRALS_FLOOR = textwrap.dedent("""
+    import sys, duckdb
+    from analytics.store.schema import STORE_DDL
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("ATTACH " + repr(sys.argv[2]) + " AS store")
+    con.execute(next(ddl for ddl in STORE_DDL if "store.referrals " in ddl))
+    con.execute("INSERT INTO store.referrals SELECT referral_id, patient_id, site, program, "
+                "first_contact_date::DATE, intake_assessment_date::DATE, outcome, episode_id, "
+                "MAP(['referral_source'], [referral_source]), NULL, NULL "
+                "FROM read_csv($p, header = true, all_varchar = true)", {"p": sys.argv[1]})
 """)
 
 
@@ -144,23 +168,32 @@ def measured(args: list[str], env: dict | None = None) -> dict:
             "stdout": out}
 
 
-def generate(sessions: int, workdir: Path, seed: int) -> Path:
+def generate(sessions: int, workdir: Path, seed: int, referrals: int | None = None) -> Path:
+    """The generator's exports for about this many sessions (with referrals: its --full
+    exports with that many referrals), written once into workdir and reused."""
     episodes = max(1, round(sessions / SESSIONS_PER_EPISODE))
-    data = workdir / f"s{sessions}"
-    if not (data / "sessions.csv").exists():
+    data = workdir / (f"s{sessions}" if referrals is None else f"s{sessions}_r{referrals}")
+    wanted = data / ("sessions.csv" if referrals is None else "referrals.csv")
+    if not wanted.exists():
         t0 = time.perf_counter()
+        full = [] if referrals is None else ["--referrals", str(referrals)]
         subprocess.run([sys.executable, "-m", "sample_data.generate", "--episodes", str(episodes),
-                        "--seed", str(seed), "--out", str(data)], cwd=REPO, check=True,
+                        "--seed", str(seed), "--out", str(data), *full], cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
         print(f"generated {data} in {time.perf_counter() - t0:.1f} s")
     return data
 
 
+def line_count(path: Path) -> int:
+    """Data rows of a CSV written by the generator (one line each, after the header)."""
+    with open(path, "rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b"")) - 1
+
+
 def bench(sessions: int, workdir: Path, seed: int, show_steps: bool = False) -> None:
     data = generate(sessions, workdir, seed)
     enrollments, session_file = data / "enrollments.csv", data / "sessions.csv"
-    with open(session_file, "rb") as f:
-        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b"")) - 1
+    rows = line_count(session_file)
     db = data / "bench.duckdb"
     for stale in (db, Path(str(db) + ".wal"), data / "fixed.duckdb", data / "fixed.duckdb.wal"):
         stale.unlink(missing_ok=True)
@@ -211,6 +244,48 @@ def bench(sessions: int, workdir: Path, seed: int, show_steps: bool = False) -> 
         print(steps["stdout"].rstrip())
 
 
+def bench_referrals(referrals: int, sessions: int, workdir: Path, seed: int) -> None:
+    """First and repeat import of a referrals export into a store holding its enrollments."""
+    data = generate(sessions, workdir, seed, referrals)
+    enrollments, referral_file = data / "enrollments.csv", data / "referrals.csv"
+    rows = line_count(referral_file)
+    db, fixed_db, floor_db = data / "bench.duckdb", data / "fixed.duckdb", data / "floor.duckdb"
+    for path in (db, fixed_db, floor_db):
+        for stale in (path, Path(str(path) + ".wal")):
+            stale.unlink(missing_ok=True)
+    ingest = [sys.executable, "-m", "analytics", "ingest", "--db", str(db), "--format", "json"]
+    header_only = data / "header_only.csv"
+    header_only.write_text(referral_file.open().readline())
+    fixed = measured([sys.executable, "-m", "analytics", "ingest", "--db", str(fixed_db), "--format", "json",
+                      str(header_only)])
+    enrolled = measured(ingest + [str(enrollments)])
+    first = measured(ingest + [str(referral_file)])
+    counts = json.loads(first["stdout"])["files"][0]
+    second = measured(ingest + [str(referral_file)])
+    again = json.loads(second["stdout"])["files"][0]
+    floor = measured([sys.executable, "-c", REFERRALS_FLOOR, str(referral_file), str(floor_db)])
+    for path in (fixed_db, floor_db):
+        path.unlink(missing_ok=True)
+
+    size_mb = referral_file.stat().st_size / 2**20
+    enrollment_rows = json.loads(enrolled["stdout"])["files"][0]["rows"]
+    print(f"\n== {rows:,} referral rows ({size_mb:.0f} MB CSV) against {enrollment_rows:,} enrollments ==")
+    for label, m in (("first import (enrollments in store)", first), ("second import (all unchanged)", second),
+                     ("DuckDB read+cast+write, no checks", floor)):
+        print(f"{label:36s} {m['wall']:7.2f} s wall  {rows / m['wall'] / 1e6:5.2f} M rows/s  "
+              f"{m['cpu']:7.2f} s CPU  peak RSS {m['rss_mb']:7.0f} MB")
+    net = first["wall"] - fixed["wall"]
+    print(f"{'(a header-only import: fixed cost)':36s} {fixed['wall']:7.2f} s wall  {'':15s}"
+          f"{fixed['cpu']:7.2f} s CPU  peak RSS {fixed['rss_mb']:7.0f} MB")
+    print(f"first import without the fixed cost: {net:.2f} s wall, {rows / net / 1e6:.2f} M rows/s, "
+          f"{first['cpu'] - fixed['cpu']:.2f} s CPU")
+    print(f"first import / DuckDB floor: {first['wall'] / floor['wall']:.2f}x the wall time")
+    print(f"(the enrollments before it, {enrollment_rows:,} rows with first_contact_date: "
+          f"{enrolled['wall']:.2f} s wall)")
+    print(f"first import counts: {counts}")
+    print(f"second import counts: {again}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[1_000_000])
@@ -218,12 +293,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--steps", action="store_true",
                         help="also time each statement of a first import (one more run)")
+    parser.add_argument("--referrals", type=int, nargs="*", default=[], metavar="N",
+                        help="also import a referrals export of N rows, over the first size's episodes")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"cpus available: {len(os.sched_getaffinity(0))}; memory limit for the import: "
           f"{os.environ.get('IOP_IMPORT_MEMORY_LIMIT', '1GB (default)')}")
     for n in args.sessions:
         bench(n, args.workdir, args.seed, args.steps)
+    for n in args.referrals:
+        bench_referrals(n, args.sessions[0], args.workdir, args.seed)
 
 
 if __name__ == "__main__":

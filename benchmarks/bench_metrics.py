@@ -71,34 +71,12 @@ def prepare(sessions: int, workdir: Path, seed: int, referrals: int | None = Non
 
     t0 = time.perf_counter()
     store = Store(str(db))
-    result = import_files(store, [data / "enrollments.csv", data / "sessions.csv"])
-    count = load_referrals(store, data / "referrals.csv")
+    result = import_files(store, [data / "enrollments.csv", data / "sessions.csv", data / "referrals.csv"])
     store.close()
-    print(f"imported {[(f.kind, f.inserted, f.rejected) for f in result.files]} and {count} referrals "
+    print(f"imported {[(f.kind, f.inserted, f.rejected) for f in result.files]} "
           f"in {time.perf_counter() - t0:.1f} s")
     (data / "imported.ok").write_text("ok\n")
     return db
-
-
-def load_referrals(store, path: Path) -> int:
-    """The generator's referrals.csv written straight into the store (batch 0): every
-    column besides the canonical ones kept in `extra`, as the importer keeps them."""
-    from analytics.store.schema import REFERRAL_COLUMNS
-
-    canonical = [c.name for c in REFERRAL_COLUMNS]
-    with store.write() as cur:
-        header = [d[0] for d in cur.execute("SELECT * FROM read_csv($p, all_varchar = true) LIMIT 0",
-                                            {"p": str(path)}).description]
-        extra = [h for h in header if h not in canonical]
-        # column names come from the schema and from the generator's own header
-        values = ", ".join(f'"{h}"' for h in extra)
-        cur.execute(
-            f"INSERT INTO store.referrals ({', '.join(canonical)}, extra, batch_id, source_line) "
-            f"SELECT {', '.join(canonical)}, MAP($keys::VARCHAR[], [{values}]::VARCHAR[]), 0, "
-            "row_number() OVER () + 1 FROM read_csv($p, all_varchar = false, "
-            "types = {'intake_assessment_date': 'DATE', 'first_contact_date': 'DATE'})",
-            {"p": str(path), "keys": extra})
-        return cur.execute("SELECT count(*) FROM store.referrals").fetchone()[0]
 
 
 def measure(db: str, repeats: int) -> dict:

@@ -38,7 +38,9 @@ def upload() -> None:
     if not STORE_WIDE:
         st.info("Importing is for clinical directors (it changes every site's data).")
         return
-    st.caption("Attendance/duration exports (sessions) and enrollment/discharge exports, as CSV or Excel. "
+    st.caption("Attendance/duration exports (sessions), enrollment/discharge exports, and referral exports "
+               "(referrals: every request for service, admitted or not, e.g. from the intake team's CRM), "
+               "as CSV or Excel; each file's kind is told from its headers. "
                "Every row is either loaded or kept with its reason in the rejected rows below. "
                "Re-importing a file updates changed rows and leaves the rest unchanged.")
     finished = st.session_state.pop(_RESULT_KEY, None)

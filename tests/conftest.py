@@ -10,6 +10,10 @@ Helpers take small hand-made rows so each test states its own data:
 The services the suite starts for real come as fixtures, each tied to a marker that its tests
 must carry (checked before the test runs): pg_cluster and lake_target (`lake`), chromium
 (`browser`), nginx (`nginx`). Paths, runners and the sample data are in tests/support.py.
+
+The generator's --full exports (enrollments with first_contact_date, sessions, assessments,
+referrals) come written once per run (`full_exports`), and imported through the real importer
+into a shared store (`full_store_path`; enrollments, sessions and referrals).
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ import pytest
 
 from analytics.filters import Filters
 from analytics.store import Store, bind_filters
-from tests.support import unavailable
+from tests.support import import_full_exports, unavailable, write_full_exports
 
 
 @contextmanager
@@ -138,6 +142,23 @@ def sample_store_path(tmp_path_factory) -> str:
 
     path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     ensure_sample_store(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def full_exports(tmp_path_factory) -> Path:
+    """The generator's --full exports of the sample's size and seed (400 episodes, seed 1),
+    written once per run: enrollments with first_contact_date, sessions, assessments, referrals.
+    Read them, never change them."""
+    return write_full_exports(tmp_path_factory.mktemp("full_exports"))
+
+
+@pytest.fixture(scope="session")
+def full_store_path(full_exports, tmp_path_factory) -> str:
+    """An embedded store of the --full exports (enrollments, sessions, referrals) imported
+    through the real importer, once per run. Shared: a test that writes copies it first."""
+    path = tmp_path_factory.mktemp("full_store") / "full.duckdb"
+    import_full_exports(path, full_exports)
     return str(path)
 
 

@@ -4,6 +4,7 @@ store, free ports, and the rule for a missing service (skip on a laptop, fail in
 >>> run_analytics("metrics", "--db", path, "--format", "json")   # `python -m analytics ...`, finished
 >>> at = run_page("pages/retention.py", email="lead@example.org")  # signed in, login configured
 >>> import_sample(target)                                          # the committed sample exports, imported
+>>> import_full_exports(store, write_full_exports(tmp_path / "exports"))  # the generator's --full exports
 >>> port = free_port()
 >>> unavailable("nginx is missing")                                # pytest.skip, or pytest.fail under CI=true
 """
@@ -14,9 +15,13 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
+
+if TYPE_CHECKING:
+    from analytics.ingest.importer import ImportResult
+    from analytics.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "sample_data"
@@ -100,18 +105,42 @@ def import_sample(target: str | Path, **import_args) -> None:
         store.close()
 
 
-def import_generated(target: str | Path, directory: str | Path) -> None:
-    """A store at target holding what `python -m sample_data.generate --full` wrote to
-    directory: enrollments (with first_contact_date) and sessions through the importer,
-    referrals written as the generator made them (benchmarks.bench_metrics.load_referrals)."""
+# -- the generator's --full exports -----------------------------------------------------
+# The kinds of the --full exports that tests import by default: enrollments (with
+# first_contact_date, left empty at one site), sessions and referrals.
+FULL_EXPORT_KINDS = ("enrollments", "sessions", "referrals")
+
+
+def write_full_exports(out: Path, *, episodes: int | None = None, seed: int | None = None,
+                       referrals: int | None = None) -> Path:
+    """The generator's --full exports written into out (created): by default those of the
+    committed sample's size and seed (400 episodes, seed 1). Returns out.
+
+    referrals: the number of requests for service in all (the generator's --referrals).
+    """
+    from sample_data import SAMPLE_EPISODES, SAMPLE_SEED
+    from sample_data.generate import generate, write_csv
+
+    generated = generate(SAMPLE_EPISODES if episodes is None else episodes,
+                         SAMPLE_SEED if seed is None else seed, full=True, referrals=referrals)
+    write_csv(generated, Path(out))
+    return Path(out)
+
+
+def import_full_exports(target: Store | str | Path, exports: Path, kinds: tuple[str, ...] = FULL_EXPORT_KINDS,
+                        **import_args) -> ImportResult:
+    """Import the --full exports of kinds from the directory exports into a store (a Store, or
+    the target of one: a file or a DuckLake), in one command through the real importer, as a
+    site's own data would be imported. Returns the import's result.
+    """
     from analytics.ingest.importer import import_files
     from analytics.store import Store
-    from benchmarks.bench_metrics import load_referrals
 
-    directory = Path(directory)
+    files = [Path(exports) / f"{kind}.csv" for kind in kinds]
+    if isinstance(target, Store):
+        return import_files(target, files, **import_args)
     store = Store(str(target))
     try:
-        import_files(store, [directory / "enrollments.csv", directory / "sessions.csv"])
-        load_referrals(store, directory / "referrals.csv")
+        return import_files(store, files, **import_args)
     finally:
         store.close()

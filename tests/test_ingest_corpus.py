@@ -15,6 +15,7 @@ import pytest
 
 from analytics.ingest.importer import ImportRefused, import_files
 from analytics.store import Store
+from analytics.store.schema import KINDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
 MALFORMED = sorted((FIXTURES / "malformed").glob("*.csv"))
@@ -74,14 +75,14 @@ def test_every_row_is_loaded_or_rejected_with_its_reasons(base_store, path):
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in MALFORMED if p.stem.startswith("enrollments")],
+    "path", [p for p in MALFORMED if p.stem.startswith(("enrollments", "referrals"))],
     ids=lambda p: p.stem,
 )
 def test_rejects_never_hold_patient_ids_or_free_text(base_store, path):
     with open(path, newline="", encoding="utf-8-sig") as handle:
         header, *records = [r for r in csv.reader(handle) if r]
-    canonical = {"episode_id", "site", "program", "admit_date", "discharge_date",
-                 "discharge_reason", "planned_weeks"}
+    kind = tomllib.loads(path.with_suffix(".toml").read_text())["kind"]
+    canonical = {c.name for c in KINDS[kind].columns if not c.free_text}
     secret_columns = [i for i, h in enumerate(header) if h not in canonical]  # patient_id and extras
     secrets = {r[i] for r in records for i in secret_columns if i < len(r) and r[i]}
     assert secrets
@@ -123,3 +124,25 @@ def test_unreadable_files_are_refused_and_change_nothing(base_store, name, capsy
         log = cur.execute("SELECT file, status, message FROM import_log ORDER BY batch_id DESC LIMIT 1").fetchone()
     assert after == before and sessions == 0
     assert log == (name, "refused", refused.value.problem)
+
+
+def test_every_reject_reason_the_row_checks_give_is_in_the_docs():
+    """docs/data-format.md lists every reason a row can be rejected for (up to its details)."""
+    import re
+
+    from analytics.store import SQL_DIR
+
+    docs = (Path(__file__).parent.parent / "docs" / "data-format.md").read_text()
+    reasons = [
+        (path.name, reason.replace("''", "'"))
+        for path in sorted((SQL_DIR / "ingest").glob("*.sql"))
+        for reason in re.findall(r"'reason':\s*'((?:[^']|'')*)'", path.read_text())
+    ]
+    assert len(reasons) > 20
+    undocumented = []
+    for name, reason in reasons:
+        generic = re.sub(r"^missing; \w+ is required(?=$| \()", "missing; <column> is required", reason)
+        head = re.split(r" \(|: this|; expected", generic)[0].strip()  # before the row's own details
+        if head not in docs:
+            undocumented.append((name, reason))
+    assert undocumented == []

@@ -33,8 +33,7 @@ from analytics.privacy.suppression import is_hidden, suppress_table, suppression
 from analytics.store import Store, bind_filters
 from benchmarks.pandas_intake import ACCESS_KEYS, OUTCOMES, load_access_frames, pandas_access
 from benchmarks.pandas_selection import day_number, day_numbers
-from sample_data.generate import main as generate
-from tests.support import import_generated, run_analytics
+from tests.support import import_full_exports, run_analytics, write_full_exports
 
 CASES = case_paths("intake")
 
@@ -88,10 +87,10 @@ def test_a_filter_on_a_column_only_referrals_hold_is_valid(store):
 # -- against pandas on generated data ----------------------------------------------------------
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Store:
-    """600 generated episodes with referrals and first contacts (--full), in a store."""
-    out = tmp_path_factory.mktemp("intake")
-    assert generate(["--episodes", "600", "--seed", "5", "--out", str(out), "--full"]) == 0
-    import_generated(out / "store.duckdb", out)
+    """600 generated episodes with referrals and first contacts (--full), imported through
+    the real importer."""
+    out = write_full_exports(tmp_path_factory.mktemp("intake"), episodes=600, seed=5)
+    import_full_exports(out / "store.duckdb", out)
     store = Store(str(out / "store.duckdb"))
     yield store
     store.close()

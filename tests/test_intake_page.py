@@ -18,8 +18,7 @@ from test_analyst_view import SHOWN_AS_HIDDEN, shown_figures, shown_metrics
 from analytics.filters import Filters, Scope
 from analytics.metrics import intake
 from analytics.store import Store, set_meta
-from sample_data.generate import main as generate
-from tests.support import import_generated, run_page
+from tests.support import run_page
 from ui.context import K_SITES
 
 PAGE = "pages/access.py"
@@ -39,22 +38,13 @@ SECTIONS = ("From first contact to the fourth day of care", "Referral outcomes b
             "Continuation in the first 28 days", "IET-style initiation and engagement (not the HEDIS measure)")
 
 
-@pytest.fixture(scope="module")
-def full_store(tmp_path_factory) -> str:
-    """The committed sample's arguments with --full: 400 episodes, 642 referrals."""
-    out = tmp_path_factory.mktemp("access_page")
-    assert generate(["--episodes", "400", "--seed", "1", "--out", str(out), "--full"]) == 0
-    import_generated(out / "store.duckdb", out)
-    return str(out / "store.duckdb")
-
-
 @pytest.fixture
-def env(full_store, tmp_path, monkeypatch):
+def env(full_store_path, tmp_path, monkeypatch):
     import streamlit as st
 
     st.cache_data.clear()
     store = tmp_path / "store.duckdb"
-    shutil.copy(full_store, store)  # downloads and logins write audit rows
+    shutil.copy(full_store_path, store)  # downloads and logins write audit rows
     roles = tmp_path / "roles.toml"
     roles.write_text(ROLES)
     monkeypatch.setenv("IOP_DB", str(store))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -146,6 +147,45 @@ def test_a_replica_skips_the_latest_wins_join_only_for_tables_without_superseded
         plans = {kind: "\n".join(r[1] for r in cur.execute(
             "EXPLAIN SELECT count(*) FROM main." + kind).fetchall()) for kind in ("sessions", "enrollments")}
     assert "ANTI" in plans["enrollments"] and "ANTI" not in plans["sessions"]
+    writer.close()
+    replica.close()
+
+
+@pytest.mark.lake
+def test_referrals_and_first_contact_dates_are_partitioned_read_by_a_replica_and_replaced_by_id(lake_target, tmp_path):
+    writer, replica = Store(lake_target), Store(lake_target)
+    enr = write_csv(tmp_path / "enr.csv", ENROLLMENT_HEADER + ",first_contact_date", [
+        "e1,p1,North,Adult IOP,2024-02-05,,,12,2024-01-29",
+        "e2,p2,South,Adult IOP,2024-03-01,,,12,",
+    ])
+    referral_header = "referral_id,patient_id,site,program,first_contact_date,outcome,episode_id,referral_source"
+    # enough rows to be written as data files (a few are inlined into the catalog)
+    v1 = write_csv(tmp_path / "r1.csv", referral_header, [
+        "r1,p1,North,Adult IOP,2024-01-29,admitted,e1,Self",
+        "r2,p3,North,Adult IOP,2024-02-03,pending,,Court",
+        *(f"r{i},p{i},South,Adult IOP,2024-0{1 + i % 3}-1{i % 10},no_show,,Self" for i in range(3, 40)),
+    ])
+    v2 = write_csv(tmp_path / "r2.csv", referral_header, [
+        "r2,p3,North,Adult IOP,2024-02-03,declined,,Court",  # decided since
+    ])
+    import_files(writer, [enr, v1])
+    with replica.read() as cur:
+        files = [r[0] for r in cur.execute(
+            "SELECT data_file FROM ducklake_list_files('store', 'referrals')").fetchall()]
+        assert cur.execute("SELECT episode_id, first_contact_date FROM main.enrollments ORDER BY 1").fetchall() == [
+            ("e1", date(2024, 1, 29)), ("e2", None)]
+    assert sorted({(Path(f).parent.parent.name, Path(f).parent.name) for f in files}) == [
+        ("year=2024", "month=1"), ("year=2024", "month=2"), ("year=2024", "month=3")]
+    assert counts(import_files(writer, [v2])) == [("referrals", 0, 1, 0, 0)]
+    assert counts(import_files(writer, [enr, v2])) == [("enrollments", 0, 0, 2, 0), ("referrals", 0, 0, 1, 0)]
+    with replica.read() as cur:
+        assert cur.execute("SELECT getvariable('lake_superseded_kinds')").fetchone()[0] == ["referrals"]
+        assert cur.execute("SELECT referral_id, outcome, extra['referral_source'] FROM main.referrals ORDER BY 1"
+                           ).fetchall()[:3] == [("r1", "admitted", "Self"), ("r10", "no_show", "Self"),
+                                                ("r11", "no_show", "Self")]
+        assert cur.execute("SELECT count(*), count(*) FILTER (WHERE outcome = 'declined') FROM main.referrals"
+                           ).fetchone() == (39, 1)
+        assert cur.execute("SELECT outcome FROM main.referrals WHERE referral_id = 'r2'").fetchone()[0] == "declined"
     writer.close()
     replica.close()
 

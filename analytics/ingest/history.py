@@ -1,5 +1,5 @@
 """What the imports did: the import log, the rejected rows with their reasons, and
-loaded sessions that a later enrollment update left outside their episode.
+loaded sessions and referrals that a later enrollment update left in conflict with their episode.
 
 All are store-wide (an import is not a site's), so the Data page shows them
 only to roles that may see every site.
@@ -36,3 +36,9 @@ def rejected_rows(cur: duckdb.DuckDBPyConnection, limit: int = 10_000) -> pd.Dat
 def session_conflicts(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Loaded sessions dated outside their episode's current dates (after an enrollment update moved them)."""
     return cur.execute(sql_text("ingest/dq_session_conflicts")).df()
+
+
+def referral_conflicts(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Loaded admitted referrals whose episode is now admitted before their first contact
+    (after an enrollment update moved the admission)."""
+    return cur.execute(sql_text("ingest/dq_referral_conflicts")).df()

@@ -10,7 +10,8 @@ How a file goes in (the store changes in one transaction for the whole command):
    casts each row with column expressions over the whole file, in the file's
    order, so a row's index gives its physical line (lines.py).
 3. Pass 2 (sql/ingest/dq_*.sql), inside the transaction: checks across rows and
-   against the store (duplicates, unknown episodes, sessions outside their episode).
+   against the store (duplicates, unknown episodes, sessions outside their episode,
+   admitted referrals whose episode was admitted before their first contact).
 4. Rejects are written, then the store applies the valid rows by id (apply.py,
    Store.apply_batch: the latest import wins; identical rows are left alone).
 

@@ -58,21 +58,76 @@ class Migration:
     steps: Callable[[MigrationContext], None] = lambda ctx: None
 
 
+# The extra key an older import kept first_contact_date under: the importer now reads any
+# header that matches first_contact_date whatever its case and spaces (ingest/profiles.py).
+_FIRST_CONTACT_KEYS = ("list_filter(map_keys(extra), "
+                       "k -> lower(regexp_replace(trim(k), '\\s+', ' ', 'g')) = 'first_contact_date')")
+
+# Each value moves into the column, and its key leaves the extra columns, when the importer
+# would now read the same text into the same date with the canonical profile. Every version
+# of a row is updated alike (DuckLake keeps replaced versions), so a version is named by
+# (episode_id, batch_id, source_line), unique in a store.
+_MOVE_FIRST_CONTACT_DATES = f"""
+UPDATE store.enrollments
+SET first_contact_date = moved.first_contact_date,
+    extra = moved.extra
+FROM (
+    WITH keyed AS (
+        -- a row with two such keys would be refused now, so it is left alone
+        SELECT episode_id, batch_id, source_line, admit_date, extra, {_FIRST_CONTACT_KEYS} AS keys
+        FROM store.enrollments
+        WHERE first_contact_date IS NULL
+          AND cardinality(extra) > 0
+    ),
+    read AS (
+        -- the value as the canonical profile reads a date (ISO, try_cast as in
+        -- sql/ingest/ingest_enrollments_rows.sql), or NULL for an empty value
+        SELECT *, extra[keys[1]] AS raw, try_cast(extra[keys[1]] AS DATE) AS parsed
+        FROM keyed
+        WHERE len(keys) = 1
+    ),
+    accepted AS (
+        -- an empty value, or a date the importer accepts: a year from 1900 to 2099, not
+        -- after admission. A date in a profile's own format (US dates, say) cannot be read
+        -- without that profile, which the store does not keep: it stays for the next import.
+        SELECT *
+        FROM read
+        WHERE raw IS NULL
+           OR (parsed BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' AND parsed <= admit_date)
+    )
+    SELECT
+        episode_id, batch_id, source_line,
+        parsed AS first_contact_date,
+        map_from_entries(list_filter(map_entries(extra), e -> e.key <> keys[1])) AS extra
+    FROM accepted
+) AS moved
+WHERE enrollments.episode_id = moved.episode_id
+  AND enrollments.batch_id IS NOT DISTINCT FROM moved.batch_id
+  AND enrollments.source_line IS NOT DISTINCT FROM moved.source_line
+"""
+
+# Episodes still holding one after the move, once each (DuckLake keeps replaced versions).
+_FIRST_CONTACT_DATES_LEFT = (
+    f"SELECT count(DISTINCT episode_id) FROM store.enrollments WHERE len({_FIRST_CONTACT_KEYS}) > 0")
+
+
 def _move_first_contact_dates(ctx: MigrationContext) -> None:
     """Enrollments imported before first_contact_date was a column kept it as an extra column.
 
-    Move each value that is an ISO date (or empty) into the column and drop the
-    key, so re-importing the same file leaves the row unchanged; a value that is
-    not a date stays in the extra columns, as the importer would reject it now.
+    A value moves into the column (and its key leaves the extra columns) when the
+    importer would now read it into the same date with the canonical profile, so
+    re-importing the same file leaves the row unchanged. A date in a profile's own
+    format cannot be read without that profile, which the store does not keep, and a
+    value the importer would now reject must not enter the column: both stay, the
+    migration says how many episodes hold one, and the next import of the export
+    (with its profile) reads the dates it accepts.
     """
-    ctx.cur.execute(
-        """UPDATE store.enrollments
-        SET first_contact_date = try_cast(extra['first_contact_date'] AS DATE),
-            extra = map_from_entries(list_filter(map_entries(extra), e -> e.key <> 'first_contact_date'))
-        WHERE first_contact_date IS NULL
-          AND list_contains(map_keys(extra), 'first_contact_date')
-          AND (extra['first_contact_date'] IS NULL
-               OR try_cast(extra['first_contact_date'] AS DATE) IS NOT NULL)""")
+    ctx.cur.execute(_MOVE_FIRST_CONTACT_DATES)
+    left = ctx.cur.execute(_FIRST_CONTACT_DATES_LEFT).fetchone()[0]
+    if left:
+        ctx.progress(0.5, f"schema 2: {left} episode(s) keep first_contact_date as an extra column "
+                          "(not an ISO date, or after admission); import their enrollments export "
+                          "again, with its profile, to read the dates")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
