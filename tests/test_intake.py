@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fixture_cases import case_filters, case_paths, fill_store, load_case
+from fixture_cases import case_filters, case_paths, import_case, load_case
 from hypothesis import HealthCheck, given, settings
 from test_reference_intake import _frames, stores
 from test_reference_measures import ERRORS, assert_figures_equal
@@ -40,9 +40,12 @@ CASES = case_paths("intake")
 
 # -- the hand-worked cases, on both backends --------------------------------------------------
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_hand_worked_case_in_a_store(store, path):
+def test_hand_worked_case_in_a_store(store, path, tmp_path):
+    """Each case imported through the real importer (every row accepted), then summarised."""
     case = load_case(path)
-    fill_store(store, case)
+    result = import_case(store, case, tmp_path / "exports")
+    assert [f.rejected for f in result.files] == [0] * len(result.files), case.name
+    assert {f.kind: f.inserted for f in result.files} == {t: len(r) for t, r in case.rows.items() if r}
     if case.expected_error:
         with pytest.raises(ERRORS[case.expected_error]):
             summary(store, case_filters(case), case.scope)
@@ -57,7 +60,7 @@ def test_hand_worked_case_in_a_store(store, path):
 def test_the_metrics_command_prints_access_and_keeps_every_other_key(tmp_path):
     case = load_case(next(p for p in CASES if p.stem == "referral_outcomes_pending"))
     store = Store(str(tmp_path / "s.duckdb"))
-    fill_store(store, case)
+    import_case(store, case, tmp_path / "exports")
     store.close()
     done = run_analytics("metrics", "--db", str(tmp_path / "s.duckdb"), "--as-of", str(case.as_of),
                          "--format", "json")
@@ -70,9 +73,9 @@ def test_the_metrics_command_prints_access_and_keeps_every_other_key(tmp_path):
     assert "access.referral_outcomes.pending: 2" in text.stdout.splitlines()
 
 
-def test_a_filter_on_a_column_only_referrals_hold_is_valid(store):
+def test_a_filter_on_a_column_only_referrals_hold_is_valid(store, tmp_path):
     case = load_case(next(p for p in CASES if p.stem == "column_held_by_referrals_only"))
-    fill_store(store, case)
+    import_case(store, case, tmp_path / "exports")
     with store.read() as cur:
         check_filter_columns(cur, Filters(extra=(("source", "court"),)))  # referrals only: accepted
         check_filter_columns(cur, Filters(extra=(("track", "day"),)))  # enrollments only: accepted
