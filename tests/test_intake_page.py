@@ -143,3 +143,53 @@ def test_local_mode_refuses_imported_data_on_this_page(env):
     assert not at.exception
     assert any("holds imported data" in e.value for e in at.error)
     assert len(at.get("plotly_chart")) == 0 and len(at.metric) == 0
+
+
+# -- the Overview's access tiles ---------------------------------------------------------------
+def _overview_tiles(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _window_filters(at, sites: tuple[str, ...] = ()) -> Filters:
+    """The admission window the Overview's caption names, as filters."""
+    from datetime import datetime
+
+    caption = next(c.value for c in at.caption if c.value.startswith("Tiles: episodes admitted in"))
+    start, end = caption.split("(", 1)[1].split(")", 1)[0].split(" to ")
+    return Filters(sites=sites, admitted_from=datetime.strptime(start, "%d %b %Y").date(),
+                   admitted_to=datetime.strptime(end, "%d %b %Y").date())
+
+
+@pytest.mark.parametrize("window", ["Last 12 months", "Last 6 months"])
+def test_the_overview_shows_the_wait_and_day_4_tiles(env, window):
+    from analytics import formatting
+    from analytics.report.tiles import kpi_values
+    from ui.data import call
+
+    at = run_page("pages/overview.py", email="director@example.org")
+    at.segmented_control(key="ov_window").set_value(window).run()
+    _clean(at)
+    assert f"episodes admitted in {window.lower()} (" in " ".join(c.value for c in at.caption)
+    values = call(env, _window_filters(at), Scope(), kpi_values)
+    tiles = _overview_tiles(at)
+    assert values["wait_measured"] > 11 and values["continuation_eligible"] > 11
+    assert tiles["Median wait"] == formatting.number(values["median_wait_days"], "days")
+    assert tiles["Continuation to day 4"] == formatting.number(values["continuation_day_4"], "rate")
+
+
+def test_the_overview_access_tiles_are_suppressed_for_an_analyst(env):
+    from analytics.report.tiles import kpi_values
+    from ui.data import call
+
+    def on_the_tiny_site(email):
+        at = run_page("pages/overview.py", email=email)
+        at.multiselect(key=K_SITES).select("Pinewood").run()
+        _clean(at)
+        return at
+
+    director, analyst = on_the_tiny_site("director@example.org"), on_the_tiny_site("analyst@example.org")
+    values = call(env, _window_filters(director, ("Pinewood",)), Scope(), kpi_values)
+    assert 0 < values["continuation_eligible"] < 11  # the director sees a real, small figure
+    assert _overview_tiles(director)["Continuation to day 4"] not in SHOWN_AS_HIDDEN
+    shown = _overview_tiles(analyst)
+    assert shown["Continuation to day 4"] == "<11" and shown["Median wait"] in SHOWN_AS_HIDDEN
