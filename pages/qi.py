@@ -46,18 +46,27 @@ def control_charts() -> None:
                    "so busy programs are not flagged for noise.")
     start, end, laney = chart_settings()
     chart_set = data.query(ctx, spc.standard_charts, baseline_start=start, baseline_end=end, laney=laney)
-    recorded = data.query(ctx, interventions.list_interventions)
     keys = CHART_GROUPS[grain] if grain == "Weekly" else CHART_GROUPS["Monthly"]
+    hours = dose_hours_target(ctx.filters.programs or ctx.options.programs)
+    chart_grid(chart_set, keys, spc.standard_charts, "control_chart_points", start, end, laney,
+               target_of=lambda key: hours if key == "median_hours_month" else None)
+
+
+def chart_grid(chart_set: dict, keys, source, table_name: str, *params, target_of=lambda key: None) -> None:
+    """The charts named in keys, two a row, each with its signals; the definition; and the
+    points as a table. source made chart_set (its suppression applies to the download);
+    params are the controls the charts depend on."""
+    recorded = data.query(ctx, interventions.list_interventions)
     for i in range(0, len(keys), 2):
         cols = st.columns(2)
         for col, key in zip(cols, keys[i:i + 2]):
             chart = chart_set[key]  # an analyst's arrives suppressed (ui.suppressed)
-            target = dose_hours_target(ctx.filters.programs or ctx.options.programs) if key == "median_hours_month" else None
+            target = target_of(key)
             with col:
                 widgets.cached_chart(
                     ctx, f"qi_{key}",
                     lambda chart=chart, target=target: qi_figures.control_chart_figure(chart, recorded, target=target),
-                    start, end, laney,
+                    *params,
                 )
                 if chart.signals:
                     # Signals hold period labels and figures only; st.text keeps them literal.
@@ -68,8 +77,8 @@ def control_charts() -> None:
     with st.expander("Chart data"):
         table = qi_tables.chart_points(chart_set, keys)
         if table is not None:
-            widgets.table(ctx, table, "control_chart_points", spc.standard_charts,
-                          export=lambda: qi_tables.chart_points(chart_set, keys, suppress=True))
+            widgets.table(ctx, table, table_name, source,
+                          export=lambda: qi_tables.chart_points(chart_set, keys, suppress=True, source=source))
 
 
 def interventions_form() -> None:
@@ -161,29 +170,7 @@ def access_charts() -> None:
                "A month is charted once all of it can be judged.")
     start, end, _ = chart_settings()
     chart_set = data.query(ctx, intake.access_charts, baseline_start=start, baseline_end=end)
-    recorded = data.query(ctx, interventions.list_interventions)
-    keys = list(chart_set)
-    for i in range(0, len(keys), 2):
-        cols = st.columns(2)
-        for col, key in zip(cols, keys[i:i + 2]):
-            chart = chart_set[key]  # an analyst's arrives suppressed (ui.suppressed)
-            with col:
-                if chart.empty:
-                    widgets.note_empty(f"{chart.title}: no month can be judged yet for this selection.")
-                    continue
-                widgets.cached_chart(ctx, f"qi_{key}",
-                                     lambda chart=chart: qi_figures.control_chart_figure(chart, recorded), start, end)
-                if chart.signals:
-                    st.text("Signals:\n" + "\n".join(f"• {s}" for s in chart.signals))
-                elif not chart.empty:
-                    st.caption("No special-cause signal: the points vary within the limits.")
-    widgets.how_computed("control-charts", "docs/qi.md")
-    with st.expander("Chart data"):
-        table = qi_tables.chart_points(chart_set, keys)
-        if table is not None:
-            widgets.table(ctx, table, "access_chart_points", intake.access_charts,
-                          export=lambda: qi_tables.chart_points(chart_set, keys, suppress=True,
-                                                                source=intake.access_charts))
+    chart_grid(chart_set, list(chart_set), intake.access_charts, "access_chart_points", start, end)
 
 
 def at_risk() -> None:

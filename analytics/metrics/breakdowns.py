@@ -93,14 +93,7 @@ def referral_dimension_sql(cur: duckdb.DuckDBPyConnection, dimension: str) -> tu
     >>> referral_dimension_sql(cur, "referral_source")
     ('extra[$dimension_column]', {'dimension_column': 'referral_source'})
     """
-    if dimension in REFERRAL_DIMENSIONS:
-        return REFERRAL_DIMENSIONS[dimension], {}
-    known = referral_columns(cur)
-    if dimension in known:
-        return EXTRA_EXPRESSION, {EXTRA_PARAMETER: dimension}
-    raise UnknownColumnError(
-        f"unknown referral breakdown {dimension!r}; known: {', '.join(list(REFERRAL_DIMENSIONS) + known)}"
-    )
+    return _dimension_expression(dimension, REFERRAL_DIMENSIONS, referral_columns(cur), "referral breakdown")
 
 
 @suppressed_by(nothing_to_hide="the names of the breakdown dimensions")
@@ -129,12 +122,18 @@ def dimension_sql(
     fixed = EPISODE_DIMENSIONS if level == "episode" else SESSION_DIMENSIONS
     if dimension in fixed:
         return fixed[dimension], {}
-    known = extra_columns(cur)
+    return _dimension_expression(dimension, fixed, extra_columns(cur), "breakdown")
+
+
+def _dimension_expression(dimension: str, fixed: dict[str, str], known: list[str],
+                          what: str) -> tuple[str, dict[str, str]]:
+    """A fixed dimension's expression, else an extra column's (bound as a parameter),
+    else UnknownColumnError naming what is known."""
+    if dimension in fixed:
+        return fixed[dimension], {}
     if dimension in known:
         return EXTRA_EXPRESSION, {EXTRA_PARAMETER: dimension}
-    raise UnknownColumnError(
-        f"unknown breakdown {dimension!r}; known: {', '.join(list(fixed) + known)}"
-    )
+    raise UnknownColumnError(f"unknown {what} {dimension!r}; known: {', '.join(list(fixed) + known)}")
 
 
 def with_dimension(template: str, expression: str) -> str:

@@ -143,11 +143,15 @@ def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
 @suppressed_by(funnel_plots(EPISODE_MEASURES))
 def funnels(cur, measure: str, unit: str) -> dict[str, FunnelPlot]:
     """One funnel plot per program in view, for a measure by site or clinician."""
-    counts = funnel_counts(cur, measure, unit)
-    title = f"{MEASURES[measure][4]} by {unit}"
+    return funnels_by_program(funnel_counts(cur, measure, unit), f"{MEASURES[measure][4]} by {unit}", unit)
+
+
+def funnels_by_program(counts: pd.DataFrame, title: str, unit_kind: str) -> dict[str, FunnelPlot]:
+    """One funnel plot per program of counts (program, unit, x, n, group_patients), titled
+    "<title> — <program>"; each point keeps its unit's patients (for small-cell suppression)."""
     plots = {}
     for program, group in counts.groupby("program", sort=True):
-        plot = funnel(group, title=f"{title} — {program}", unit_kind=unit)
+        plot = funnel(group, title=f"{title} — {program}", unit_kind=unit_kind)
         sizes = group.set_index("unit")["group_patients"]
         points = plot.points.assign(patients=plot.points["unit"].map(sizes).fillna(0).astype(int))
         plots[str(program)] = FunnelPlot(plot.title, plot.unit_kind, plot.p0, points, plot.curve, plot.outliers)

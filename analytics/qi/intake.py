@@ -24,7 +24,7 @@ import pandas as pd
 
 from analytics.metrics.breakdowns import referral_dimension_sql, with_dimension
 from analytics.privacy.suppression import Suppression, control_charts, funnel_spec, suppress_funnel, suppressed_by
-from analytics.qi.funnel import FunnelPlot, funnel
+from analytics.qi.funnel import FunnelPlot, funnels_by_program
 from analytics.qi.spc import ControlChart, _with_metric, month_label, p_chart, xmr_chart
 from analytics.store import fetch_df, sql_text
 
@@ -42,20 +42,23 @@ def median_wait_chart(cur, *, baseline_start=None, baseline_end=None) -> Control
 
 def continuation_chart(cur, *, baseline_start=None, baseline_end=None) -> ControlChart:
     """p-chart of continuation to the 4th day of care (NIATx) by admission month."""
-    counts = fetch_df(cur, "qi/spc_continuation_day4")
-    frame = counts.rename(columns={"continued": "x", "admitted": "n"})[["period", "x", "n"]]
-    chart = p_chart(frame, title="Continuation to the 4th day of care, by admission month",
-                    baseline_start=baseline_start, baseline_end=baseline_end, label=month_label)
-    return _with_metric(chart, "continuation_day_4", counts)
+    return _monthly_p_chart(cur, "qi/spc_continuation_day4", "continued", "admitted", "continuation_day_4",
+                            "Continuation to the 4th day of care, by admission month",
+                            baseline_start=baseline_start, baseline_end=baseline_end)
 
 
 def engagement_chart(cur, *, baseline_start=None, baseline_end=None) -> ControlChart:
     """p-chart of IET-style engagement by month of the index date."""
-    counts = fetch_df(cur, "qi/spc_engagement")
-    frame = counts.rename(columns={"engaged": "x", "eligible": "n"})[["period", "x", "n"]]
-    chart = p_chart(frame, title="IET-style engagement (not HEDIS), by index month",
-                    baseline_start=baseline_start, baseline_end=baseline_end, label=month_label)
-    return _with_metric(chart, "engagement_rate", counts)
+    return _monthly_p_chart(cur, "qi/spc_engagement", "engaged", "eligible", "engagement_rate",
+                            "IET-style engagement (not HEDIS), by index month",
+                            baseline_start=baseline_start, baseline_end=baseline_end)
+
+
+def _monthly_p_chart(cur, query: str, x: str, n: str, metric: str, title: str, **baseline) -> ControlChart:
+    """A p-chart by month of a query's `period`, x of n, keeping its counts for suppression."""
+    counts = fetch_df(cur, query)
+    frame = counts.rename(columns={x: "x", n: "n"})[["period", "x", "n"]]
+    return _with_metric(p_chart(frame, title=title, label=month_label, **baseline), metric, counts)
 
 
 # The p-charts count episodes (persons); the XmR chart's points are medians, hidden
@@ -90,12 +93,5 @@ def _hide_admission_funnels(plots: dict, dimension: str, *, threshold: int | Non
 def admission_funnels(cur, dimension: str) -> dict[str, FunnelPlot]:
     """One funnel plot per program (the referral's) of the admission rate by a referral
     column: admitted / decided referrals, with limits that widen as volume falls."""
-    counts = admission_counts(cur, dimension)
     label = dimension.replace("_", " ")
-    plots = {}
-    for program, group in counts.groupby("program", sort=True):
-        plot = funnel(group, title=f"Admission rate by {label} — {program}", unit_kind=label)
-        sizes = group.set_index("unit")["group_patients"]
-        points = plot.points.assign(patients=plot.points["unit"].map(sizes).fillna(0).astype(int))
-        plots[str(program)] = FunnelPlot(plot.title, plot.unit_kind, plot.p0, points, plot.curve, plot.outliers)
-    return plots
+    return funnels_by_program(admission_counts(cur, dimension), f"Admission rate by {label}", label)

@@ -13,6 +13,21 @@ from __future__ import annotations
 
 import duckdb
 
+# The filters and the site scope, on a table (alias t) whose date column the as-of cut and
+# the admission date filters bound: written once, so episodes and referrals are selected by
+# the same rules (referrals by their own site, program, columns and first contact).
+SELECTION_RULES = """{t}.{dated} <= getvariable('as_of')
+  AND (getvariable('admitted_from') IS NULL OR {t}.{dated} >= getvariable('admitted_from'))
+  AND (getvariable('admitted_to') IS NULL OR {t}.{dated} <= getvariable('admitted_to'))
+  AND (len(getvariable('sites')) = 0 OR list_contains(getvariable('sites'), {t}.site))
+  AND (len(getvariable('programs')) = 0 OR list_contains(getvariable('programs'), {t}.program))
+  AND (getvariable('allowed_sites') IS NULL OR list_contains(getvariable('allowed_sites'), {t}.site))
+  -- every filtered extra column must match one of the values given for it, a missing value
+  -- counting as empty (with no such filter the first test settles it while planning, so
+  -- `extra` is not read)
+  AND (len(getvariable('extra_columns')) = 0 OR len(list_filter(getvariable('extra_columns'),
+        c -> NOT list_contains(getvariable('extra_pairs'), c || '=' || coalesce({t}.extra[c], '')))) = 0)"""
+
 # Why a macro: the episode selection (as_of cut, filters, site scope) must be
 # identical in every metric; writing it once makes that true by construction.
 SELECTED_EPISODES = """
@@ -26,18 +41,9 @@ SELECT
     CASE WHEN e.discharge_date <= getvariable('as_of') THEN e.discharge_reason END AS discharge_reason,
     getvariable('as_of') AS as_of
 FROM main.enrollments AS e
-WHERE e.admit_date <= getvariable('as_of')
-  AND (getvariable('admitted_from') IS NULL OR e.admit_date >= getvariable('admitted_from'))
-  AND (getvariable('admitted_to') IS NULL OR e.admit_date <= getvariable('admitted_to'))
-  AND (len(getvariable('sites')) = 0 OR list_contains(getvariable('sites'), e.site))
-  AND (len(getvariable('programs')) = 0 OR list_contains(getvariable('programs'), e.program))
-  AND (getvariable('allowed_sites') IS NULL OR list_contains(getvariable('allowed_sites'), e.site))
-  -- every filtered extra column must match one of the values given for it; a column
-  -- no enrollment holds (only referrals do) selects no episode
+WHERE {selection}
+  -- a filtered column no enrollment holds (only referrals do) selects no episode
   AND NOT coalesce(getvariable('extra_unheld'), false)
-  -- (with no such filter the first test settles it while planning, so `extra` is not read)
-  AND (len(getvariable('extra_columns')) = 0 OR len(list_filter(getvariable('extra_columns'),
-        c -> NOT list_contains(getvariable('extra_pairs'), c || '=' || coalesce(e.extra[c], '')))) = 0)
 """
 
 # Why a macro: a referral must be selected the same way in every access figure, and a
@@ -64,15 +70,9 @@ LEFT JOIN (
 ) AS e
     -- one equality, so DuckDB hashes it (a second condition in ON made a nested loop)
     ON e.episode_id = CASE WHEN r.outcome = 'admitted' THEN r.episode_id END
-WHERE r.first_contact_date <= getvariable('as_of')
-  AND (getvariable('admitted_from') IS NULL OR r.first_contact_date >= getvariable('admitted_from'))
-  AND (getvariable('admitted_to') IS NULL OR r.first_contact_date <= getvariable('admitted_to'))
-  AND (len(getvariable('sites')) = 0 OR list_contains(getvariable('sites'), r.site))
-  AND (len(getvariable('programs')) = 0 OR list_contains(getvariable('programs'), r.program))
-  AND (getvariable('allowed_sites') IS NULL OR list_contains(getvariable('allowed_sites'), r.site))
-  -- the episodes' rule on the referral's own columns: a column no referral holds reads as ''
-  AND (len(getvariable('extra_columns')) = 0 OR len(list_filter(getvariable('extra_columns'),
-        c -> NOT list_contains(getvariable('extra_pairs'), c || '=' || coalesce(r.extra[c], '')))) = 0)
+-- the episodes' rules on the referral's own site, program, columns and first contact (a
+-- column no referral holds reads as '')
+WHERE {selection}
 """
 
 # Distinct attended days are kept as bits of 64-day calendar words: day n (days since
@@ -208,11 +208,12 @@ def define(con: duckdb.DuckDBPyConnection) -> None:
     # has no referrals and no first_contact_date until its first write migrates it (and
     # nothing reads it before: a reader refuses it); the macros follow that migration.
     current = _has_columns(con, "enrollments", "first_contact_date") and _has_columns(con, "referrals", "outcome")
-    con.execute(SELECTED_EPISODES.format(first_contact="e.first_contact_date" if current else "NULL::DATE"))
+    con.execute(SELECTED_EPISODES.format(first_contact="e.first_contact_date" if current else "NULL::DATE",
+                                         selection=SELECTION_RULES.format(t="e", dated="admit_date")))
     con.execute(SELECTED_SESSIONS)
     con.execute(EXPECTED_SESSION)
     if current:
-        con.execute(SELECTED_REFERRALS)
+        con.execute(SELECTED_REFERRALS.format(selection=SELECTION_RULES.format(t="r", dated="first_contact_date")))
         con.execute(WINDOW_DAYS)
         con.execute(LOWEST_BIT)
         con.execute(INTAKE_EPISODES)
