@@ -52,10 +52,12 @@ def control_charts() -> None:
                target_of=lambda key: hours if key == "median_hours_month" else None)
 
 
-def chart_grid(chart_set: dict, keys, source, table_name: str, *params, target_of=lambda key: None) -> None:
+def chart_grid(chart_set: dict, keys, source, table_name: str, *params, target_of=lambda key: None,
+               note_when_empty: bool = False) -> None:
     """The charts named in keys, two a row, each with its signals; the definition; and the
     points as a table. source made chart_set (its suppression applies to the download);
-    params are the controls the charts depend on."""
+    params are the controls the charts depend on; note_when_empty: a chart with no point
+    is a plain note instead of an empty frame."""
     recorded = data.query(ctx, interventions.list_interventions)
     for i in range(0, len(keys), 2):
         cols = st.columns(2)
@@ -63,6 +65,9 @@ def chart_grid(chart_set: dict, keys, source, table_name: str, *params, target_o
             chart = chart_set[key]  # an analyst's arrives suppressed (ui.suppressed)
             target = target_of(key)
             with col:
+                if chart.empty and note_when_empty:
+                    widgets.note_empty(f"{chart.title}: no month can be judged yet for this selection.")
+                    continue
                 widgets.cached_chart(
                     ctx, f"qi_{key}",
                     lambda chart=chart, target=target: qi_figures.control_chart_figure(chart, recorded, target=target),
@@ -170,7 +175,8 @@ def access_charts() -> None:
                "A month is charted once all of it can be judged.")
     start, end, _ = chart_settings()
     chart_set = data.query(ctx, intake.access_charts, baseline_start=start, baseline_end=end)
-    chart_grid(chart_set, list(chart_set), intake.access_charts, "access_chart_points", start, end)
+    chart_grid(chart_set, list(chart_set), intake.access_charts, "access_chart_points", start, end,
+               note_when_empty=True)
 
 
 def at_risk() -> None:
