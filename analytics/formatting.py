@@ -28,18 +28,23 @@ def _missing(value: object) -> bool:
         return True  # pandas' NA, whose comparisons have no truth value
 
 
+# kind -> (scale, as a value, as a signed change); counts are written apart (whole numbers)
+_UNITS = {
+    "rate": (100, "{:.1f}%", "{:+.1f} pts"),
+    "hours": (1, "{:.1f} h", "{:+.1f} h"),
+    "days": (1, "{:.0f} d", "{:+.0f} d"),
+}
+
+
 def number(value: object, kind: str = "count") -> str:
     """A value as text: 'count' 1,234; 'rate' 81.2%; 'hours' 9.5 h; 'days' 41 d; None -> '—'."""
     if isinstance(value, str):
         return value  # already text, e.g. a suppressed '<11'
     if _missing(value):
         return MISSING
-    if kind == "rate":
-        return f"{100 * float(value):.1f}%"
-    if kind == "hours":
-        return f"{float(value):.1f} h"
-    if kind == "days":
-        return f"{float(value):.0f} d"
+    if kind in _UNITS:
+        scale, plain, _ = _UNITS[kind]
+        return plain.format(scale * float(value))
     return f"{int(value):,}"
 
 
@@ -49,12 +54,9 @@ def change(value: object, kind: str = "count") -> str:
         return value
     if _missing(value):
         return MISSING
-    if kind == "rate":
-        return f"{100 * float(value):+.1f} pts"
-    if kind == "hours":
-        return f"{float(value):+.1f} h"
-    if kind == "days":
-        return f"{float(value):+.0f} d"
+    if kind in _UNITS:
+        scale, _, signed = _UNITS[kind]
+        return signed.format(scale * float(value))
     return f"{float(value):+,.0f}"
 
 

@@ -10,7 +10,7 @@ importer; the store is shared with bench_metrics.py's work directory), for each 
    comes from st.cache_data (what a user clicking back and forth sees);
 and, for scale, the pandas baseline of the headline metrics on the same data.
 
-Targets (issue 4), 2 cores: <= 1 s per page after a filter change with a warm
+Targets, 2 cores: <= 1 s per page after a filter change with a warm
 cache, <= 3 s cold. Nothing is asserted; figures and peak memory are printed.
 Each run is timed in wall-clock seconds and in CPU seconds of this process (all
 threads, DuckDB's included), which move less with the load of a shared machine.

@@ -1,4 +1,4 @@
-"""An analyst (suppressed figures only, issue 6) sees no small count anywhere on a page.
+"""An analyst (suppressed figures only) sees no small count anywhere on a page.
 
 The sample data's site "Pinewood" has 6 episodes (6 patients): with the sidebar
 filter on Pinewood, every figure on every page rests on fewer than 11 patients, so

@@ -44,6 +44,7 @@ def iop(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_iop_lists_the_commands(tmp_path):
     done = iop("--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: iop "), done.stdout.splitlines()[:1]
     for command in ("ingest", "metrics", "report", "maintain"):
         assert command in done.stdout
 

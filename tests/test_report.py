@@ -1,7 +1,7 @@
 """The QI packet: self-contained, escaped, suppressed, every chart present; PDF and CLI.
 
 Data: the hand-made store of tests/qi_fixture.py plus a site and a clinician with
-hostile names (issue 6) and an intervention whose title is markup.
+hostile names and an intervention whose title is markup.
 """
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ COMMANDS = {
 READS_SAMPLE_BY_DEFAULT = ("metrics", "report")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analytics")
+def main(argv: list[str] | None = None, prog: str = "python -m analytics") -> int:
+    parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command", required=True)
     # Only the named command's module is imported: the others pull in pandas and
     # Plotly (about 0.6 CPU-s), which an import does not need. --help lists them all.
@@ -50,3 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def iop() -> int:
+    """The `iop` console script: the same commands, named `iop` in usage and help."""
+    return main(prog="iop")

@@ -87,8 +87,8 @@ def byte_facts(path: Path) -> ByteFacts:
     with open(path, "rb") as handle:
         while chunk := handle.read(_SCAN_CHUNK):
             digest.update(chunk)
-            # numpy finds the line breaks: bytes.count and `in` took 1.9 s of a 10 M
-            # session import on one thread, this 0.4 s
+            # numpy finds the line breaks several times faster than bytes.count and
+            # `in` (benchmarks/README.md, import steps)
             data = np.frombuffer(chunk, np.uint8)
             breaks = np.flatnonzero(data == 10)
             newlines += len(breaks)

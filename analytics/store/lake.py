@@ -50,7 +50,6 @@ from analytics.store.schema import (
 )
 
 PREFIX = "ducklake:"
-CATALOG = "store"  # the attachment name every store table is qualified with
 T = TypeVar("T")
 
 # Partition keys per table, from schema.KINDS (DDL takes no bound identifiers).

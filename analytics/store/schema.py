@@ -24,8 +24,8 @@ class Column:
     required: bool
     free_text: bool = False  # masked in rejects and never echoed in messages
     # How the embedded store compresses a text column. Left to itself, DuckDB tries
-    # every method on every column as it writes, and building a dictionary of 10 M
-    # unique session ids cost 1.6 s of CPU only to choose FSST. These are the methods
+    # every method on every column as it writes, and building a dictionary of millions
+    # of unique session ids costs seconds of CPU only to choose FSST. These are the methods
     # it chose by itself for the generator's exports, so the file is no larger.
     compression: str | None = None
 
@@ -263,8 +263,8 @@ LAKE_READ_VIEWS_DDL: tuple[str, ...] = tuple(
 # When the snapshot has no markers for a table (every lake after its first imports,
 # and after `maintain` settles it), lake.begin_read leaves the kind out of the
 # variable lake_superseded_kinds; DuckDB folds the variable while planning and keeps
-# only the plain scan, which then reads no batch_id and source_line (at 1 M sessions
-# a count(*) took 19 ms through the anti-join, 6 ms without). Unset, the anti-join is used.
+# only the plain scan, which then reads no batch_id and source_line (a count(*) is
+# about three times faster without the anti-join). Unset, the anti-join is used.
 _LATEST_WINS_PINNED = (
     "CREATE OR REPLACE VIEW main.{kind} AS "
     "SELECT t.* FROM store.main.{kind} AS t "

@@ -32,7 +32,7 @@ dated AS (
 flags AS (
     -- one flag per check, so the problem list below is built only for failing rows.
     -- A whole number is `x % 1 = 0`: comparing x with trunc(x) widens both to a
-    -- 128-bit DECIMAL(21, 3) and took 10x as long (1.6 s of CPU at 10 M rows).
+    -- 128-bit DECIMAL(21, 3) and is many times slower (benchmarks/README.md).
     SELECT
         dated.*,
         session_date IS NOT NULL AND session_date_v IS NULL AS bad_date,
