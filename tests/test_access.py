@@ -27,17 +27,14 @@ from analytics.store import open_store, set_meta
 from conftest import add_enrollments, add_referrals, add_sessions, set_first_contacts
 from tests.support import AUTH
 
-ROLES_TOML = """
-[users."Director@Example.org"]
-role = "director"
+def roles_toml(director: str, lead: str, lead_site: str) -> str:
+    """A roles file with a director, a site lead of one site and an analyst@example.org."""
+    return (f'[users."{director}"]\nrole = "director"\n\n'
+            f'[users."{lead}"]\nrole = "site_lead"\nsites = ["{lead_site}"]\n\n'
+            '[users."analyst@example.org"]\nrole = "analyst"\n')
 
-[users."north.lead@example.org"]
-role = "site_lead"
-sites = ["North"]
 
-[users."analyst@example.org"]
-role = "analyst"
-"""
+ROLES_TOML = roles_toml("Director@Example.org", "north.lead@example.org", "North")
 
 # -- the roles file -------------------------------------------------------------
 

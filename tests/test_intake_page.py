@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from test_access import roles_toml
 from test_analyst_view import SHOWN_AS_HIDDEN, shown_figures, shown_metrics
 
 from analytics.filters import Filters, Scope
@@ -22,17 +23,7 @@ from tests.support import run_page
 from ui.context import K_SITES
 
 PAGE = "pages/access.py"
-ROLES = """
-[users."director@example.org"]
-role = "director"
-
-[users."lead@example.org"]
-role = "site_lead"
-sites = ["Hillcrest"]
-
-[users."analyst@example.org"]
-role = "analyst"
-"""
+ROLES = roles_toml("director@example.org", "lead@example.org", "Hillcrest")
 SECTIONS = ("From first contact to the fourth day of care", "Referral outcomes by month of first contact",
             "Admission rate compared, within each program", "Waits from first contact to care",
             "Continuation in the first 28 days", "IET-style initiation and engagement (not the HEDIS measure)")
