@@ -28,8 +28,8 @@ if not os.environ.get("IOP_DB"):
         import logging
 
         logging.getLogger(__name__).error("sample store could not be built: %s", type(exc).__name__)
-        st.error("The bundled sample data could not be prepared. Check that sample_data/enrollments.csv and "
-                 "sample_data/sessions.csv exist, or set IOP_DB to a store.")
+        st.error("The bundled sample data could not be prepared. Check that sample_data/ holds enrollments.csv, "
+                 "sessions.csv, assessments.csv and referrals.csv, or set IOP_DB to a store.")
         st.stop()
 
 from ui.context import gate, leave_pages_directory_mode  # noqa: E402  (after set_page_config)

@@ -19,9 +19,16 @@ rows/s beside the sessions' figures.
 Targets (2 cores): >= 1 M rows/s for the first import; <= 2 GB peak RSS at 10 M.
 Nothing is asserted; figures are printed.
 
+--assessments N times assessment scores against sessions of the same row count, A/B
+in one run: generated with --full --fhir, the first N rows of sessions.csv,
+assessments.csv and fhir/Observation.ndjson are each imported, in alternating
+processes, into a copy of one store that holds the enrollments (target: the
+assessments at the sessions' rate or better); then a re-import of the same scores.
+
     .venv/bin/python benchmarks/bench_ingest.py                      # 1 M
     .venv/bin/python benchmarks/bench_ingest.py --steps              # 1 M, and where the time goes
     .venv/bin/python benchmarks/bench_ingest.py --sessions 1000000 10000000 --workdir /data/bench
+    .venv/bin/python benchmarks/bench_ingest.py --assessments 1000000 --rounds 3
     .venv/bin/python benchmarks/bench_ingest.py --referrals 1000000  # 1 M sessions, then 1 M referrals
 """
 from __future__ import annotations
@@ -29,6 +36,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -37,6 +46,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SESSIONS_PER_EPISODE = 33.9  # the generator's average (29,000 episodes -> 982,719 sessions)
+ASSESSMENTS_PER_EPISODE = 5.2  # with --full (190,000 episodes -> 989,772 scores)
 
 PANDAS_BASELINE = textwrap.dedent("""
     import sys, pandas as pd
@@ -244,6 +254,65 @@ def bench(sessions: int, workdir: Path, seed: int, show_steps: bool = False) -> 
         print(steps["stdout"].rstrip())
 
 
+def first_rows(source: Path, target: Path, rows: int, header: bool) -> int:
+    """Copy the first rows records of a one-record-per-line file (after its header); returns how many."""
+    if not target.exists():
+        with open(source, "rb") as src, open(target, "wb") as out:
+            if header:
+                out.write(src.readline())
+            for _, line in zip(range(rows), src):
+                out.write(line)
+    with open(target, "rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b"")) - (1 if header else 0)
+
+
+def bench_assessments(n: int, workdir: Path, seed: int, rounds: int) -> None:
+    """Scores against sessions of the same row count, each imported into a copy of one
+    enrollments-only store, in alternating processes (A/B in one run)."""
+    data = workdir / f"a{n}"
+    if not (data / "fhir" / "Observation.ndjson").exists():
+        t0 = time.perf_counter()
+        episodes = max(1, round(n * 1.02 / ASSESSMENTS_PER_EPISODE))  # a little over n scores
+        subprocess.run([sys.executable, "-m", "sample_data.generate", "--episodes", str(episodes), "--seed",
+                        str(seed), "--out", str(data), "--fhir"], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+        print(f"generated {data} in {time.perf_counter() - t0:.1f} s")
+    files = {
+        "sessions (CSV)": (data / "sessions.csv", data / f"sessions_{n}.csv", True),
+        "assessments (CSV)": (data / "assessments.csv", data / f"assessments_{n}.csv", True),
+        "assessments (FHIR ndjson)": (data / "fhir" / "Observation.ndjson", data / f"observations_{n}.ndjson", False),
+    }
+    rows = {label: first_rows(src, dst, n, header) for label, (src, dst, header) in files.items()}
+    base = data / "enrolled.duckdb"
+    for stale in (base, Path(str(base) + ".wal")):
+        stale.unlink(missing_ok=True)
+    measured([sys.executable, "-m", "analytics", "ingest", "--db", str(base), str(data / "enrollments.csv")])
+    runs: dict[str, list[dict]] = {label: [] for label in files}
+    counts: dict[str, dict] = {}
+    repeat: list[dict] = []
+    order = list(files)
+    for r in range(rounds):
+        for label in (order if r % 2 == 0 else order[::-1]):
+            db = data / "ab.duckdb"
+            shutil.copy(base, db)
+            command = [sys.executable, "-m", "analytics", "ingest", "--db", str(db), "--format", "json",
+                       str(files[label][1])]
+            runs[label].append(measured(command))
+            counts[label] = json.loads(runs[label][-1]["stdout"])["files"][0]
+            if label == "assessments (CSV)":
+                repeat.append(measured(command))  # the same scores again: every row unchanged
+            db.unlink()
+    print(f"\n== {n:,} rows of each kind; {rounds} rounds, alternating; the store holds "
+          f"{sum(1 for _ in open(data / 'enrollments.csv')) - 1:,} enrollments ==")
+    for label, found in list(runs.items()) + [("assessments (CSV), re-import", repeat)]:
+        wall = statistics.median(m["wall"] for m in found)
+        cpu = statistics.median(m["cpu"] for m in found)
+        rss = max(m["rss_mb"] for m in found)
+        n_rows = rows[label.split(",")[0]]
+        walls = ", ".join(f"{m['wall']:.2f}" for m in found)
+        print(f"{label:32s} median {wall:6.2f} s wall  {n_rows / wall / 1e6:5.2f} M rows/s  {cpu:6.2f} s CPU  "
+              f"peak RSS {rss:5.0f} MB   (walls: {walls})")
+    for label, c in counts.items():
+        print(f"{label} counts: {c}")
 def bench_referrals(referrals: int, sessions: int, workdir: Path, seed: int) -> None:
     """First and repeat import of a referrals export into a store holding its enrollments."""
     data = generate(sessions, workdir, seed, referrals)
@@ -293,12 +362,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--steps", action="store_true",
                         help="also time each statement of a first import (one more run)")
+    parser.add_argument("--assessments", type=int, nargs="+", default=None,
+                        help="instead, time N assessment rows (CSV and FHIR) against N session rows, A/B")
+    parser.add_argument("--rounds", type=int, default=3, help="A/B rounds for --assessments")
     parser.add_argument("--referrals", type=int, nargs="*", default=[], metavar="N",
                         help="also import a referrals export of N rows, over the first size's episodes")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"cpus available: {len(os.sched_getaffinity(0))}; memory limit for the import: "
           f"{os.environ.get('IOP_IMPORT_MEMORY_LIMIT', '1GB (default)')}")
+    if args.assessments:
+        for n in args.assessments:
+            bench_assessments(n, args.workdir, args.seed, args.rounds)
+        return
     for n in args.sessions:
         bench(n, args.workdir, args.seed, args.steps)
     for n in args.referrals:

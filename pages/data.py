@@ -10,6 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.ingest import history
+from analytics.ingest.profiles import ProfileError
+from analytics.instruments import InstrumentError
 from analytics.metrics import coverage
 from analytics.privacy import audit, roles
 from analytics.report import figures
@@ -38,9 +40,11 @@ def upload() -> None:
     if not STORE_WIDE:
         st.info("Importing is for clinical directors (it changes every site's data).")
         return
-    st.caption("Attendance/duration exports (sessions), enrollment/discharge exports, and referral exports "
-               "(referrals: every request for service, admitted or not, e.g. from the intake team's CRM), "
-               "as CSV or Excel; each file's kind is told from its headers. "
+    st.caption("Attendance/duration exports (sessions), enrollment/discharge exports, referral exports "
+               "(referrals: every request for service, admitted or not, e.g. from the intake team's CRM) "
+               "and assessment scores (PHQ-9, GAD-7, BAM, drug screens), as CSV or Excel; scores also as "
+               "FHIR Bulk Data (Observation and Patient .ndjson files). Each file's kind is told from its "
+               "headers. "
                "Every row is either loaded or kept with its reason in the rejected rows below. "
                "Re-importing a file updates changed rows and leaves the rest unchanged.")
     finished = st.session_state.pop(_RESULT_KEY, None)
@@ -62,8 +66,8 @@ def upload() -> None:
         st.caption("No pseudonymisation key is configured ([pseudonymisation] key in .streamlit/secrets.toml), "
                    "so patient ids are stored as exported.")
     with st.form("import_form", clear_on_submit=True):
-        files = st.file_uploader("Export files", type=["csv", "txt", "tsv", "xlsx"], accept_multiple_files=True,
-                                 key="import_files")
+        files = st.file_uploader("Export files", type=["csv", "txt", "tsv", "xlsx", "ndjson", "jsonl"],
+                                 accept_multiple_files=True, key="import_files")
         submitted = st.form_submit_button("Import", type="primary")
     if not submitted:
         return
@@ -91,13 +95,15 @@ def upload() -> None:
             bar.empty()
             st.error(f"Nothing was imported. {exc}")
             return
-        except StoreError as exc:
+        except (StoreError, ProfileError, InstrumentError) as exc:
+            # the store, or a configuration file (names the file and entry, never data)
             bar.empty()
             st.error(str(exc))
             return
     bar.progress(1.0, text="Import finished")
     # Rerun so every section below reads the new data version; the result is shown once after it.
-    st.session_state[_RESULT_KEY] = pd.DataFrame([vars(r) for r in result.files])
+    # skipped and removed are columns only when a FHIR file was imported (as in --format json)
+    st.session_state[_RESULT_KEY] = pd.DataFrame(result.as_json()["files"])
     st.rerun()
 
 

@@ -124,7 +124,7 @@ def interventions_form() -> None:
 def funnel_plots() -> None:
     st.subheader("Funnel plots: sites and clinicians compared within each program")
     c1, c2 = st.columns(2)
-    measure = c1.selectbox("Measure", list(funnel.MEASURES), format_func=lambda m: funnel.MEASURES[m][-1],
+    measure = c1.selectbox("Measure", list(funnel.MEASURES), format_func=lambda m: funnel.MEASURES[m].title,
                            key="qi_funnel_measure")
     unit = c2.radio("Compare", list(funnel.UNITS), format_func=str.capitalize, key="qi_funnel_unit",
                     horizontal=True)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "sample_data"
+# the sample's enrollments and sessions (its assessments and referrals are left to the tests that want them)
 SAMPLE_EXPORTS = (SAMPLE_DIR / "enrollments.csv", SAMPLE_DIR / "sessions.csv")
 
 APP_TIMEOUT = 180  # seconds per AppTest script run; the CI machine is small and shared
@@ -93,8 +94,8 @@ def run_page(page: str | Path, *, email: str | None = None, state: dict | None =
 
 # -- the sample data --------------------------------------------------------------------
 def import_sample(target: str | Path, **import_args) -> None:
-    """Import the committed sample exports into the store at target (a file or a DuckLake), as a
-    site's own data would be imported (its contents are 'imported', not 'sample')."""
+    """Import the committed sample's enrollments and sessions into the store at target (a file or a
+    DuckLake), as a site's own data would be imported (its contents are 'imported', not 'sample')."""
     from analytics.ingest.importer import import_files
     from analytics.store import Store
 

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.privacy import roles as access
 from analytics.metrics.breakdowns import PLACEHOLDER, with_dimension
 from analytics.filters import Filters, Scope
-from analytics.store import SQL_DIR, bind_filters, sql_text
+from analytics.store import SQL_DIR, bind_filters, macros, sql_text
 from analytics.store.schema import SESSION_TYPES
 from analytics.store import open_store, set_meta
 from conftest import add_enrollments, add_referrals, add_sessions, set_first_contacts
@@ -200,13 +200,9 @@ WHOLE_STORE_QUERIES = {"store/default_as_of", "store/enrollment_columns_held"} |
 
 
 def _run(cur, name: str) -> pd.DataFrame:
+    """Run one query file on its own: its breakdown placeholder set to a fixed
+    dimension, its parameters from QUERY_PARAMS."""
     text = sql_text(name)
-    # Some queries read another query's result as a CTE (see analytics/dose.py).
-    for dep in ALL_QUERIES:
-        stem = dep.rpartition("/")[2]
-        if dep != name and re.search(rf"\b(from|join)\s+{stem}\b", text, re.IGNORECASE) \
-                and not re.search(rf"\b{stem}\s+AS\s*\(", text, re.IGNORECASE):
-            text = f"WITH {stem} AS (\n{sql_text(dep)}\n)\n" + text
     if PLACEHOLDER in text:
         text = with_dimension(text, "site")
     params = {k: v for k, v in QUERY_PARAMS.items() if re.search(rf"\${k}\b", text)}
@@ -246,20 +242,15 @@ def three_sites(tmp_path_factory):
 
 def test_every_query_is_scoped(three_sites):
     """For every query in analytics/sql/: a site lead's result equals a director's filtered
-    to the lead's site, whatever sites the lead names in the filter."""
-    compared, fragments = [], []
+    to the lead's site, whatever sites the lead names in the filter. Every query file
+    is a whole query, so every one is run and compared."""
+    compared = []
     with three_sites.read() as cur:
         for name in ALL_QUERIES:
             if name in WHOLE_STORE_QUERIES:
                 continue
             bind_filters(cur, Filters(sites=("North",)), DIRECTOR)
-            try:
-                expected = _run(cur, name)
-            except (duckdb.CatalogException, duckdb.ParserException):
-                # a fragment that continues a CTE chain built in Python (e.g. dose.py);
-                # the static test below still checks it reads no table directly
-                fragments.append(name)
-                continue
+            expected = _run(cur, name)
             bind_filters(cur, Filters(sites=("Nowhere",)), DIRECTOR)
             expected_empty = _run(cur, name)
             for named in [(), ("North", "South", "East")]:
@@ -273,20 +264,40 @@ def test_every_query_is_scoped(three_sites):
             if not everything.empty:
                 assert not _same(everything, expected), f"{name}: sample data does not tell sites apart"
             compared.append(name)
-    assert len(compared) >= 5, (compared, fragments)
+    assert compared == [q for q in ALL_QUERIES if q not in WHOLE_STORE_QUERIES]
+    assert len(compared) >= 25, compared
+
+
+MACRO_FILES = sorted(macros.MACRO_DIR.glob("*.sql"))
+TABLE_MACRO = re.compile(r"CREATE OR REPLACE MACRO main\.(\w+)\([^)]*\) AS TABLE")
 
 
 def test_queries_read_patient_tables_only_through_the_scoped_macros():
-    """A query file that reads enrollments, sessions or referrals directly must also be scoped:
-    it starts from selected_episodes()/selected_sessions()/selected_referrals() or
+    """A query or macro file that reads enrollments, sessions or referrals directly must also be
+    scoped: it starts from selected_episodes()/selected_sessions()/selected_referrals() or
     intake_episodes() (joining raw rows to them) or applies allowed_sites itself."""
     raw = re.compile(r"\b(from|join)\s+(main\.|store\.)?(enrollments|sessions|referrals)\b", re.IGNORECASE)
     scoped = re.compile(r"selected_(episodes|sessions|referrals)\(\)|intake_episodes\(\)|getvariable\('allowed_sites'\)")
-    offenders = [
-        q for q in ALL_QUERIES
-        if q not in WHOLE_STORE_QUERIES and raw.search(sql_text(q)) and not scoped.search(sql_text(q))
-    ]
+    texts = {q: sql_text(q) for q in ALL_QUERIES if q not in WHOLE_STORE_QUERIES}
+    texts |= {f"macro {p.stem}": p.read_text() for p in MACRO_FILES}
+    offenders = [name for name, text in texts.items() if raw.search(text) and not scoped.search(text)]
     assert offenders == []
+    assert len(MACRO_FILES) >= 10
+
+
+def test_every_macro_is_defined_and_every_table_macro_is_run_by_the_scope_sweep():
+    """The macro files are exactly the macros store.macros.define() creates, one per file
+    and named after it; each table macro is called by some query file, so
+    test_every_query_is_scoped runs it under every scope."""
+    assert sorted(p.stem for p in MACRO_FILES) == sorted(macros.MACROS + macros.INTAKE_MACROS)
+    for path in MACRO_FILES:
+        names = re.findall(r"CREATE OR REPLACE MACRO main\.(\w+)\(", path.read_text())
+        assert names == [path.stem], path.name
+    queries = "\n".join(sql_text(q) for q in ALL_QUERIES if q not in WHOLE_STORE_QUERIES)
+    table_macros = [m for p in MACRO_FILES for m in TABLE_MACRO.findall(p.read_text())]
+    assert len(table_macros) >= 8
+    for name in table_macros:
+        assert re.search(rf"\bmain\.{name}\(", queries), f"no query calls the table macro {name}"
 
 
 # -- the gate in AppTest ----------------------------------------------------------

@@ -6,25 +6,24 @@ Chromium missing: skipped locally, a failure under CI=true (the `chromium` fixtu
 from __future__ import annotations
 
 import csv
-import shutil
 
 import pytest
 
 from analytics.store import Store
 from browser_support import launch_chromium, running_dashboard, wait_for_app
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, import_sample
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_a_referrals_export_uploaded_on_the_data_page_is_imported(chromium, sample_store_path, full_exports,
-                                                                   tmp_path):
-    """The sample store (enrollments and sessions) gets the matching referrals of the
-    generator's --full exports, and a small CRM file with one rejected row."""
+def test_a_referrals_export_uploaded_on_the_data_page_is_imported(chromium, full_exports, tmp_path):
+    """A store of the sample's enrollments and sessions (the bundled sample store holds its
+    referrals already) gets the matching referrals of the generator's --full exports, and a
+    small CRM file with one rejected row."""
     from playwright.sync_api import sync_playwright
 
     store_path = tmp_path / "sample.duckdb"
-    shutil.copy(sample_store_path, store_path)  # the server writes into it
+    import_sample(store_path, actor="test-setup")  # the server writes into it
     crm = tmp_path / "crm_leads.csv"
     crm.write_text("referral_id,patient_id,site,program,first_contact_date,outcome,episode_id,referral_source\n"
                    "L1,P-1,Northgate,Adult IOP,2026-10-01,Pending,,Self\n"

@@ -16,12 +16,13 @@ import pandas as pd
 import pytest
 
 from analytics.store.schema import DISCHARGE_REASONS, SESSION_STATUSES, SESSION_TYPES
-from sample_data import SAMPLE_DIR, SAMPLE_EPISODES, SAMPLE_SEED
+from sample_data import SAMPLE_DIR, SAMPLE_EPISODES, SAMPLE_FILES, SAMPLE_OPTIONS, SAMPLE_SEED
 from sample_data import parameters as P
 from sample_data.draws import codes_from_p, to_weekday
 from sample_data.figures import read_exports, realism_figures
 from sample_data.generate import main
 from tests.support import REPO_ROOT
+from tests.test_generate_full import ASSESSMENT_HEADER, FULL_ENROLLMENT_HEADER, REFERRAL_HEADER
 
 DATA_END = pd.Timestamp(P.DATA_END)
 ENROLLMENT_HEADER = ("episode_id,patient_id,site,program,admit_date,discharge_date,"
@@ -30,7 +31,9 @@ ENROLLMENT_HEADER = ("episode_id,patient_id,site,program,admit_date,discharge_da
 SESSION_HEADER = ("session_id,episode_id,session_date,session_type,clinician,"
                   "scheduled_minutes,attended_minutes,status")
 DOCUMENTED_COMMAND = (f"python -m sample_data.generate --episodes {SAMPLE_EPISODES} "
-                      f"--seed {SAMPLE_SEED} --out sample_data")
+                      f"--seed {SAMPLE_SEED} --out sample_data {' '.join(SAMPLE_OPTIONS)}")
+# the committed sample: every export the generator writes with --full (not the FHIR files)
+SAMPLE_NAMES = ("enrollments.csv", "sessions.csv", "assessments.csv", "referrals.csv")
 
 
 def run(out: Path, episodes: int, seed: int) -> Path:
@@ -68,15 +71,19 @@ def test_committed_sample_is_what_the_documented_command_writes(tmp_path):
     done = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert f"wrote {SAMPLE_EPISODES} rows" in done.stdout
-    for name in ("enrollments.csv", "sessions.csv"):
+    assert tuple(f.name for f in SAMPLE_FILES) == SAMPLE_NAMES
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(SAMPLE_NAMES)  # nothing left out
+    for name in SAMPLE_NAMES:
         assert (tmp_path / name).read_bytes() == (SAMPLE_DIR / name).read_bytes(), name
         assert (SAMPLE_DIR / name).stat().st_size < 2_000_000
 
 
 # ---- canonical format --------------------------------------------------------
 
-@pytest.mark.parametrize("name, header", [("enrollments.csv", ENROLLMENT_HEADER),
-                                          ("sessions.csv", SESSION_HEADER)])
+@pytest.mark.parametrize("name, header", [("enrollments.csv", FULL_ENROLLMENT_HEADER),
+                                          ("sessions.csv", SESSION_HEADER),
+                                          ("assessments.csv", ASSESSMENT_HEADER),
+                                          ("referrals.csv", REFERRAL_HEADER)])
 def test_files_are_utf8_lf_with_the_canonical_header(name, header):
     raw = (SAMPLE_DIR / name).read_bytes()
     assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw
@@ -85,12 +92,19 @@ def test_files_are_utf8_lf_with_the_canonical_header(name, header):
     assert text.endswith("\n")
 
 
+def test_without_full_the_generator_writes_enrollments_and_sessions_only(tmp_path):
+    out = run(tmp_path, 300, 5)
+    assert sorted(p.name for p in out.iterdir()) == ["enrollments.csv", "sessions.csv"]
+    assert (out / "enrollments.csv").read_text().split("\n", 1)[0] == ENROLLMENT_HEADER
+
+
 def test_dates_are_iso_and_vocabularies_canonical():
     e, s = (pd.read_csv(SAMPLE_DIR / n, dtype=str, keep_default_na=False)
             for n in ("enrollments.csv", "sessions.csv"))
     iso = re.compile(r"^\d{4}-\d{2}-\d{2}$")
     assert e["admit_date"].map(iso.match).all()
     assert e.loc[e["discharge_date"] != "", "discharge_date"].map(iso.match).all()
+    assert e.loc[e["first_contact_date"] != "", "first_contact_date"].map(iso.match).all()
     assert s["session_date"].map(iso.match).all()
     assert set(e["discharge_reason"]) - {""} <= set(DISCHARGE_REASONS)
     assert set(e["program"]) == {"Adult IOP", "Adolescent IOP"}

@@ -1,8 +1,10 @@
 """The malformed-file corpus: every file's rows are loaded or rejected with the right reasons and lines.
 
-Driven by fixture files: tests/fixtures/ingest/malformed/NAME.csv holds a file,
-NAME.toml what must come of it. Adding a case means adding two files.
-Rows read are counted independently with Python's csv module.
+Driven by fixture files: tests/fixtures/ingest/malformed/NAME.csv (or NAME.ndjson, a
+FHIR Bulk Data file) holds a file, NAME.toml what must come of it. Adding a case means
+adding two files. Rows read are counted independently: with Python's csv module, and
+for ndjson as the lines that are not blank. A case may name fixture files imported
+before it (`before`), and the skipped and removed counts of a FHIR file.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from analytics.store import Store
 from analytics.store.schema import KINDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
-MALFORMED = sorted((FIXTURES / "malformed").glob("*.csv"))
+MALFORMED = sorted([*(FIXTURES / "malformed").glob("*.csv"), *(FIXTURES / "malformed").glob("*.ndjson")])
 REFUSED = tomllib.loads((FIXTURES / "refused" / "refused.toml").read_text())
 
 
@@ -27,6 +29,13 @@ def csv_records(path: Path) -> list[list[str]]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         records = [r for r in csv.reader(handle) if r]
     return records[1:]
+
+
+def records_read(path: Path) -> int:
+    """How many records a file holds: CSV records after the header, or ndjson lines that are not blank."""
+    if path.suffix == ".ndjson":
+        return sum(1 for line in path.read_bytes().split(b"\n") if line.strip(b" \t\r\x0b\x0c"))
+    return len(csv_records(path))
 
 
 @pytest.fixture
@@ -49,15 +58,20 @@ def rejects_of(store: Store, file: str) -> list[dict]:
 @pytest.mark.parametrize("path", MALFORMED, ids=[p.stem for p in MALFORMED])
 def test_every_row_is_loaded_or_rejected_with_its_reasons(base_store, path):
     expected = tomllib.loads(path.with_suffix(".toml").read_text())
+    for earlier in expected.get("before", []):
+        import_files(base_store, [FIXTURES / earlier])
     result = import_files(base_store, [path]).files[0]
 
-    read = len(csv_records(path))
+    read = records_read(path)
     assert result.rows == expected["rows"] == read
     assert result.kind == expected["kind"]
     assert result.inserted == expected["inserted"]
     assert result.unchanged == expected.get("unchanged", 0)
     assert result.updated == 0
-    assert result.inserted + result.updated + result.unchanged + result.rejected == read
+    fhir = path.suffix == ".ndjson"
+    assert result.skipped == (expected.get("skipped", 0) if fhir else None)
+    assert result.removed == (expected.get("removed", 0) if fhir else None)
+    assert result.inserted + result.updated + result.unchanged + result.rejected + (result.skipped or 0) == read
     rejects = rejects_of(base_store, path.name)
     assert result.rejected == len(rejects) == len(expected.get("rejected", []))
 

@@ -73,8 +73,7 @@ def test_every_query_survives_injection_and_stays_scoped(store_file):
     before = table_counts(store)
     with store.read() as cur:
         bind_filters(cur, Filters(sites=("Nowhere",)), DIRECTOR)
-        empty = {name: _run(cur, name) for name in ALL_QUERIES if name not in WHOLE_STORE_QUERIES
-                 and _runs(cur, name)}
+        empty = {name: _run(cur, name) for name in ALL_QUERIES if name not in WHOLE_STORE_QUERIES}
         for filters in tampered_filters():
             if len(filters.sites) == 2:
                 continue  # names a real site too; covered above
@@ -84,16 +83,6 @@ def test_every_query_survives_injection_and_stays_scoped(store_file):
                     assert _same(_run(cur, name), expected), (name, filters, scope.role)
     assert len(empty) >= 5
     assert table_counts(store) == before
-
-
-def _runs(cur, name: str) -> bool:
-    import duckdb
-
-    try:
-        _run(cur, name)
-        return True
-    except (duckdb.CatalogException, duckdb.ParserException):
-        return False  # a fragment of a CTE chain built in Python (see test_access)
 
 
 # -- the real pages, with tampered session state ---------------------------------

@@ -74,6 +74,46 @@ def test_sessions_are_checked_against_the_current_episode_dates(store, tmp_path)
     assert counts(import_files(store, [ses])) == [("sessions", 1, 0, 0, 1)]
 
 
+# -- assessments on the lake: appended versions, latest wins, retractions -------------------------
+ASSESSMENT_HEADER = "assessment_id,episode_id,assessment_date,instrument,score"
+
+
+def observation_line(oid: str, status: str = "final", score: int = 12) -> str:
+    return json.dumps({"resourceType": "Observation", "id": oid, "status": status,
+                       "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
+                       "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2024-01-10",
+                       "valueInteger": score})
+
+
+@pytest.mark.lake
+def test_assessments_are_appended_versions_and_a_retraction_a_marker_with_no_new_version(lake_target, tmp_path):
+    store = Store(lake_target)
+    enr = write_csv(tmp_path / "e.csv", ENROLLMENT_HEADER, ["e1,p1,North,Adult IOP,2024-01-01,,,12"])
+    v1 = write_csv(tmp_path / "v1.csv", ASSESSMENT_HEADER, ["a1,e1,2024-01-10,phq9,14", "a2,e1,2024-01-10,gad7,9"])
+    v2 = write_csv(tmp_path / "v2.csv", ASSESSMENT_HEADER, ["a1,e1,2024-01-10,phq9,12", "a2,e1,2024-01-10,gad7,9"])
+    fhir = tmp_path / "retract.ndjson"
+    fhir.write_text(observation_line("a2", status="entered-in-error") + "\n")
+    import_files(store, [enr, v1])
+    assert counts(import_files(store, [v2])) == [("assessments", 0, 1, 1, 0)]
+    assert [(f.rejected, f.removed) for f in import_files(store, [fhir]).files] == [(1, 1)]
+
+    def versions(cur) -> list[tuple]:
+        return cur.execute("SELECT assessment_id, score FROM store.main.assessments ORDER BY batch_id, 1").fetchall()
+
+    with store.read() as cur:
+        assert cur.execute("SELECT assessment_id, score FROM main.assessments").fetchall() == [("a1", 12)]
+        # every version stays in the data files; the retraction wrote none
+        assert versions(cur) == [("a1", 14), ("a2", 9), ("a1", 12)]
+        assert sorted(r[0] for r in cur.execute(
+            "SELECT record_id FROM store.main.superseded WHERE kind = 'assessments'").fetchall()) == ["a1", "a2"]
+    assert store.maintain(older_than_days=0)["versions_settled"] == 0
+    store.close()
+    replica = Store(lake_target)
+    with replica.read() as cur:  # a replica reads through its own copy of the markers
+        assert cur.execute("SELECT assessment_id FROM main.assessments").fetchall() == [("a1",)]
+    replica.close()
+
+
 # -- the lake itself ---------------------------------------------------------------
 @pytest.mark.lake
 def test_views_differ_from_the_embedded_ones_only_for_the_imported_kinds():

@@ -129,3 +129,37 @@ def test_bad_profiles_are_refused_with_their_file_and_problem(tmp_path, body, wo
         load_profile(path)
     assert str(error.value).startswith(f"profile {path}: ")
     assert words in str(error.value)
+
+
+def test_example_profile_reads_an_assessments_export_with_its_own_instrument_names(store):
+    result = import_files(store, [FIXTURES / "example_ehr" / "measures.csv", FIXTURES / "example_ehr" / "admissions.csv"],
+                          profile=EXAMPLE)
+    # M-5's AUDIT-C is not a configured instrument; M-6 is 45 days before A-101's admission
+    assert [(f.kind, f.rows, f.inserted, f.rejected) for f in result.files] == [
+        ("enrollments", 4, 3, 1), ("assessments", 6, 4, 2)]
+    with store.read() as cur:
+        scores = cur.execute("SELECT assessment_id, episode_id, assessment_date, instrument, score "
+                             "FROM assessments ORDER BY 1").fetchall()
+        rejects = dict(cur.execute("SELECT record_id, problems[1].reason FROM rejects "
+                                   "WHERE kind = 'assessments'").fetchall())
+    assert scores == [("M-1", "A-100", date(2024, 1, 8), "phq9", 18), ("M-2", "A-100", date(2024, 1, 22), "phq9", 12),
+                      ("M-3", "A-100", date(2024, 1, 8), "gad7", 11), ("M-4", "A-100", date(2024, 1, 15), "uds", 0)]
+    assert rejects["M-5"].startswith("unknown instrument")
+    assert rejects["M-6"].startswith("assessment more than 30 days before")
+
+
+@pytest.mark.parametrize("body, words", [
+    ('[fhir]\ncolour = "blue"', "[fhir]: unknown setting"),
+    ('[fhir]\npatient_identifier_system = ""', "patient_identifier_system must be"),
+    ('[[fhir.codes]]\nsystem = "s"\ncode = "c"', "needs system, code and instrument"),
+    ('[[fhir.codes]]\nsystem = "s"\ncode = "c"\ninstrument = "phq9"\n[[fhir.codes]]\nsystem = "s"\ncode = "c"\n'
+     'instrument = "gad7"', "maps s|c to two instruments"),
+    ('file_type = "json"', "file_type must be one of csv, xlsx, ndjson"),
+])
+def test_bad_fhir_settings_are_refused_with_their_file_and_problem(tmp_path, body, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(body + "\n")
+    with pytest.raises(ProfileError) as error:
+        load_profile(path)
+    assert str(error.value).startswith(f"profile {path}: ")
+    assert words in str(error.value)

@@ -1,6 +1,7 @@
 """python -m analytics ingest: import exports into a store, one transaction per command.
 
 $ python -m analytics ingest --db iop.duckdb enrollments.csv sessions.csv --format json
+$ python -m analytics ingest --db iop.duckdb --kind assessments fhir/Observation.ndjson
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from analytics.ingest.importer import (
     DEFAULT_MEMORY_LIMIT, MEMORY_ENV, PSEUDONYM_ENV, ImportRefused, import_files,
 )
 from analytics.ingest.profiles import ProfileError, load_profile
+from analytics.instruments import InstrumentError
 from analytics.store import StoreError, open_store
 from analytics.store.schema import KINDS
 
@@ -20,7 +22,8 @@ from analytics.store.schema import KINDS
 def add_cli_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=None, help="the store: a DuckDB file (default: IOP_DB)")
     parser.add_argument("--kind", choices=tuple(KINDS), default=None,
-                        help="what the files hold (default: detected from the headers)")
+                        help="what the files hold (default: detected from the headers; "
+                             "an ndjson file is FHIR Bulk Data, read as assessments)")
     parser.add_argument("--profile", default=None, help="mapping profile (TOML); default: canonical format")
     parser.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
     parser.add_argument("--pseudonymise", action="store_true",
@@ -59,6 +62,9 @@ def cli_main(args: argparse.Namespace) -> int:
     except ImportRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (ProfileError, InstrumentError) as exc:  # configuration: names the file, never data
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except StoreError:
         raise
     except Exception as exc:  # never a traceback, and never a message that may quote data
@@ -69,8 +75,9 @@ def cli_main(args: argparse.Namespace) -> int:
         return 1
     if text:
         for f in result.files:
+            fhir = "" if f.skipped is None else f", {f.skipped} skipped, {f.removed} removed"
             print(f"{f.file} ({f.kind}): {f.rows} rows: {f.inserted} inserted, {f.updated} updated, "
-                  f"{f.unchanged} unchanged, {f.rejected} rejected")
+                  f"{f.unchanged} unchanged, {f.rejected} rejected{fhir}")
         if any(f.rejected for f in result.files):
             print("Rejected rows and their reasons are in the store's rejects table.")
     else:

@@ -49,7 +49,7 @@ class Scan:
     path: Path
     label: str  # the file as the user named it, for messages
     size: int
-    file_type: str  # csv | xlsx
+    file_type: str  # csv | xlsx | ndjson
     facts: Future
 
     @property
@@ -115,7 +115,7 @@ def scan_file(path: Path, label: str, profile: Profile, pool: Executor) -> Scan:
         head = handle.read(65536)
         size = os.fstat(handle.fileno()).st_size
     is_zip = head.startswith(_XLSX_MAGIC)
-    file_type = profile.file_type or ("xlsx" if is_zip else "csv")
+    file_type = profile.file_type or ("xlsx" if is_zip else "ndjson" if _looks_like_ndjson(path, head) else "csv")
     # A refusal below reads scan.sha256 for the import log, so it waits for the hash.
     scan = Scan(path, label, size, file_type, pool.submit(byte_facts, path))
     body = head.removeprefix(b"\xef\xbb\xbf")
@@ -125,6 +125,8 @@ def scan_file(path: Path, label: str, profile: Profile, pool: Executor) -> Scan:
         raise ImportRefused(label, "not an .xlsx workbook, but the profile says xlsx", scan.sha256)
     if file_type == "csv" and (is_zip or b"\x00" in head) and profile.encoding != "utf-16":
         raise ImportRefused(label, "not a CSV or XLSX file (it holds binary data)", scan.sha256)
+    if file_type == "ndjson" and (is_zip or b"\x00" in head):
+        raise ImportRefused(label, "not an ndjson file (it holds binary data)", scan.sha256)
     if file_type == "csv" and profile.duckdb_encoding == "utf-8":
         # The reader would take a header it cannot decode as a bad record and use
         # the next line as the header, so the start of the file is checked here.
@@ -134,6 +136,15 @@ def scan_file(path: Path, label: str, profile: Profile, pool: Executor) -> Scan:
         except UnicodeDecodeError:
             raise encoding_refusal(scan, profile) from None
     return scan
+
+
+# FHIR Bulk Data files are named after their resource type, e.g. Observation.ndjson.
+NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+
+
+def _looks_like_ndjson(path: Path, head: bytes) -> bool:
+    """An ndjson file: so named, or its first text is a JSON object (no CSV header starts with '{')."""
+    return path.suffix.lower() in NDJSON_SUFFIXES or head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
 
 
 def encoding_refusal(scan: Scan, profile: Profile, kind: str | None = None) -> ImportRefused:
@@ -153,6 +164,8 @@ def read_error(scan: Scan, profile: Profile, exc: Exception) -> ImportRefused:
         return encoding_refusal(scan, profile)
     if scan.file_type == "xlsx":
         problem = "cannot be read as an .xlsx workbook"
+    elif scan.file_type == "ndjson":
+        problem = "cannot be read as ndjson (FHIR Bulk Data: one JSON resource per line)"
     else:
         problem = (f"cannot be read as a CSV file (a quote that is never closed, or not delimiter "
                    f"{profile.delimiter!r} and quote {profile.quote!r} as the profile says)")

@@ -15,6 +15,10 @@ How a file goes in (the store changes in one transaction for the whole command):
 4. Rejects are written, then the store applies the valid rows by id (apply.py,
    Store.apply_batch: the latest import wins; identical rows are left alone).
 
+FHIR Bulk Data files (ndjson) take the same steps, read by fhir.py. Every command
+writes the instrument definitions in force into the store, and the store records
+whether its patient ids are pseudonyms (pseudonyms.py).
+
 The kinds of export, their columns and the order they are applied in come from
 analytics.store.schema.KINDS. This module runs a command and keeps its import log.
 
@@ -25,20 +29,24 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
 import duckdb
 
+from analytics.ingest import fhir
 from analytics.ingest.apply import FileResult, apply_staged
 from analytics.ingest.files import ImportRefused, Scan, scan_file
-from analytics.ingest.profiles import Profile, load_profile
+from analytics.ingest.profiles import Profile, ProfileError, load_profile
+from analytics.ingest.pseudonyms import check_patient_ids
 from analytics.ingest.readers import plan_file
 from analytics.ingest.staging import Staged, drop_staging, stage
+from analytics.instruments import Instrument, configured_instruments
 from analytics.privacy import audit
 from analytics.store import Store, StoreError, set_meta
+from analytics.store.instruments import write_instruments
 from analytics.store.schema import APPLY_ORDER, KINDS
 
 __all__ = [
@@ -58,7 +66,8 @@ class ImportResult:
     files: tuple[FileResult, ...]
 
     def as_json(self) -> dict:
-        return {"files": [asdict(f) for f in self.files]}
+        """The --format json output: skipped and removed appear for FHIR files only."""
+        return {"files": [f.counts() for f in self.files]}
 
 
 def _progress_step(report: Progress, done: int, size: int, total: int, start: float,
@@ -108,7 +117,8 @@ def import_files(
     mark_sample: bool = False,
     memory_limit: str | None = None,
 ) -> ImportResult:
-    """Import files in one transaction; enrollments first. Raises ImportRefused (nothing loaded).
+    """Import files in one transaction; enrollments first. Raises ImportRefused (nothing loaded),
+    or ProfileError / InstrumentError for a profile or instruments file that cannot be used.
 
     Results come in the order the files were applied. memory_limit (e.g. "1GB")
     caps DuckDB's memory for the whole process, spilling to <store>.tmp: the CLI
@@ -129,6 +139,10 @@ def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profil
                  memory_limit: str | None) -> ImportResult:
     if not isinstance(profile, Profile):
         profile = load_profile(profile)
+    # the definitions in force, checked now (InstrumentError names the file and entry);
+    # the command writes them into the store, so a changed config takes effect here
+    instruments = configured_instruments()
+    check_profile(profile, instruments)
     labels = [str(p) for p in paths]
     started = _now()
     report = progress or (lambda fraction, message: None)
@@ -150,14 +164,20 @@ def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profil
                 cur.execute("SET temp_directory = $v", {"v": store.spill_directory()})
             plans = [plan_file(cur, scan, profile, kind) for scan in scans]
             plans.sort(key=lambda p: APPLY_ORDER.index(p.kind))
+            fhir.begin_command(cur)
             done = 0
             for slot, plan in enumerate(plans):
-                staged.append(stage(cur, plan, profile, slot, pseudonymise_key,
+                staged.append(stage(cur, plan, profile, slot, instruments, pseudonymise_key,
                                     _progress_step(report, done, plan.scan.size, total_bytes, 0.0, 0.5)))
                 done += plan.scan.size
+            # the Patient resources of every FHIR file are read by now
+            fhir.pseudonymise_patients(cur, profile, pseudonymise_key)
 
         with store.write(prepare=stage_all) as cur:
+            # raw ids and pseudonyms, or pseudonyms of two keys, must never meet in one store
+            check_patient_ids(cur, [s.plan.scan for s in staged if _carries_patient_ids(s)], pseudonymise_key)
             done = 0
+            batch_id = None
             for item in staged:
                 plan = item.plan
                 batch_id = store.next_batch_id(cur)
@@ -167,12 +187,13 @@ def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profil
                 finally:
                     drop_staging(cur)
                 _log(cur, batch_id, result.file, plan.scan.sha256, plan.kind, profile, started,
-                     "loaded", None, result, actor)
-                detail = asdict(result) | {"sha256": plan.scan.sha256, "profile": profile.name,
+                     "loaded", result.note, result, actor)
+                detail = result.counts() | {"sha256": plan.scan.sha256, "profile": profile.name,
                                            "pseudonymised": pseudonymise_key is not None}
                 audit.record(cur, actor, "import", detail)
                 results.append(result)
                 done += plan.scan.size
+            write_instruments(cur, instruments, batch_id if batch_id is not None else store.next_batch_id(cur))
             set_meta(cur, "contents", "sample" if mark_sample else "imported")
         report(1.0, "import finished")
         return ImportResult(tuple(results))
@@ -181,6 +202,25 @@ def _import_once(store: Store, paths: list, *, kind: str | None, profile: Profil
         raise
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def check_profile(profile: Profile, instruments: tuple[Instrument, ...]) -> None:
+    """Refuse a profile whose instrument mappings name no instrument in force, or contradict
+    the instruments' own codes (ProfileError, before any file is read)."""
+    names = [i.name for i in instruments]
+    unknown = profile.unknown_instruments(names)
+    if unknown:
+        raise ProfileError(f"profile {profile.source}: maps labels or codes to {', '.join(unknown)}, "
+                           f"not a configured instrument ({', '.join(names)})")
+    clashes = fhir.clashing_codes(instruments, profile)
+    if clashes:
+        raise ProfileError(f"profile {profile.source}: [[fhir.codes]] gives {', '.join(clashes)} another "
+                           "instrument than the instruments' own codes do")
+
+
+def _carries_patient_ids(staged: Staged) -> bool:
+    """Whether a file's rows name patients: a kind with a patient column, or FHIR (subject references)."""
+    return bool(KINDS[staged.plan.kind].patient_column) or staged.plan.scan.file_type == "ndjson"
 
 
 def _log_refused(store: Store, refused: ImportRefused, profile: Profile, started: datetime, actor: str) -> None:

@@ -1,14 +1,17 @@
 """Physical line numbers of records: a row's index gives its line, unless the file is unusual.
 
 A plain file (no blank lines, no line breaks inside quoted fields, no records the
-reader rejected) has each record on line index + 2. Otherwise a CSV parser finds
-where every record starts, and the reader's rejects are placed on their lines.
+reader rejected) has each record on line index + 2 (index + 1 in an ndjson file,
+which has no header). Otherwise a CSV parser finds where every record starts, and
+the reader's rejects are placed on their lines; in an ndjson file, numpy finds the
+lines that are not blank.
 """
 from __future__ import annotations
 
 import csv
 
 import duckdb
+import numpy as np
 
 from analytics.ingest.files import ImportRefused, Scan
 from analytics.ingest.profiles import Profile
@@ -57,6 +60,39 @@ def record_starts(scan: Scan, profile: Profile) -> tuple[list[int], list[int]]:
     return offsets, lines
 
 
+# What DuckDB's JSON reader takes for a blank line: nothing but these bytes (C's isspace).
+_BLANK_BYTES = np.zeros(256, dtype=bool)
+_BLANK_BYTES[[9, 10, 11, 12, 13, 32]] = True
+_CHUNK = 1 << 22
+
+
+def nonblank_lines(path) -> np.ndarray:
+    """The 1-based numbers of a file's lines that hold anything but white space, in order.
+
+    An ndjson reader skips blank lines, so record k of the file is on the k-th of
+    these. numpy goes through the file a chunk at a time (no loop over lines): a
+    line holds something when the count of non-space bytes grows across it.
+    """
+    found: list[np.ndarray] = []
+    line = 1  # the line the chunk starts in
+    pending = False  # whether the line running into the chunk holds something so far
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            data = np.frombuffer(chunk, np.uint8)
+            breaks = np.flatnonzero(data == 10)
+            ink = np.concatenate(([0], np.cumsum(~_BLANK_BYTES[data], dtype=np.int64)))
+            starts = np.concatenate(([0], breaks + 1))
+            ends = np.concatenate((breaks, [len(data)]))
+            holds = ink[ends] - ink[starts] > 0  # per piece between breaks
+            holds[0] |= pending
+            found.append(line + np.flatnonzero(holds[:-1]))  # the pieces a break ends are whole lines
+            line += len(breaks)
+            pending = bool(holds[-1])
+    if pending:
+        found.append(np.array([line]))
+    return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
+
+
 def define_rows(cur: duckdb.DuckDBPyConnection, plan: Plan, profile: Profile, n_rows: int,
                 reader_rejects: int) -> None:
     """Define view ingest_rows: pass 1's rows with their index, physical line and record_id."""
@@ -70,6 +106,9 @@ def define_rows(cur: duckdb.DuckDBPyConnection, plan: Plan, profile: Profile, n_
     # the base is an integer DuckDB just returned; views cannot take bound parameters
     cur.execute("CREATE OR REPLACE TEMP VIEW ingest_indexed AS "
                 f"SELECT rowid - {int(first or 0)} AS idx, * FROM ingest_checked")
+    if scan.file_type == "ndjson":
+        _define_ndjson_rows(cur, plan, n_rows)
+        return
     plain = scan.file_type == "xlsx" or (
         reader_rejects == 0 and not scan.blank_lines and scan.physical_lines == n_rows + 1
     )
@@ -122,3 +161,27 @@ def define_rows(cur: duckdb.DuckDBPyConnection, plan: Plan, profile: Profile, n_
                 f"SELECT c.idx, l.line, c.{id_col} AS record_id, c.* EXCLUDE (idx) FROM ingest_indexed AS c "
                 "JOIN ingest_lines AS l ON l.idx = c.idx")
 
+
+def _define_ndjson_rows(cur: duckdb.DuckDBPyConnection, plan: Plan, n_rows: int) -> None:
+    """ingest_rows of an ndjson file: no header; every line counts, blank ones included."""
+    scan = plan.scan
+    id_col = KINDS[plan.kind].id_column
+    cur.execute("CREATE OR REPLACE TEMP TABLE ingest_reject_lines (byte_position BIGINT, line BIGINT)")
+    if scan.physical_lines == n_rows:
+        # one resource per line, none blank
+        cur.execute("CREATE OR REPLACE TEMP VIEW ingest_rows AS "
+                    f"SELECT idx, idx + 1 AS line, {id_col} AS record_id, * EXCLUDE (idx) FROM ingest_indexed")
+        return
+    import pyarrow as pa
+
+    lines = nonblank_lines(scan.path)
+    if len(lines) != n_rows:
+        raise ImportRefused(scan.label, "could not match resources to line numbers; the file was not loaded",
+                            scan.sha256, plan.kind)
+    cur.register("ingest_line_arrow", pa.table({"idx": pa.array(np.arange(n_rows, dtype=np.int64)),
+                                                "line": pa.array(lines)}))
+    cur.execute("CREATE OR REPLACE TEMP TABLE ingest_lines AS SELECT * FROM ingest_line_arrow")
+    cur.unregister("ingest_line_arrow")
+    cur.execute("CREATE OR REPLACE TEMP VIEW ingest_rows AS "
+                f"SELECT c.idx, l.line, c.{id_col} AS record_id, c.* EXCLUDE (idx) FROM ingest_indexed AS c "
+                "JOIN ingest_lines AS l ON l.idx = c.idx")

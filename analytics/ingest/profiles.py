@@ -13,7 +13,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from analytics.config import REPO_ROOT
 from analytics.store.schema import REFERRAL_OUTCOMES, DISCHARGE_REASONS, KINDS, SESSION_STATUSES, SESSION_TYPES
@@ -33,25 +33,34 @@ ENCODINGS: dict[str, str] = {
     "windows-1252": "CP1252",
     "cp1252": "CP1252",
 }
-FILE_TYPES = ("csv", "xlsx")
+FILE_TYPES = ("csv", "xlsx", "ndjson")
 # Which canonical column each label table maps, and what it may map to (None: any text).
 LABEL_TARGETS: dict[str, tuple[str, ...] | None] = {
     "status": SESSION_STATUSES,
     "discharge_reason": DISCHARGE_REASONS,
     "session_type": None,
     "outcome": REFERRAL_OUTCOMES,
-    "instrument": None,  # the configured instruments (config/instruments.toml), checked per row
+    "instrument": None,  # the configured instruments (config/instruments.toml), checked at import
 }
 if {label for kind in KINDS.values() for label in kind.labels} - set(LABEL_TARGETS):
     raise RuntimeError("schema.KINDS names a label map that LABEL_TARGETS does not define")
 _TOP_KEYS = {
     "name", "description", "kind", "file_type", "encoding", "delimiter", "quote", "escape",
-    "date_format", "sheet", "columns", "labels", "ignore",
+    "date_format", "sheet", "columns", "labels", "ignore", "fhir",
 }
+_FHIR_KEYS = {"patient_identifier_system", "codes"}
 
 
 class ProfileError(ValueError):
     """A profile that cannot be used; the message names the profile file and the problem."""
+
+
+@dataclass(frozen=True)
+class FhirCode:
+    """A coding of a FHIR Observation.code (system and code, matched exactly) that means an instrument."""
+    system: str
+    code: str
+    instrument: str
 
 
 def _key(text: str) -> str:
@@ -76,6 +85,10 @@ class Profile:
     # canonical column -> {matching key of a source label: canonical value}
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     ignore: frozenset[str] = frozenset()  # matching keys of source headers to drop on purpose
+    # FHIR ndjson: the Patient.identifier system whose value is the enrollments' patient_id
+    # (None: the Patient resource's id is), and further codings that mean an instrument.
+    fhir_patient_system: str | None = None
+    fhir_codes: tuple[FhirCode, ...] = ()
 
     @property
     def duckdb_encoding(self) -> str:
@@ -93,14 +106,29 @@ class Profile:
     def is_ignored(self, header: str) -> bool:
         return _key(header) in self.ignore
 
-    def label_map(self, column: str) -> tuple[list[str], list[str]]:
-        """(source keys, canonical values) for a label column: the canonical names map to themselves."""
+    def label_map(self, column: str, vocabulary: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
+        """(source keys, canonical values) for a label column: the canonical names map to themselves.
+
+        vocabulary: the canonical names of a label whose values come from configuration
+        (the instruments in force); otherwise the fixed ones of LABEL_TARGETS.
+        >>> dict(zip(*load_profile().label_map("instrument", ["phq9"])))
+        {'phq9': 'phq9'}
+        """
         allowed = LABEL_TARGETS[column]
         pairs: dict[str, str] = {}
-        for value in allowed if allowed is not None else SESSION_TYPES:
+        for value in vocabulary if vocabulary is not None else allowed if allowed is not None else SESSION_TYPES:
             pairs[_key(value)] = value
         pairs.update(self.labels.get(column, {}))
         return list(pairs), list(pairs.values())
+
+    def unknown_instruments(self, names: Sequence[str]) -> list[str]:
+        """The profile's instrument targets ([labels.instrument], [[fhir.codes]]) that are not in names.
+
+        Instruments are configuration (config/instruments.toml and a site's file), so
+        these are checked against the instruments in force when an import starts.
+        """
+        targets = list(self.labels.get("instrument", {}).values()) + [c.instrument for c in self.fhir_codes]
+        return sorted({t for t in targets if t not in names})
 
 
 def _fail(source: str, problem: str) -> ProfileError:
@@ -165,6 +193,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
                 raise _fail(source, f"[labels.{column}] maps {label!r} to {target!r}, not one of {', '.join(allowed)}")
             labels[column][_key(label)] = target
 
+    patient_system, fhir_codes = _fhir_settings(source, data.get("fhir", {}))
     return Profile(
         name=str(data.get("name", path.stem)),
         source=source,
@@ -179,4 +208,29 @@ def load_profile(path: str | Path | None = None) -> Profile:
         columns=columns,
         labels=labels,
         ignore=frozenset(_key(h) for h in data.get("ignore", [])),
+        fhir_patient_system=patient_system,
+        fhir_codes=fhir_codes,
     )
+
+
+def _fhir_settings(source: str, table: object) -> tuple[str | None, tuple[FhirCode, ...]]:
+    """The [fhir] table: patient_identifier_system and [[fhir.codes]] entries, checked."""
+    if not isinstance(table, Mapping):
+        raise _fail(source, "[fhir] must be a table")
+    unknown = set(table) - _FHIR_KEYS
+    if unknown:
+        raise _fail(source, f"[fhir]: unknown setting(s) {', '.join(sorted(unknown))}")
+    system = table.get("patient_identifier_system")
+    if system is not None and (not isinstance(system, str) or not system.strip()):
+        raise _fail(source, "[fhir] patient_identifier_system must be an identifier system, e.g. \"urn:oid:...\"")
+    codes: list[FhirCode] = []
+    for entry in table.get("codes", []):
+        if (not isinstance(entry, Mapping) or set(entry) != {"system", "code", "instrument"}
+                or not all(isinstance(entry[k], str) and entry[k] for k in ("system", "code", "instrument"))):
+            raise _fail(source, "each [[fhir.codes]] entry needs system, code and instrument (text)")
+        coding = FhirCode(entry["system"], entry["code"], entry["instrument"])
+        clash = [c for c in codes if (c.system, c.code) == (coding.system, coding.code) and c != coding]
+        if clash:
+            raise _fail(source, f"[[fhir.codes]] maps {coding.system}|{coding.code} to two instruments")
+        codes.append(coding)
+    return system, tuple(codes)

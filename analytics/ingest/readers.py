@@ -14,6 +14,7 @@ from typing import Sequence
 
 import duckdb
 
+from analytics.ingest.fhir import fhir_kind
 from analytics.ingest.files import ImportRefused, Scan, read_error
 from analytics.ingest.profiles import Profile
 from analytics.store.extensions import load_extensions
@@ -94,7 +95,13 @@ class Plan:
 
 
 def plan_file(cur: duckdb.DuckDBPyConnection, scan: Scan, profile: Profile, kind: str | None) -> Plan:
-    """The file's kind (given, the profile's, or detected) and where each column is."""
+    """The file's kind (given, the profile's, or detected) and where each column is.
+
+    An ndjson file is FHIR Bulk Data: its resources carry their own element names, so
+    it has no columns to place (analytics/ingest/fhir.py reads it).
+    """
+    if scan.file_type == "ndjson":
+        return Plan(scan, fhir_kind(scan, kind or profile.kind), (), ())
     found = headers(cur, scan, profile)
     if kind is None and profile.kind is None:
         detected = detected_kinds(found, profile)

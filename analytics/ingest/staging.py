@@ -8,14 +8,16 @@ are not the store, so making them outside the transaction leaves the command ato
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import duckdb
 
+from analytics.ingest.fhir import stage_fhir
 from analytics.ingest.files import encoding_refusal, read_error
 from analytics.ingest.profiles import Profile
 from analytics.ingest.pseudonyms import pseudonymise
 from analytics.ingest.readers import Plan, reader_sql, source_sql
+from analytics.instruments import Instrument
 from analytics.store import sql_text
 from analytics.store.schema import KINDS
 from analytics.store.sql_files import sql_parameters
@@ -47,19 +49,38 @@ def park(cur: duckdb.DuckDBPyConnection, slot: int, file_type: str, *, back: boo
 
 
 def stage(cur: duckdb.DuckDBPyConnection, plan: Plan, profile: Profile, slot: int,
-          pseudonymise_key: bytes | None, step: Callable[[float, str], None]) -> Staged:
-    """Pass 1 of one file (sql/ingest/ingest_<kind>_rows.sql) into temp tables, parked under slot."""
+          instruments: Sequence[Instrument], pseudonymise_key: bytes | None,
+          step: Callable[[float, str], None]) -> Staged:
+    """Pass 1 of one file (sql/ingest/ingest_<kind>_rows.sql) into temp tables, parked under slot.
+
+    instruments: the definitions in force, which an assessments file's rows are checked against.
+    """
     scan, kind = plan.scan, KINDS[plan.kind]
+    if scan.file_type == "ndjson":
+        step(0.0, f"{scan.label}: reading and checking FHIR resources")
+        try:
+            n_rows = stage_fhir(cur, scan, profile, instruments, pseudonymise_key)
+        except duckdb.Error as exc:
+            raise read_error(scan, profile, exc) from None
+        park(cur, slot, scan.file_type)
+        return Staged(plan, slot, n_rows, 0)
     rows_file = f"ingest/ingest_{kind.name}_rows"
-    # what the row checks may bind: the profile's date formats and its label maps
+    names = [i.name for i in instruments]
+    # what the row checks may bind: the profile's date formats and its label maps,
+    # and the instruments' names and score ranges
     offered = {
         "date_formats": list(profile.date_formats),
         "iso_dates": profile.date_formats == ("%Y-%m-%d",),
         "date_formats_text": "(" + " or ".join(profile.date_formats) + ")",
         "excel_dates": scan.file_type == "xlsx",
+        "instrument_names": names,
+        "instrument_min": [i.min_score for i in instruments],
+        "instrument_max": [i.max_score for i in instruments],
+        "instrument_list": ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names),
     }
+    vocabularies = {"instrument": names}  # labels whose canonical values are configuration
     for label in kind.labels:
-        offered[f"{label}_keys"], offered[f"{label}_values"] = profile.label_map(label)
+        offered[f"{label}_keys"], offered[f"{label}_values"] = profile.label_map(label, vocabularies.get(label))
     reader, params = reader_sql(scan, profile)
     params.update({k: v for k, v in offered.items() if k in sql_parameters(rows_file)})
     if kind.keeps_extra and plan.extra:
@@ -102,6 +123,8 @@ _DROP_STAGING: tuple[str, ...] = (
     "DROP TABLE IF EXISTS ingest_excluded",
     "DROP TABLE IF EXISTS reject_errors",
     "DROP TABLE IF EXISTS reject_scans",
+    "DROP TABLE IF EXISTS ingest_fhir_episodes",
+    "DROP TABLE IF EXISTS ingest_fhir_retracted",
 )
 
 

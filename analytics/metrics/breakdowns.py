@@ -11,7 +11,7 @@ keys the store actually holds.
 >>> with store.read() as cur:
 ...     bind_filters(cur, Filters())
 ...     expression, params = dimension_sql(cur, "payer")
-...     sql = with_dimension(sql_text("retention_by"), expression)
+...     sql = with_dimension(sql_text("metrics/mix_by"), expression)
 ...     cur.execute(sql, params).df()
 """
 from __future__ import annotations
@@ -141,7 +141,8 @@ def with_dimension(template: str, expression: str) -> str:
 
     The expression must be one of this module's constants (as returned by
     dimension_sql()); anything else is refused, so user text can never reach
-    the SQL through here.
+    the SQL through here. The funnel plots' units (qi.funnel.UNITS: site,
+    clinician) go through here too: one way for an identifier into a query.
     """
     allowed = (
         set(EPISODE_DIMENSIONS.values()) | set(SESSION_DIMENSIONS.values()) | set(REFERRAL_DIMENSIONS.values())

@@ -6,11 +6,12 @@ admit_date + 7(k-1) .. admit_date + 7k - 1 and counts once its last day is
 0 when nothing was attended. A week meets the dose when its hours are at or
 above its program's target (config/iop.toml: 9 h, adolescent programs 6 h).
 
-The week rules live in analytics/sql/episode_weeks.sql, the head of a CTE
-chain that each dose query continues (spc.py and atrisk.py continue it too,
-through _run()). At 10 M sessions there are about 3 M episode-weeks; they are
-counted by minutes inside DuckDB rather than listed, and only summaries, a
-half-hour histogram and percentiles come back to Python.
+The week rules are SQL macros (analytics/sql/store/macros/: dose_episodes,
+complete_weeks, complete_week_minutes, complete_episode_weeks), which the dose
+queries, the monthly hours chart (qi/spc.py) and the at-risk list (qi/atrisk.py)
+all read, each binding target_params(). At 10 M sessions there are over a million
+episode-weeks; they are counted by minutes inside DuckDB rather than listed, and
+only summaries, a half-hour histogram and percentiles come back to Python.
 
 >>> with store.read() as cur:
 ...     bind_filters(cur, Filters(programs=("Adolescent IOP",)))
@@ -50,47 +51,25 @@ def target_hours(cur: duckdb.DuckDBPyConnection) -> dict[str, float]:
     return {program: config.dose_target_hours(program) for (program,) in rows}
 
 
-def _target_params(targets: dict[str, float]) -> dict[str, object]:
-    # Bound as two parallel lists (see episode_weeks.sql), never formatted into SQL.
+def target_params(targets: dict[str, float]) -> dict[str, object]:
+    """The parameters of the dose macros: the targets as two parallel lists (bound,
+    never formatted into SQL)."""
     return {"target_programs": list(targets), "target_hours": list(targets.values())}
 
 
-def _episode_weeks_sql(query: str, group: str) -> str:
-    """episode_weeks.sql (grouped by the SQL expression `group`) followed by the named query.
-
-    Every piece is repository text: the query names are fixed here and the group
-    is a constant expression from analytics.metrics.breakdowns (with_dimension() checks it).
-    """
-    head = with_dimension(sql_text("metrics/episode_weeks"), group)
-    return head + sql_text(query)
-
-
-def _run(cur: duckdb.DuckDBPyConnection, query: str, group: str, targets: dict[str, float],
-         params: dict | None = None) -> pd.DataFrame:
-    """Run sql/QUERY.sql after episode_weeks.sql, grouped by `group`, with the targets bound.
-
-    QUERY may use the CTEs `episodes` (ep, episode_id, patient_id, admit_date,
-    target_minutes, grp, complete_weeks), `week_minutes` (ep, week_number, minutes:
-    complete weeks with attended sessions only), `week_counts` (grp,
-    target_minutes, week_number, minutes, weeks: every complete week, counted) and
-    `complete_week_rows` (ep, patient_id, grp, admit_date, target_minutes,
-    week_number, minutes: every complete week, one row each).
-    """
-    text = _episode_weeks_sql(query, group)
-    return cur.execute(text, {**_target_params(targets), **(params or {})}).df()
-
-
-def _stats(cur: duckdb.DuckDBPyConnection, group: str, by_week: bool,
+def _stats(cur: duckdb.DuckDBPyConnection, group: str, by_week: bool, targets: dict[str, float],
            params: dict | None = None) -> pd.DataFrame:
-    targets = target_hours(cur)
-    return _run(cur, "metrics/dose_stats", group, targets, {"by_week": by_week, **(params or {})})
+    """dose_stats.sql grouped by `group`, a constant expression from analytics.metrics.breakdowns
+    (with_dimension() checks it)."""
+    sql = with_dimension(sql_text("metrics/dose_stats"), group)
+    return cur.execute(sql, {**target_params(targets), "by_week": by_week, **(params or {})}).df()
 
 
 @suppressed_by(table_spec(("episodes", "patients"), ("episode_weeks", "median_weekly_hours", "dose_target_met_rate")))
 def dose_summary(cur: duckdb.DuckDBPyConnection) -> DoseSummary:
     """Complete episode-weeks, their median hours and the share meeting the target."""
     targets = target_hours(cur)
-    table = _run(cur, "metrics/dose_stats", TOTAL_EXPRESSION, targets, {"by_week": False})
+    table = _stats(cur, TOTAL_EXPRESSION, by_week=False, targets=targets)
     if table.empty:
         return DoseSummary(0, 0, 0, None, None, targets)
     row = table.iloc[0]
@@ -123,13 +102,13 @@ def weekly_hours_distribution(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     (the whole bin is at or above the target), met_weeks, episode_weeks, episodes, patients.
     The episode-weeks themselves stay in DuckDB; see weekly_hours_percentiles().
     """
-    return _run(cur, "metrics/dose_hours_histogram", EPISODE_DIMENSIONS["program"], target_hours(cur))
+    return cur.execute(sql_text("metrics/dose_hours_histogram"), target_params(target_hours(cur))).df()
 
 
 @suppressed_by(DOSE_SPEC)
 def weekly_hours_percentiles(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per program: the dose figures (see STAT_COLUMNS), with p10..p90 of weekly hours."""
-    out = _stats(cur, EPISODE_DIMENSIONS["program"], by_week=False)
+    out = _stats(cur, EPISODE_DIMENSIONS["program"], by_week=False, targets=target_hours(cur))
     return out.rename(columns={"dimension_value": "program"})[["program", *STAT_COLUMNS]]
 
 
@@ -137,7 +116,7 @@ def weekly_hours_percentiles(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def dose_by_program_week(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Program weeks 1..12 (rows only where some week k is complete): week_number
     and the dose figures of the k-th weeks (see STAT_COLUMNS)."""
-    out = _stats(cur, TOTAL_EXPRESSION, by_week=True)
+    out = _stats(cur, TOTAL_EXPRESSION, by_week=True, targets=target_hours(cur))
     return out[["week_number", *STAT_COLUMNS]]
 
 
@@ -149,5 +128,5 @@ def dose_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     (clinician, session type, weekday) do not apply: a week's hours mix sessions.
     """
     expression, params = dimension_sql(cur, dimension, level="episode")
-    out = _stats(cur, expression, by_week=False, params=params)
+    out = _stats(cur, expression, by_week=False, targets=target_hours(cur), params=params)
     return out.rename(columns={"dimension_value": dimension})[[dimension, *STAT_COLUMNS]]

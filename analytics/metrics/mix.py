@@ -19,7 +19,7 @@ import pandas as pd
 
 from analytics.metrics.breakdowns import TOTAL_EXPRESSION, dimension_sql, with_dimension
 from analytics.store import sql_text
-from analytics.metrics.sessions import in_dimension_order, session_chain, session_params
+from analytics.metrics.sessions import in_dimension_order
 from analytics.store.schema import SESSION_TYPES
 from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 
@@ -41,13 +41,12 @@ def therapy_mix_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def therapy_mix(cur: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """session_type -> share of attended minutes; {} when nothing was attended."""
-    sql = session_chain("metrics/mix_shares", "metrics/therapy_mix")
-    return shares_from_table(cur.execute(sql, session_params()).df())
+    return shares_from_table(cur.execute(sql_text("metrics/therapy_mix")).df())
 
 
 def shares_from_table(table: pd.DataFrame) -> dict[str, float]:
-    """session_type -> share from mix_shares rows (session_type, share); {} when there
-    are none or a share is undefined (attended sessions of 0 minutes only)."""
+    """session_type -> share from rows (session_type, share); {} when there are none
+    or a share is undefined (attended sessions of 0 minutes only)."""
     if table.empty or table["share"].isna().any():
         return {}
     return {str(t): float(s) for t, s in zip(table["session_type"], table["share"])}

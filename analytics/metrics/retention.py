@@ -6,8 +6,8 @@ Definitions (docs/metrics.md, "Retention and time in program"):
   discharges as competing events and active episodes censored at as_of;
 - in program at week w = Kaplan-Meier P(time in program > 7w), any discharge an event.
 
-SQL counts events per (group, day) (sql/episode_times.sql, sql/event_counts.sql);
-analytics/survival.py does the estimation on those few rows.
+SQL counts events per (group, day) (sql/metrics/event_counts.sql over the macro
+episode_times); analytics/metrics/survival.py does the estimation on those few rows.
 
 >>> with store.read() as cur:
 ...     bind_filters(cur, Filters())
@@ -21,6 +21,7 @@ import pandas as pd
 
 from analytics.metrics import breakdowns
 from analytics.store import sql_text
+from analytics.store.schema import UNPLANNED_REASONS
 from analytics.metrics.survival import SurvivalFit, fit_counts
 from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 
@@ -28,11 +29,6 @@ from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 # that one episode moves it by 10 points or more.
 MIN_AT_RISK = 10
 WEEKS = range(0, 13)
-
-
-def with_episode_times(query_name: str) -> str:
-    """A query over the CTE `episode_times` (sql/episode_times.sql), the one time definition."""
-    return "WITH episode_times AS (\n" + sql_text("metrics/episode_times") + "\n)\n" + sql_text(query_name)
 
 
 def event_counts(cur: duckdb.DuckDBPyConnection, by: str | None = None) -> pd.DataFrame:
@@ -45,8 +41,8 @@ def event_counts(cur: duckdb.DuckDBPyConnection, by: str | None = None) -> pd.Da
         expression, params = breakdowns.TOTAL_EXPRESSION, {}
     else:
         expression, params = breakdowns.dimension_sql(cur, by, level="episode")
-    sql = breakdowns.with_dimension(with_episode_times("metrics/event_counts"), expression)
-    return cur.execute(sql, params).df()
+    sql = breakdowns.with_dimension(sql_text("metrics/event_counts"), expression)
+    return cur.execute(sql, {"unplanned": list(UNPLANNED_REASONS), **params}).df()
 
 
 def fits(

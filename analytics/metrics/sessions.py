@@ -9,9 +9,10 @@ Definitions (docs/metrics.md, "Sessions"):
 - session completion rate = attended sessions with attended minutes >= the
   configured share (0.9) of scheduled minutes / expected.
 
-The counting runs in DuckDB over `selected_sessions()` (filters and as_of
-already bound on the cursor); the rates are derived from the counts in one
-function, `_with_rates`, for the headline figure and every breakdown alike.
+The counting runs in DuckDB, through the SQL macros that define the counts once
+(session_attendance_counts, session_delivery_counts over counted_sessions; filters
+and as_of already bound on the cursor); the rates are derived from the counts in
+one function, `_with_rates`, for the headline figure and every breakdown alike.
 
 >>> with store.read() as cur:
 ...     bind_filters(cur, Filters())
@@ -80,30 +81,14 @@ def _with_rates(counts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _params() -> dict[str, object]:
+def session_params() -> dict[str, object]:
+    """The parameters of every query that counts through counted_sessions() (bound, never formatted in)."""
     return {"completion_share": config.session_completion_share()}
 
 
-def session_chain(*pieces: str) -> str:
-    """session_cells.sql (the status x type counts) followed by the named pieces.
-
-    Every piece is a repository file name fixed in this package, never user text.
-    session_rates() appends session_counts + session_rates, mix.therapy_mix()
-    appends mix_shares + therapy_mix, and metrics.summary() appends session_counts
-    + mix_shares + session_summary, so all three share one definition and the
-    summary scans the sessions once for both.
-    """
-    return "".join(sql_text(name) for name in ("metrics/session_cells", *pieces))
-
-
-def session_params() -> dict[str, object]:
-    """The parameters session_cells.sql takes (bound, never formatted in)."""
-    return _params()
-
-
 def counts_and_rates(counts: pd.DataFrame) -> dict[str, object]:
-    """The first row of a session_counts.sql result as ints, with the rates (None
-    where the denominator is 0); columns outside COUNT_COLUMNS are ignored."""
+    """The first row of a session_rates.sql or session_summary.sql result as ints, with
+    the rates (None where the denominator is 0); columns outside COUNT_COLUMNS are ignored."""
     row = _with_rates(counts).iloc[0]
     values: dict[str, object] = {c: int(row[c]) for c in COUNT_COLUMNS if c in counts.columns}
     for rate in RATES:
@@ -114,7 +99,7 @@ def counts_and_rates(counts: pd.DataFrame) -> dict[str, object]:
 @suppressed_by(table_spec(("patients",), SESSION_MEASURES))
 def session_rates(cur: duckdb.DuckDBPyConnection) -> SessionRates:
     """Session counts and rates over everything the cursor's filters select."""
-    counts = cur.execute(session_chain("metrics/session_counts", "metrics/session_rates"), _params()).df()
+    counts = cur.execute(sql_text("metrics/session_rates"), session_params()).df()
     return SessionRates(**counts_and_rates(counts))
 
 
@@ -128,7 +113,7 @@ def rates_by(cur: duckdb.DuckDBPyConnection, dimension: str) -> pd.DataFrame:
     """
     expression, params = dimension_sql(cur, dimension, level="session")
     sql = with_dimension(sql_text("metrics/session_rates_by"), expression)
-    counts = cur.execute(sql, {**_params(), **params}).df()
+    counts = cur.execute(sql, {**session_params(), **params}).df()
     out = _with_rates(counts).rename(columns={"dimension_value": dimension})
     return in_dimension_order(out, dimension)
 

@@ -24,7 +24,7 @@ from analytics.metrics import retention
 from analytics.metrics import sessions
 from analytics.metrics.breakdowns import check_filter_columns
 from analytics.filters import EVERYTHING, Filters, Scope
-from analytics.store import Store, bind_filters
+from analytics.store import Store, bind_filters, sql_text
 
 HEADLINE_WEEKS = (4, 8, 12)
 
@@ -107,9 +107,9 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
 def _session_figures(cur) -> tuple[dict[str, object], dict[str, float]]:
     """The session counts and rates (as sessions.session_rates() gives them, without
     the distinct patients, which the summary does not show) and the therapy mix
-    (as mix.therapy_mix()), from one statement: both come from session_cells.sql,
-    so the sessions are scanned and joined to the episodes once."""
-    sql = sessions.session_chain("metrics/session_counts", "metrics/mix_shares", "metrics/session_summary")
-    table = cur.execute(sql, sessions.session_params()).df()
+    (as mix.therapy_mix()), from one statement, session_summary.sql: both come from
+    the counts per session type, so the sessions are scanned and joined to the
+    episodes once."""
+    table = cur.execute(sql_text("metrics/session_summary"), sessions.session_params()).df()
     shares = pd.DataFrame(list(table.at[0, "mix"]), columns=["session_type", "share"])
     return sessions.counts_and_rates(table), mix.shares_from_table(shares)

@@ -6,7 +6,7 @@ An active episode (not discharged by as_of) is listed when, as of the data's dat
 - it attended fewer than half of its expected sessions in the last 14 days
   (as_of - 13 .. as_of), when it had any; or
 - both of its last 2 complete episode-weeks were below its program's dose target
-  (the dose owner's week rules, analytics/sql/episode_weeks.sql); or
+  (the dose's week rules: the macros dose_episodes and complete_week_minutes); or
 - it was admitted 7 or more days ago (admit_date <= as_of - 7) and has no attended
   session yet: the first week after admission is where people are lost between intake
   and treatment (docs/qi.md, "At-risk list").
@@ -56,9 +56,9 @@ def _reasons(row: pd.Series) -> str:
 def at_risk_rows(cur) -> pd.DataFrame:
     """The list for a cursor whose filters and scope are bound (no permission check: use at_risk_list)."""
     from analytics.metrics import dose
-    from analytics.metrics.breakdowns import TOTAL_EXPRESSION
+    from analytics.store.queries import fetch_df
 
-    raw = dose._run(cur, "qi/atrisk", TOTAL_EXPRESSION, dose.target_hours(cur))
+    raw = fetch_df(cur, "qi/atrisk", dose.target_params(dose.target_hours(cur)))
     if raw.empty:
         return pd.DataFrame(columns=COLUMNS)
     out = raw.copy()

@@ -108,17 +108,33 @@ def funnel_by_program(
 
 
 # -- from the store -----------------------------------------------------------
-# unit name -> the fixed column spliced into funnel_*.sql at /*unit*/
+# unit name -> the fixed column spliced into funnel_*.sql at /*dimension*/ (by
+# breakdowns.with_dimension, which accepts only its own constant expressions)
 UNITS: dict[str, str] = {"site": "site", "clinician": "clinician"}
-# measure -> (query, numerator, denominator, patients column, title)
-MEASURES: dict[str, tuple[str, str, str, str, str]] = {
-    "attendance_rate": ("qi/funnel_sessions", "attended", "expected", "patients", "Attendance rate"),
-    "completion_rate": ("qi/funnel_episodes", "completed", "discharged", "discharged_patients", "Completion rate"),
-    "retention_week_4": ("qi/funnel_episodes", "retained4", "eligible4", "eligible4_patients", "Retention at week 4"),
+
+
+@dataclass(frozen=True)
+class FunnelMeasure:
+    """A funnel measure: the query that counts it, its columns, and how it is labelled."""
+    query: str         # the analytics/sql file (program, unit and the columns below)
+    numerator: str     # x: the column counted as a success
+    denominator: str   # n: the volume
+    patients: str      # the distinct patients behind n (small-cell suppression)
+    title: str
+    volume: str        # what n counts, for the x axis
+
+
+# The measures, listed once: the QI page, the packet and the figures read them here.
+MEASURES: dict[str, FunnelMeasure] = {
+    "attendance_rate": FunnelMeasure("qi/funnel_sessions", "attended", "expected", "patients",
+                                     "Attendance rate", "Expected sessions (volume)"),
+    "completion_rate": FunnelMeasure("qi/funnel_episodes", "completed", "discharged", "discharged_patients",
+                                     "Completion rate", "Discharged episodes (volume)"),
+    "retention_week_4": FunnelMeasure("qi/funnel_episodes", "retained4", "eligible4", "eligible4_patients",
+                                      "Retention at week 4", "Episodes admitted ≥ 28 days before as_of (volume)"),
 }
 # The measures whose x and n count persons (episodes); attendance counts sessions.
-EPISODE_MEASURES = frozenset(m for m, (query, *_) in MEASURES.items() if query == "qi/funnel_episodes")
-PLACEHOLDER = "/*unit*/"
+EPISODE_MEASURES = frozenset(m for m, spec in MEASURES.items() if spec.query == "qi/funnel_episodes")
 
 
 def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
@@ -127,23 +143,25 @@ def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
     Session measures belong to the session's clinician; episode measures to the
     episode's primary clinician (most attended minutes, ties alphabetical).
     """
+    from analytics.metrics.breakdowns import with_dimension
+    from analytics.metrics.sessions import session_params
     from analytics.store import sql_text
     from analytics.store.schema import UNPLANNED_REASONS
 
     if measure not in MEASURES or unit not in UNITS:
         raise ValueError(f"unknown funnel {measure!r} by {unit!r}")
-    query, num, den, patients, _ = MEASURES[measure]
-    sql = sql_text(query).replace(PLACEHOLDER, UNITS[unit])
-    params = {"unplanned": list(UNPLANNED_REASONS)} if query == "qi/funnel_episodes" else {}
+    spec = MEASURES[measure]
+    sql = with_dimension(sql_text(spec.query), UNITS[unit])
+    params = {"unplanned": list(UNPLANNED_REASONS)} if measure in EPISODE_MEASURES else session_params()
     counts = cur.execute(sql, params).df()
-    out = counts.rename(columns={num: "x", den: "n", patients: "group_patients"})
+    out = counts.rename(columns={spec.numerator: "x", spec.denominator: "n", spec.patients: "group_patients"})
     return out[["program", "unit", "x", "n", "group_patients"]]
 
 
 @suppressed_by(funnel_plots(EPISODE_MEASURES))
 def funnels(cur, measure: str, unit: str) -> dict[str, FunnelPlot]:
     """One funnel plot per program in view, for a measure by site or clinician."""
-    return funnels_by_program(funnel_counts(cur, measure, unit), f"{MEASURES[measure][4]} by {unit}", unit)
+    return funnels_by_program(funnel_counts(cur, measure, unit), f"{MEASURES[measure].title} by {unit}", unit)
 
 
 def funnels_by_program(counts: pd.DataFrame, title: str, unit_kind: str) -> dict[str, FunnelPlot]:

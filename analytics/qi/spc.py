@@ -276,10 +276,11 @@ def _check(name: str, allowed) -> None:
 
 def session_counts(cur, grain: str) -> pd.DataFrame:
     """Complete weeks or months: period, expected, attended, no_show, patient_cancelled, patients."""
+    from analytics.metrics.sessions import session_params
     from analytics.store import fetch_df
 
     _check(grain, LABELS)
-    return fetch_df(cur, "qi/spc_session_counts", {"grain": grain})
+    return fetch_df(cur, "qi/spc_session_counts", {"grain": grain, **session_params()})
 
 
 def session_chart(
@@ -331,15 +332,13 @@ def retention_week4_chart(cur, *, baseline_start=None, baseline_end=None, laney:
 def median_hours_by_month(cur) -> pd.DataFrame:
     """Complete months: period, median_weekly_hours, episode_weeks, met_weeks, patients.
 
-    Continues the dose owner's analytics/sql/episode_weeks.sql (the one place the
-    week rules are written), grouped as one selection.
+    The weeks are the dose's (the macro complete_episode_weeks, the one place the
+    week rules are written), with the programs' targets bound as for the dose.
     """
     from analytics.metrics import dose
-    from analytics.metrics.breakdowns import TOTAL_EXPRESSION
+    from analytics.store.queries import fetch_df
 
-    # dose.py composes episode_weeks.sql + this query (the whole selection as one
-    # group) and binds the programs' targets; its _run is the one way in.
-    return dose._run(cur, "qi/spc_median_hours", TOTAL_EXPRESSION, dose.target_hours(cur))
+    return fetch_df(cur, "qi/spc_median_hours", dose.target_params(dose.target_hours(cur)))
 
 
 def median_hours_chart(cur, *, baseline_start=None, baseline_end=None) -> ControlChart:

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from analytics.formatting import escape_html
 from analytics.report import figures
 from analytics.qi import targets
+from analytics.qi import funnel
 from analytics.qi.funnel import FunnelPlot
 from analytics.qi.spc import ControlChart
 
@@ -30,12 +31,9 @@ Y_TITLES = {
     "engagement_rate": "IET-style engagement (%)",
     "admission_rate": "Admission rate (%)",
 }
-FUNNEL_X_TITLES = {
-    "attendance_rate": "Expected sessions (volume)",
-    "completion_rate": "Discharged episodes (volume)",
-    "retention_week_4": "Episodes admitted ≥ 28 days before as_of (volume)",
-    "admission_rate": "Referrals decided by as_of (volume)",
-}
+# The volume of a funnel plot whose measure is not one of funnel.MEASURES (the admission
+# rate, analytics/qi/intake.py).
+OTHER_VOLUMES = {"admission_rate": "Referrals decided by as_of (volume)"}
 
 
 def _period_end(points: pd.DataFrame) -> pd.Timestamp:
@@ -101,7 +99,7 @@ def funnel_figure(plot: FunnelPlot, metric: str) -> go.Figure:
     points = plot.points.assign(unit=plot.points["unit"].map(escape_html))
     fig = figures.funnel_plot(
         points, plot.curve, plot.p0, title=title,
-        x_title=FUNNEL_X_TITLES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
+        x_title=funnel.MEASURES[metric].volume if metric in funnel.MEASURES else OTHER_VOLUMES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
         unit_label=plot.unit_kind.capitalize(),
     )
     tgt = targets.target_for(metric)

@@ -21,7 +21,7 @@ and analytics.filters only: everything else in analytics builds on it.
 >>> from analytics.filters import Filters
 >>> from analytics.store import bind_filters, fetch_df, open_store
 >>> with open_store().read() as cur:
-...     bind_filters(cur, Filters()); fetch_df(cur, "metrics/session_counts")
+...     bind_filters(cur, Filters()); fetch_df(cur, "metrics/session_rates", {"completion_share": 0.9})
 """
 from analytics.store.base import Store
 from analytics.store.errors import StoreError

@@ -77,6 +77,7 @@ class Store(ABC):
         # CLI output (--format json). Cursors inherit the setting.
         self._con.execute("SET enable_progress_bar = false")
         load_extensions(self._con, self.extensions)
+        macros.define_rules(self._con)
         self._cond = threading.Condition()
         self._readers = 0
         self._writing = False
@@ -161,6 +162,17 @@ class Store(ABC):
         (unique per row) and `line`, one row per id. Rows identical to the stored
         version count as unchanged and are not written again.
         >>> inserted, updated = store.apply_batch(cur, "sessions", store.next_batch_id(cur))
+        """
+
+    @abstractmethod
+    def remove_rows(self, cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
+        """Take the stored rows of a kind whose ids are in relation ids (column record_id) out of
+        the store's view; returns how many ids had a row.
+
+        The one way rows leave a kind's table (a FHIR retraction: status entered-in-error),
+        so that what keeps a record of removed rows has one place to do it. batch_id is the
+        import that removes them.
+        >>> removed = store.remove_rows(cur, "assessments", "ingest_fhir_retracted", batch_id)
         """
 
     def retrying(self, attempt_once: Callable[[], T],

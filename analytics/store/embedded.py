@@ -143,3 +143,11 @@ class EmbeddedStore(Store):
                                   {"batch_id": batch_id}).fetchone()[0]
         cur.execute("DROP TABLE batch_changes")
         return written - updated, updated
+
+    def remove_rows(self, cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
+        # one row per id in this table, so the rows deleted are the ids removed
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        id_col = KINDS[kind].id_column
+        return cur.execute(f"DELETE FROM store.{kind} WHERE {id_col} IN "
+                           f"(SELECT record_id FROM {plain_identifier(ids)})").fetchone()[0]

@@ -135,6 +135,9 @@ class LakeStore(Store):
                     source: str = "ingest_valid") -> tuple[int, int]:
         return apply_batch(cur, kind, batch_id, list(KINDS[kind].stored_columns), source)
 
+    def remove_rows(self, cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
+        return remove_rows(cur, kind, ids)
+
     def retrying(self, attempt_once: Callable[[], T],
                  on_retry: Callable[[int, BaseException], None] | None = None) -> T:
         return retry_on_conflict(attempt_once, on_retry)
@@ -466,6 +469,25 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
     cur.execute("DROP TABLE lake_changed")
     _PENDING.setdefault(threading.get_ident(), set()).add((kind, batch_id))
     return int(inserted), int(updated)
+
+
+def remove_rows(cur: duckdb.DuckDBPyConnection, kind: str, ids: str) -> int:
+    """Hide every visible version of the ids in relation ids (column record_id); returns how many ids.
+
+    LakeStore.remove_rows. A superseding marker with no new version: the latest-wins
+    views then show no row for the id. Appends only, like apply_batch.
+    """
+    _, id_column = VERSIONED[kind]
+    ids = plain_identifier(ids)
+    visible = f"FROM main.{kind} AS v SEMI JOIN {ids} AS r ON r.record_id = v.{id_column}"
+    removed = cur.execute(f"SELECT count(DISTINCT v.{id_column}) {visible}").fetchone()[0]
+    if removed:
+        cur.execute(
+            f"INSERT INTO store.superseded (kind, record_id, batch_id, source_line) "
+            f"SELECT $kind, v.{id_column}, v.batch_id, v.source_line {visible}",
+            {"kind": kind},
+        )
+    return int(removed)
 
 
 def _store_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:

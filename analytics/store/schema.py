@@ -84,6 +84,9 @@ class Kind:
     sql/ingest/dq_<name>_across_rows.sql (pass 2: checks across rows and
     against the store). The store table, its DuckLake views and partitions, the
     import's kind detection, order, extra columns and pseudonyms follow from here.
+    A kind that names a fhir_resource also reads FHIR Bulk Data ndjson, through
+    sql/ingest/ingest_<name>_fhir_rows.sql, ingest_<name>_fhir_episodes.sql and
+    dq_<name>_fhir_across_rows.sql (analytics/ingest/fhir.py).
 
     >>> KINDS["sessions"].stored_columns[:2]
     ('session_id', 'episode_id')
@@ -101,6 +104,8 @@ class Kind:
     labels: tuple[str, ...] = ()  # the profile label maps its row checks bind ($<label>_keys, $<label>_values)
     patient_column: str | None = None  # replaced by a keyed pseudonym when an import pseudonymises
     partitioned_by: str | None = None  # the date column whose month splits its DuckLake data files
+    # The FHIR R4 resource type whose Bulk Data ndjson this kind also reads (analytics/ingest/fhir.py).
+    fhir_resource: str | None = None
 
     @property
     def stored_columns(self) -> tuple[str, ...]:
@@ -121,7 +126,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("sessions", SESSION_COLUMNS, id_column="session_id", detected_by=("session_id",),
          after=("enrollments",), labels=("status", "session_type"), partitioned_by="session_date"),
     Kind("assessments", ASSESSMENT_COLUMNS, id_column="assessment_id", detected_by=("assessment_id",),
-         after=("enrollments",), labels=("instrument",), partitioned_by="assessment_date"),
+         after=("enrollments",), labels=("instrument",), partitioned_by="assessment_date",
+         fhir_resource="Observation"),
     Kind("referrals", REFERRAL_COLUMNS, id_column="referral_id", detected_by=("referral_id",),
          after=("enrollments",), keeps_extra=True, labels=("outcome",), patient_column="patient_id",
          partitioned_by="first_contact_date"),

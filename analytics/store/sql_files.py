@@ -12,7 +12,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 def sql_text(name: str) -> str:
     """The text of analytics/sql/NAME.sql (names are repo file names, never user text).
 
-    >>> sql_text("metrics/session_counts").startswith("--")
+    >>> sql_text("metrics/session_rates").startswith("--")
     True
     """
     path = SQL_DIR / f"{name}.sql"

@@ -1,11 +1,10 @@
--- (continues episode_weeks.sql, grouped by program) Weekly hours binned by half
--- an hour, per program: the chart's data without sending millions of
--- episode-weeks to Python. Bin [h, h + 0.5) holds weeks with 60h <= minutes < 60h + 30.
--- Unlike the other dose queries this one reads the complete weeks one row per
--- episode-week (`complete_week_rows`, inside DuckDB, joined on integer keys),
--- because each bin needs its distinct episodes and patients for small-cell suppression.
+-- Weekly hours binned by half an hour, per program: the chart's data without
+-- sending a million episode-weeks to Python. Bin [h, h + 0.5) holds weeks with
+-- 60h <= minutes < 60h + 30. Unlike dose_stats.sql this reads the complete weeks
+-- one row per episode-week (complete_episode_weeks(), inside DuckDB), because each
+-- bin needs its distinct episodes and patients for small-cell suppression.
 SELECT
-    grp                                     AS program,
+    program,
     (minutes // 30) * 0.5                   AS hours_from,
     (minutes // 30) * 0.5 + 0.5             AS hours_to,
     any_value(target_minutes) / 60          AS target_hours,
@@ -13,8 +12,8 @@ SELECT
     bool_and(minutes >= target_minutes)     AS met,
     count(*) FILTER (WHERE minutes >= target_minutes) AS met_weeks,
     count(*)                                AS episode_weeks,
-    count(DISTINCT ep)                      AS episodes,
+    count(DISTINCT episode_id)              AS episodes,
     count(DISTINCT patient_id)              AS patients
-FROM complete_week_rows
-GROUP BY grp, minutes // 30
+FROM main.complete_episode_weeks($target_programs, $target_hours)
+GROUP BY program, minutes // 30
 ORDER BY program, hours_from

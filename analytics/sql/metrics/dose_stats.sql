@@ -1,8 +1,66 @@
--- (continues episode_weeks.sql) Dose figures per group, or per group and program
--- week 1..12 when $by_week: complete episode-weeks, the share at or above their
--- program's target, mean hours and the 10/25/50/75/90th percentiles of weekly
--- hours, with the episodes and patients behind them (for small-cell suppression).
-, keyed AS (
+-- Dose figures per group, or per group and program week 1..12 when $by_week:
+-- complete episode-weeks, the share at or above their program's target, mean
+-- hours and the 10/25/50/75/90th percentiles of weekly hours, with the episodes
+-- and patients behind them (for small-cell suppression). The week rules are the
+-- macros' (dose_episodes, complete_week_minutes; docs/metrics.md, "Dose").
+--
+-- Why counts instead of one row per episode-week: at 10 M sessions there are
+-- over a million episode-weeks. Only weeks that had attended sessions are formed
+-- (complete_week_minutes); the weeks without any are counted, not listed: per
+-- week number, the episodes that reached it minus those with minutes in it.
+-- `week_counts` then holds, per group, target, week number and minutes, how many
+-- episode-weeks had exactly that many attended minutes. Quantiles and shares
+-- computed from it equal those over the rows it stands for.
+--
+-- `grp` is the breakdown value of an episode: /*dimension*/ is a constant
+-- expression from analytics/metrics/breakdowns.py ('all' for the whole selection).
+WITH episodes AS MATERIALIZED (
+    -- MATERIALIZED: several parts below read it; computed once
+    SELECT episode_id, patient_id, target_minutes, complete_weeks, /*dimension*/ AS grp
+    FROM main.dose_episodes($target_programs, $target_hours)
+),
+attended_weeks AS (
+    -- complete weeks with attended minutes, counted per group, target, week and minutes
+    SELECT e.grp, e.target_minutes, w.week_number, w.minutes, count(*) AS weeks
+    FROM main.complete_week_minutes() AS w
+    JOIN episodes AS e USING (episode_id)
+    GROUP BY ALL
+),
+reached_weeks AS (
+    -- per group and target, how many episodes have week k complete: group the
+    -- episodes by their number of complete weeks first, then spread over k
+    SELECT grp, target_minutes, unnest(range(1, complete_weeks + 1)) AS week_number, episodes
+    FROM (
+        SELECT grp, target_minutes, complete_weeks, count(*) AS episodes
+        FROM episodes
+        WHERE complete_weeks > 0
+        GROUP BY ALL
+    )
+),
+zero_weeks AS (
+    SELECT r.grp, r.target_minutes, r.week_number, 0 AS minutes,
+        sum(r.episodes) - coalesce(any_value(a.weeks), 0) AS weeks
+    FROM reached_weeks AS r
+    LEFT JOIN (
+        SELECT grp, target_minutes, week_number, sum(weeks) AS weeks
+        FROM attended_weeks
+        GROUP BY ALL
+    ) AS a
+        ON a.grp IS NOT DISTINCT FROM r.grp
+       AND a.target_minutes IS NOT DISTINCT FROM r.target_minutes
+       AND a.week_number = r.week_number
+    GROUP BY r.grp, r.target_minutes, r.week_number
+),
+week_counts AS (
+    SELECT grp, target_minutes, week_number, minutes, sum(weeks) AS weeks
+    FROM (
+        SELECT * FROM attended_weeks
+        UNION ALL
+        SELECT * FROM zero_weeks WHERE weeks > 0
+    )
+    GROUP BY ALL
+),
+keyed AS (
     SELECT grp, CASE WHEN $by_week THEN week_number END AS week_key, target_minutes, minutes, weeks
     FROM week_counts
     WHERE NOT $by_week OR week_number <= 12

@@ -1,6 +1,6 @@
 -- The mix per value of a breakdown dimension (program, site, ...): each session
 -- type's share of the attended minutes within that value. The dimension
--- expression comes from the fixed dict in analytics/breakdowns.py.
+-- expression comes from the fixed dict in analytics/metrics/breakdowns.py.
 WITH by_value_type AS (
     SELECT
         /*dimension*/                     AS dimension_value,

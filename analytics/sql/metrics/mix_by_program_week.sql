@@ -1,10 +1,10 @@
 -- How the mix runs through the program: share of attended minutes by session
--- type within each program week 1..12 (week k = days 7(k-1) .. 7k-1 after
--- admission, as for dose). All attended sessions count, including those of a
--- week not yet complete: a share needs no complete week.
+-- type within each program week 1..12 (program_week(), as for dose). All
+-- attended sessions count, including those of a week not yet complete: a share
+-- needs no complete week.
 WITH attended AS (
     SELECT
-        (session_date - admit_date) // 7 + 1 AS week_number,
+        program_week(session_date, admit_date) AS week_number,
         session_type, attended_minutes, episode_id, patient_id
     FROM main.selected_sessions()
     WHERE status = 'attended' AND session_date >= admit_date

@@ -1,9 +1,9 @@
--- (continues episode_weeks.sql) The at-risk list: active episodes at as_of that
--- meet any of four outreach rules. The dose rule reads episode_weeks.sql's
--- `episodes` (complete weeks, target) and `week_minutes`, so the week rules stay
--- in one place. "Expected" sessions are every session except program_cancelled
--- (as in session_counts.sql); "missed" means no_show.
-, active AS (
+-- The at-risk list: active episodes at as_of that meet any of four outreach
+-- rules. The dose rule reads the dose's complete weeks and targets
+-- (dose_episodes(), complete_week_minutes(): macros), so the week rules stay in
+-- one place. "Expected" sessions are those of the macro expected_session, as in
+-- every attendance figure; "missed" means no_show.
+WITH active AS (
     -- discharge_date is NULL when the episode had not ended by as_of
     SELECT episode_id, patient_id, site, program, admit_date, as_of
     FROM main.selected_episodes()
@@ -26,10 +26,9 @@ streak AS (
     GROUP BY episode_id
 ),
 recent AS (
-    -- the last 14 days: as_of - 13 .. as_of
-    SELECT episode_id,
-        count(*) AS expected_14,
-        count(*) FILTER (WHERE status = 'attended') AS attended_14
+    -- the last 14 days: as_of - 13 .. as_of, counted as every attendance figure is
+    -- (the macro session_attendance_counts(), one session a row)
+    SELECT episode_id, session_attendance_counts(status, 1) AS c
     FROM expected
     WHERE session_date > getvariable('as_of') - 14
     GROUP BY episode_id
@@ -43,11 +42,11 @@ last_attended AS (
 ),
 low_dose AS (
     -- both of the last two complete weeks below the program's weekly target;
-    -- a week without attended minutes has no week_minutes row and reads 0
+    -- a week without attended minutes has no complete_week_minutes row and reads 0
     SELECT e.episode_id, any_value(e.target_minutes) / 60.0 AS target_hours
-    FROM episodes AS e
-    LEFT JOIN week_minutes AS m
-        ON m.ep = e.ep AND m.week_number BETWEEN e.complete_weeks - 1 AND e.complete_weeks
+    FROM main.dose_episodes($target_programs, $target_hours) AS e
+    LEFT JOIN main.complete_week_minutes() AS m
+        ON m.episode_id = e.episode_id AND m.week_number BETWEEN e.complete_weeks - 1 AND e.complete_weeks
     WHERE e.complete_weeks >= 2 AND e.target_minutes IS NOT NULL
     GROUP BY e.episode_id
     HAVING count(*) FILTER (WHERE m.minutes >= e.target_minutes) = 0
@@ -55,8 +54,8 @@ low_dose AS (
 SELECT
     a.patient_id, a.episode_id, a.site, a.program,
     coalesce(st.missed_in_row, 0)              AS missed_in_row,
-    coalesce(r.expected_14, 0)                 AS expected_14,
-    coalesce(r.attended_14, 0)                 AS attended_14,
+    coalesce(r.c.expected, 0)                  AS expected_14,
+    coalesce(r.c.attended, 0)                  AS attended_14,
     ld.episode_id IS NOT NULL                  AS low_dose,
     ld.target_hours,
     la.last_attended,
@@ -70,7 +69,7 @@ LEFT JOIN recent AS r USING (episode_id)
 LEFT JOIN last_attended AS la USING (episode_id)
 LEFT JOIN low_dose AS ld USING (episode_id)
 WHERE coalesce(st.missed_in_row, 0) >= 2
-   OR (coalesce(r.expected_14, 0) > 0 AND 2 * r.attended_14 < r.expected_14)
+   OR (coalesce(r.c.expected, 0) > 0 AND 2 * r.c.attended < r.c.expected)
    OR ld.episode_id IS NOT NULL
    OR (la.last_attended IS NULL AND a.admit_date <= a.as_of - 7)
 ORDER BY days_since_attended DESC NULLS FIRST, a.site, a.episode_id

@@ -1,6 +1,6 @@
 -- Completion and week-4 retention per program and unit (site, or the episode's
--- primary clinician), for funnel plots. /*unit*/ is a fixed column name from
--- funnel_data.UNITS (never user text).
+-- primary clinician), for funnel plots. /*dimension*/ is the unit's column, from
+-- analytics/qi/funnel.py UNITS (checked by breakdowns.with_dimension; never user text).
 WITH clinician_minutes AS (
     -- attended minutes per episode and clinician
     SELECT episode_id, clinician, sum(attended_minutes) AS minutes
@@ -20,22 +20,21 @@ primary_clinician AS (
 ),
 episodes AS (
     -- completion: of discharged episodes (reason completed);
-    -- retention at week 4: of episodes admitted >= 28 days before as_of, those
-    -- without an unplanned discharge at time (discharge - admit) <= 28 days,
-    -- which equals the Aalen-Johansen 1 - CIF_unplanned(28) for these episodes
+    -- retention at week 4: of the episodes followed for 28 days, those retained
+    -- (retention_at_week(): macros), which equals the Aalen-Johansen
+    -- 1 - CIF_unplanned(28) for these episodes
     SELECT
         e.episode_id, e.patient_id, e.program, e.site, p.clinician,
         e.discharge_date IS NOT NULL                      AS discharged,
         coalesce(e.discharge_reason = 'completed', false) AS completed,
-        e.admit_date <= e.as_of - 28                      AS eligible4,
-        NOT coalesce(list_contains($unplanned::VARCHAR[], e.discharge_reason)
-                     AND e.discharge_date - e.admit_date <= 28, false) AS retained4
-    FROM main.selected_episodes() AS e
+        e.followed                                        AS eligible4,
+        e.retained                                        AS retained4
+    FROM main.retention_at_week(4, $unplanned) AS e
     LEFT JOIN primary_clinician AS p USING (episode_id)
 )
 SELECT
     program,
-    /*unit*/                                                        AS unit,
+    /*dimension*/                                                   AS unit,
     count(*) FILTER (WHERE discharged AND completed)                AS completed,
     count(*) FILTER (WHERE discharged)                              AS discharged,
     count(*) FILTER (WHERE eligible4 AND retained4)                 AS retained4,
@@ -44,6 +43,6 @@ SELECT
     count(DISTINCT patient_id) FILTER (WHERE discharged)            AS discharged_patients,
     count(DISTINCT patient_id) FILTER (WHERE eligible4)             AS eligible4_patients
 FROM episodes
-WHERE /*unit*/ IS NOT NULL
+WHERE /*dimension*/ IS NOT NULL
 GROUP BY ALL
 ORDER BY program, unit

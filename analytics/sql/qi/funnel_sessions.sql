@@ -1,16 +1,19 @@
 -- Attendance per program and unit (site, or the session's own clinician), for
--- funnel plots. /*unit*/ is replaced by a fixed column name from funnel_data.UNITS
--- (never user text). Counts as in session_counts.sql: expected is the macro
--- expected_session (analytics/macros.py). Sessions without a clinician are left
--- out of the clinician funnel rather than pooled into a made-up unit.
-SELECT
-    program,
-    /*unit*/                                                       AS unit,
-    count(*) FILTER (WHERE status = 'attended')                    AS attended,
-    count(*) FILTER (WHERE status = 'no_show')                     AS no_show,
-    count(*) FILTER (WHERE expected_session(status))               AS expected,
-    count(DISTINCT patient_id)                                     AS patients
-FROM main.selected_sessions()
-WHERE /*unit*/ IS NOT NULL
-GROUP BY ALL
+-- funnel plots. /*dimension*/ is the unit's column, from analytics/qi/funnel.py
+-- UNITS (checked by breakdowns.with_dimension; never user text). The counts are
+-- the macro session_attendance_counts(), as in the headline figures. Sessions
+-- without a clinician are left out of the clinician funnel rather than pooled
+-- into a made-up unit.
+WITH counted AS (
+    SELECT
+        program,
+        /*dimension*/                                  AS unit,
+        session_attendance_counts(status, sessions)    AS c,
+        count(DISTINCT patient_id)                     AS patients
+    FROM main.counted_sessions($completion_share)
+    WHERE /*dimension*/ IS NOT NULL
+    GROUP BY program, unit
+)
+SELECT program, unit, c.attended, c.no_show, c.expected, patients
+FROM counted
 ORDER BY program, unit

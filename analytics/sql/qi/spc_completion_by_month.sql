@@ -1,6 +1,7 @@
 -- Completion rate by discharge month: of the episodes discharged in the month,
 -- how many completed treatment (TEDS-D reason 1). Discharges after as_of are
--- already NULL in selected_episodes(). Only complete months are charted.
+-- already NULL in selected_episodes(). Only complete months are charted
+-- (period_ended()).
 WITH discharged AS (
     SELECT
         CAST(date_trunc('month', discharge_date) AS DATE) AS period,
@@ -15,6 +16,6 @@ SELECT
     count(*)                          AS discharged,
     count(DISTINCT patient_id)        AS patients
 FROM discharged
-WHERE CAST(period + INTERVAL 1 MONTH AS DATE) - 1 <= getvariable('as_of')
+WHERE period_ended(period, 'month', getvariable('as_of'))
 GROUP BY period
 ORDER BY period

@@ -1,22 +1,17 @@
 -- Session counts per week or month, for the attendance and no-show p-charts.
--- The counts are the ones session_counts.sql makes (expected: the macro
--- expected_session, analytics/macros.py), so a chart's points add up to the headline rate.
--- Only complete periods: the week or month still running on as_of would plot a
--- partial point that looks like a signal.
+-- The counts are the macro session_attendance_counts(), as in the headline figures,
+-- so a chart's points add up to the headline rate.
+-- Only complete periods (period_ended()): the week or month still running on
+-- as_of would plot a partial point that looks like a signal.
 WITH counted AS (
     SELECT
-        CAST(date_trunc($grain, session_date) AS DATE)                     AS period,
-        count(*) FILTER (WHERE expected_session(status))                    AS expected,
-        count(*) FILTER (WHERE status = 'attended')                         AS attended,
-        count(*) FILTER (WHERE status = 'no_show')                          AS no_show,
-        count(*) FILTER (WHERE status = 'patient_cancelled')                AS patient_cancelled,
-        count(DISTINCT patient_id)                                          AS patients
-    FROM main.selected_sessions()
-    GROUP BY 1
+        CAST(date_trunc($grain, session_date) AS DATE)   AS period,
+        session_attendance_counts(status, sessions)      AS c,
+        count(DISTINCT patient_id)                       AS patients
+    FROM main.counted_sessions($completion_share)
+    GROUP BY period
 )
-SELECT *
+SELECT period, c.expected, c.attended, c.no_show, c.patient_cancelled, patients
 FROM counted
--- the period's last day: next period start - 1
-WHERE CAST(period + CASE WHEN $grain = 'week' THEN INTERVAL 7 DAY ELSE INTERVAL 1 MONTH END AS DATE) - 1
-      <= getvariable('as_of')
+WHERE period_ended(period, $grain, getvariable('as_of'))
 ORDER BY period
