@@ -58,6 +58,9 @@ def outcomes_by_month_figure(wide: pd.DataFrame) -> go.Figure:
     """Referrals per month of first contact, stacked by outcome as known on the data date."""
     long = wide[["month", *OUTCOMES]].melt(id_vars=["month"], var_name="outcome", value_name="referrals")
     long["referrals"] = _numbers(long["referrals"])
+    # a zero draws no segment; left out so the chart holds only what it shows (hidden
+    # cells stay, as gaps)
+    long = long[long["referrals"] != 0]
     # stacked in the order of OUTCOMES, so colours and legend read the same every month
     long["order"] = long["outcome"].map({o: i for i, o in enumerate(OUTCOMES)})
     long = long.sort_values(["order", "month"], kind="stable")
@@ -69,7 +72,8 @@ def outcomes_by_month_figure(wide: pd.DataFrame) -> go.Figure:
 
 def wait_distribution_figure(bins: pd.DataFrame) -> go.Figure:
     """Episodes by wait from first contact to the first attended session, in bins."""
-    frame = bins.assign(episodes=_numbers(bins["episodes"]))
+    # an empty bin keeps its place on the axis but draws no bar (and holds no figure)
+    frame = bins.assign(episodes=_numbers(bins["episodes"]).replace(0, float("nan")))
     fig = figures.bar_chart(frame, x="label", y="episodes", names={"episodes": "Episodes"},
                             category_order=list(frame["label"]),
                             title="Wait from first contact to the first attended session",
