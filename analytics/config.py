@@ -1,10 +1,11 @@
-"""Programme settings from config/iop.toml (dose targets, QI targets, suppression).
+"""Programme settings from config/iop.toml (dose targets, QI targets, suppression, DuckDB limits).
 
 IOP_CONFIG names another file; tests point it at their own.
 """
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -45,3 +46,49 @@ def session_completion_share() -> float:
 
 def suppression_threshold() -> int:
     return int(settings()["suppression"]["threshold"])
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the file (or variable) and the key."""
+
+
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+# setting -> (environment variable that overrides [duckdb] in the settings file, check, what it must be)
+_DUCKDB = {
+    "memory_limit": ("IOP_DUCKDB_MEMORY_LIMIT", lambda v: _MEMORY.fullmatch(v) is not None,
+                     "a size such as 2GB or 512MB"),
+    "threads": ("IOP_DUCKDB_THREADS", lambda v: v.isdigit() and int(v) > 0, "a whole number above 0"),
+    "temp_directory": ("IOP_DUCKDB_TEMP_DIRECTORY", lambda v: "\0" not in v, "a directory path"),
+}
+
+
+def duckdb_settings() -> dict[str, str | int]:
+    """DuckDB's limits for the store's connection: [duckdb] in the settings file, each
+    overridden by its IOP_DUCKDB_* environment variable. Unset, empty or 0: DuckDB's
+    default (80% of the machine's memory, a thread per core, spilling to ./.tmp).
+
+    >>> duckdb_settings()          # [duckdb] memory_limit = "3GB", threads = 2
+    {'memory_limit': '3GB', 'threads': 2}
+    """
+    section = settings().get("duckdb", {})
+    source = os.environ.get("IOP_CONFIG") or str(DEFAULT_CONFIG)
+    unknown = sorted(set(section) - set(_DUCKDB))
+    if unknown:
+        raise ConfigError(f"{source}: [duckdb] has no setting {unknown[0]!r} (known: {', '.join(_DUCKDB)})")
+    out: dict[str, str | int] = {}
+    for key, (variable, valid, what) in _DUCKDB.items():
+        where = f"{source}: [duckdb] {key}"
+        value = str(section.get(key, "")).strip()
+        if os.environ.get(variable, "").strip():
+            value, where = os.environ[variable].strip(), f"environment variable {variable}"
+        if not value or (key == "threads" and value == "0"):  # 0 threads: DuckDB's default
+            continue
+        if not valid(value):
+            raise ConfigError(f"{where}: {value!r} is not {what}")
+        out[key] = int(value) if key == "threads" else value
+    return out
+
+
+def headline_instrument() -> str:
+    """The instrument the Overview's outcome tiles show ([outcomes] headline_instrument; PHQ-9 by default)."""
+    return str(settings().get("outcomes", {}).get("headline_instrument", "phq9"))

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-PAGES = ("overview", "retention", "attendance", "therapy_mix", "qi", "data")
+PAGES = ("overview", "retention", "attendance", "therapy_mix", "outcomes", "qi", "data")
 TIMEOUT = 900
 
 

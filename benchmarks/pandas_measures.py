@@ -137,52 +137,68 @@ def load_measure_frames(store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
                 read_table(cur, "assessments", ASSESSMENT_FRAME))
 
 
-def _figures(ins: Instrument, pairs: pd.DataFrame, measured: int, due: int, completed: int,
-             by_week: list[dict]) -> dict:
-    """The JSON object of one instrument from its pairs (baseline, followup as int64 arrays)."""
+def _counts(ins: Instrument, pairs: pd.DataFrame, measured: int, due: int, completed: int) -> dict:
+    """The counts one instrument's figures are divided from (None where it has no such threshold).
+
+    pairs: baseline, followup as int64 arrays, one row per pair.
+    """
     b = pairs["baseline"].to_numpy(dtype="int64")
     f = pairs["followup"].to_numpy(dtype="int64")
     n = len(b)
-    out: dict = {"measured_episodes": int(measured), "pairs": int(n)}
-    # Sums of whole numbers are exact; one division gives the correctly rounded mean.
-    out["mean_baseline"] = int(b.sum()) / n if n else None
-    out["mean_followup"] = int(f.sum()) / n if n else None
-    out["mean_change"] = int((f - b).sum()) / n if n else None
+    out: dict = {"measured_episodes": int(measured), "pairs": int(n),
+                 "baseline_sum": int(b.sum()), "followup_sum": int(f.sum())}
     improvement = ins.improvement(b, f)
-    if ins.reliable_change is None:
-        out["reliable_improvement_rate"] = out["reliable_deterioration_rate"] = None
-        reliably_improved = None
-    else:
+    reliably_improved = None
+    out["reliably_improved"] = out["reliably_deteriorated"] = None
+    if ins.reliable_change is not None:
         reliably_improved = improvement >= ins.reliable_change
-        out["reliable_improvement_rate"] = rate(reliably_improved.sum(), n)
-        out["reliable_deterioration_rate"] = rate((-improvement >= ins.reliable_change).sum(), n)
-    if ins.caseness is None:
-        out["at_caseness"] = out["recovery_rate"] = out["reliable_recovery_rate"] = None
-        at_case = None
-    else:
+        out["reliably_improved"] = int(reliably_improved.sum())
+        out["reliably_deteriorated"] = int((-improvement >= ins.reliable_change).sum())
+    at_case = None
+    out["at_caseness"] = out["recovered"] = out["reliably_recovered"] = None
+    if ins.caseness is not None:
         at_case = ins.in_clinical_range(b)
         recovered = at_case & ~ins.in_clinical_range(f)
-        out["at_caseness"] = int(at_case.sum())
-        out["recovery_rate"] = rate(recovered.sum(), at_case.sum())
-        out["reliable_recovery_rate"] = (
-            None if reliably_improved is None else rate((recovered & reliably_improved).sum(), at_case.sum()))
-    if ins.remission_below is None:
-        out["remission_rate"] = None
-    else:
+        out["at_caseness"], out["recovered"] = int(at_case.sum()), int(recovered.sum())
+        if reliably_improved is not None:
+            out["reliably_recovered"] = int((recovered & reliably_improved).sum())
+    out["remission_eligible"] = out["remitted"] = None
+    if ins.remission_below is not None:
         eligible = at_case if at_case is not None else b >= ins.remission_below
-        out["remission_rate"] = rate((eligible & (f < ins.remission_below)).sum(), eligible.sum())
-    if ins.response_drop is None or at_case is None:
-        out["response_rate"] = None
-    else:
+        out["remission_eligible"] = int(eligible.sum())
+        out["remitted"] = int((eligible & (f < ins.remission_below)).sum())
+    out["responded"] = None
+    if ins.response_drop is not None and at_case is not None:
         # follow-up <= baseline x (1 - p/q)  <=>  q x follow-up <= (q - p) x baseline, in integers
         p, q = ins.response_drop.numerator, ins.response_drop.denominator
-        responded = at_case & (q * f <= (q - p) * b)
-        out["response_rate"] = rate(responded.sum(), at_case.sum())
-    out["due_windows"] = int(due)
-    out["completed_windows"] = int(completed)
-    out["measurement_completion_rate"] = rate(completed, due)
-    out["by_week"] = by_week
+        out["responded"] = int((at_case & (q * f <= (q - p) * b)).sum())
+    out["due_windows"], out["completed_windows"] = int(due), int(completed)
     return out
+
+
+def _figures(c: dict, by_week: list[dict]) -> dict:
+    """The JSON object of one instrument from its counts (_counts)."""
+    n = c["pairs"]
+    return {
+        "measured_episodes": c["measured_episodes"], "pairs": n,
+        # Sums of whole numbers are exact; one division gives the correctly rounded mean.
+        "mean_baseline": c["baseline_sum"] / n if n else None,
+        "mean_followup": c["followup_sum"] / n if n else None,
+        "mean_change": (c["followup_sum"] - c["baseline_sum"]) / n if n else None,
+        "reliable_improvement_rate": None if c["reliably_improved"] is None else rate(c["reliably_improved"], n),
+        "reliable_deterioration_rate":
+            None if c["reliably_deteriorated"] is None else rate(c["reliably_deteriorated"], n),
+        "at_caseness": c["at_caseness"],
+        "recovery_rate": None if c["recovered"] is None else rate(c["recovered"], c["at_caseness"]),
+        "reliable_recovery_rate":
+            None if c["reliably_recovered"] is None else rate(c["reliably_recovered"], c["at_caseness"]),
+        "remission_rate": None if c["remitted"] is None else rate(c["remitted"], c["remission_eligible"]),
+        "response_rate": None if c["responded"] is None else rate(c["responded"], c["at_caseness"]),
+        "due_windows": c["due_windows"],
+        "completed_windows": c["completed_windows"],
+        "measurement_completion_rate": rate(c["completed_windows"], c["due_windows"]),
+        "by_week": by_week,
+    }
 
 
 def _scores(assessments: pd.DataFrame, episodes: pd.DataFrame, names: list[str], as_of: float) -> pd.DataFrame:
@@ -207,7 +223,8 @@ def _scores(assessments: pd.DataFrame, episodes: pd.DataFrame, names: list[str],
 
 
 def _pairs(scores: pd.DataFrame, n_episodes: int) -> pd.DataFrame:
-    """One row per (instrument, episode) with a score: first and last day, baseline and follow-up.
+    """One row per (instrument, episode) with a score: the episode's row, first and last day,
+    baseline and follow-up.
 
     The baseline is the lowest assessment_id (as text) among the scores of the earliest
     day, the follow-up the highest among those of the latest day.
@@ -229,6 +246,7 @@ def _pairs(scores: pd.DataFrame, n_episodes: int) -> pd.DataFrame:
     keys = first_day.index.to_numpy()
     return pd.DataFrame({
         "inst": keys // max(n_episodes, 1),
+        "ep": keys % max(n_episodes, 1),
         "first_day": first_day.to_numpy(), "last_day": last_day.to_numpy(),
         "baseline": baseline.reindex(keys).to_numpy(dtype="int64"),
         "followup": followup.reindex(keys).to_numpy(dtype="int64"),
@@ -269,6 +287,33 @@ def _completion(ins: Instrument, episodes: pd.DataFrame, mine: pd.DataFrame, as_
     return due, completed
 
 
+def _per_instrument(enrollments: pd.DataFrame, assessments: pd.DataFrame,
+                    instruments: Iterable[Instrument | Mapping], filters: Filters, scope: Scope,
+                    as_of: date | None, sessions: pd.DataFrame | None,
+                    referrals: pd.DataFrame | None) -> dict[str, tuple[dict, list[dict]]]:
+    """{name: (counts, by_week)} for every instrument; counts add the distinct patients
+    among the pairs (pair_patients) and among the episodes with windows due (due_patients)."""
+    ins = as_instruments(instruments)
+    check_filter_columns(filters, enrollments, referrals)
+    cutoff = resolve_as_of(as_of, filters, enrollments, sessions)
+    episodes = selected_episodes(enrollments, filters, scope, cutoff)
+    scores = _scores(assessments, episodes, [i.name for i in ins], cutoff)
+    pairs_all = _pairs(scores, len(episodes))
+    weeks = _by_week(scores)
+    patient = episodes["patient_id"].to_numpy()
+    out: dict = {}
+    for k, i in enumerate(ins):
+        mine = pairs_all[pairs_all["inst"] == k]
+        pairs = mine[mine["first_day"] < mine["last_day"]]  # scores on at least two dates
+        due, completed = _completion(i, episodes, scores[scores["inst"] == k], cutoff)
+        counts = _counts(i, pairs, len(mine), due, completed)
+        counts["pair_patients"] = len(set(patient[pairs["ep"].to_numpy()]))
+        uses = episodes["program"].isin(i.programs).to_numpy() if i.programs else np.ones(len(episodes), bool)
+        counts["due_patients"] = len(set(patient[uses]))
+        out[i.name] = (counts, weeks.get(k, []))
+    return out
+
+
 def pandas_measures(enrollments: pd.DataFrame, assessments: pd.DataFrame,
                     instruments: Iterable[Instrument | Mapping], filters: Filters = Filters(),
                     scope: Scope = EVERYTHING, as_of: date | None = None,
@@ -280,17 +325,18 @@ def pandas_measures(enrollments: pd.DataFrame, assessments: pd.DataFrame,
     input (so pass sessions). referrals, when given, only widens which COL=VAL filter
     columns are valid (a column only referrals hold selects no episode).
     """
-    ins = as_instruments(instruments)
-    check_filter_columns(filters, enrollments, referrals)
-    cutoff = resolve_as_of(as_of, filters, enrollments, sessions)
-    episodes = selected_episodes(enrollments, filters, scope, cutoff)
-    scores = _scores(assessments, episodes, [i.name for i in ins], cutoff)
-    pairs_all = _pairs(scores, len(episodes))
-    weeks = _by_week(scores)
-    out: dict = {}
-    for k, i in enumerate(ins):
-        mine = pairs_all[pairs_all["inst"] == k]
-        pairs = mine[mine["first_day"] < mine["last_day"]]  # scores on at least two dates
-        due, completed = _completion(i, episodes, scores[scores["inst"] == k], cutoff)
-        out[i.name] = _figures(i, pairs, len(mine), due, completed, weeks.get(k, []))
-    return out
+    per = _per_instrument(enrollments, assessments, instruments, filters, scope, as_of, sessions, referrals)
+    return {name: _figures(counts, by_week) for name, (counts, by_week) in per.items()}
+
+
+def pandas_measure_counts(enrollments: pd.DataFrame, assessments: pd.DataFrame,
+                          instruments: Iterable[Instrument | Mapping], filters: Filters = Filters(),
+                          scope: Scope = EVERYTHING, as_of: date | None = None,
+                          sessions: pd.DataFrame | None = None,
+                          referrals: pd.DataFrame | None = None) -> dict:
+    """{instrument name: counts}: what each figure is divided from (reliably_improved,
+    at_caseness, remission_eligible, ...; None where the instrument has no such threshold)
+    and the distinct patients behind them (pair_patients, due_patients), which small-cell
+    suppression reads. Same arguments as pandas_measures."""
+    per = _per_instrument(enrollments, assessments, instruments, filters, scope, as_of, sessions, referrals)
+    return {name: counts for name, (counts, _) in per.items()}

@@ -1,4 +1,4 @@
-"""Data: import exports, the import log, rejected rows, coverage by site and month, the audit log."""
+"""Data: import exports, the import log, what a batch changed (and undo), rejected rows, coverage, the audit log."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics.ingest import history
+from analytics.ingest import batches, history
 from analytics.ingest.profiles import ProfileError
 from analytics.instruments import InstrumentError
 from analytics.metrics import coverage
@@ -27,6 +27,8 @@ widgets.as_of_line(ctx)
 # (local mode acts as a director).
 STORE_WIDE = ctx.scope.role == "director" and ctx.scope.allowed_sites is None
 _RESULT_KEY = "_data_import_result"
+_CHANGES_KEY = "_data_batch_changes"
+_UNDONE_KEY = "_data_undo_result"
 
 
 def _safe_upload_name(name: str) -> str:
@@ -50,7 +52,9 @@ def upload() -> None:
     finished = st.session_state.pop(_RESULT_KEY, None)
     if finished is not None:
         st.success("Import finished. The figures on every page now include it.")
-        st.dataframe(finished, hide_index=True, width="stretch")
+        if finished[1]:
+            st.warning(finished[1])  # loaded, but the store could not finish writing it
+        st.dataframe(finished[0], hide_index=True, width="stretch")
     try:
         key = auth.pseudonym_key()
     except auth.AccessConfigError as exc:
@@ -98,12 +102,12 @@ def upload() -> None:
         except (StoreError, ProfileError, InstrumentError) as exc:
             # the store, or a configuration file (names the file and entry, never data)
             bar.empty()
-            st.error(str(exc))
+            st.error(f"Nothing was imported. {exc}")  # the cause in plain words, as the CLI says it
             return
     bar.progress(1.0, text="Import finished")
     # Rerun so every section below reads the new data version; the result is shown once after it.
     # skipped and removed are columns only when a FHIR file was imported (as in --format json)
-    st.session_state[_RESULT_KEY] = pd.DataFrame(result.as_json()["files"])
+    st.session_state[_RESULT_KEY] = (pd.DataFrame(result.as_json()["files"]), result.warning)
     st.rerun()
 
 
@@ -118,6 +122,73 @@ def import_log() -> None:
         return
     st.dataframe(log, hide_index=True, width="stretch")
     widgets.download_table(ctx, log, "import_log", history.import_log)
+
+
+def batch_history() -> None:
+    st.subheader("What an import changed")
+    if not batches.may_see_history(ctx.scope):
+        # Old values show rows as they were, at whatever site they were then.
+        st.info("What an import changed, with the old values, is shown to clinical directors.")
+        return
+    log = data.query(ctx, history.import_log, 500)
+    log = log[log["status"].isin(batches.UNDOABLE)]
+    if log.empty:
+        st.info("No import has changed any rows yet.")
+        return
+    st.caption("Every row an import replaced or removed is kept with the import's batch, so each batch can be "
+               "listed and undone. Each listing is recorded in the audit log.")
+    labels = {int(r.batch_id): f"batch {int(r.batch_id)}: {r.file} ({r.kind}, {r.status})"
+              for r in log.itertuples()}
+    # st.selectbox shows the label as text: file names come from uploads and are not rendered as markdown.
+    batch = st.selectbox("Batch", list(labels), format_func=labels.get, key="data_history_batch")
+    if st.button("Show what it changed", key="data_history_show"):
+        try:
+            shown = batches.batch_changes(ctx.store, batch, ctx.scope, auth.current_actor())
+        except batches.BatchNotFound as exc:
+            st.warning(str(exc))
+            return
+        st.session_state[_CHANGES_KEY] = shown  # (the view's own audit row changes the data version)
+    undone = st.session_state.pop(_UNDONE_KEY, None)
+    if undone is not None:
+        st.success(undone)
+    shown = st.session_state.get(_CHANGES_KEY)
+    if shown is None or shown.batch != batch:
+        return
+    st.text(f"Batch {shown.batch}: {shown.inserted} inserted, {shown.updated} updated, {shown.deleted} deleted"
+            + (f"; undone by batch {shown.undone_by}" if shown.undone_by else ""))
+    for change in ("inserted", "updated", "deleted"):
+        rows = [c for c in shown.rows if c.change == change]
+        if not rows:
+            continue
+        if change == "updated":
+            frame = pd.DataFrame([{"id": c.record_id, "column": k, "old": _cell(c.old.get(k)),
+                                   "new": _cell(c.new.get(k))} for c in rows for k in c.changed])
+        else:
+            frame = pd.DataFrame([{k: _cell(v) for k, v in (c.new or c.old).items()} for c in rows])
+        st.text(f"{change.capitalize()} ({getattr(shown, change)}"
+                + (f", the first {len(rows)} listed)" if getattr(shown, change) > len(rows) else ")"))
+        st.dataframe(frame, hide_index=True, width="stretch")  # text, never markdown
+    if shown.undone_by:
+        return
+    with st.form("undo_form"):
+        st.caption("Undo reverses this batch in one step and records it as a batch of its own (which can be "
+                   "undone in turn). It is refused when later imports changed the same rows or depend on them.")
+        sure = st.checkbox(f"Undo batch {shown.batch}", key="data_undo_sure")
+        if st.form_submit_button("Undo", type="primary") and sure:
+            try:
+                done = batches.undo_batch(ctx.store, shown.batch, actor=auth.current_actor())
+            except batches.UndoRefused as exc:
+                st.error(str(exc))
+                return
+            st.session_state.pop(_CHANGES_KEY, None)
+            st.session_state[_UNDONE_KEY] = (
+                f"Batch {done.undoes} was undone by batch {done.batch}: {done.deleted} removed, "
+                f"{done.updated} put back to their old values, {done.inserted} restored.")
+            st.rerun()
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def rejects() -> None:
@@ -191,6 +262,7 @@ def audit_log() -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
-for section, name in ((upload, "Import"), (import_log, "Import log"), (rejects, "Rejected rows"),
+for section, name in ((upload, "Import"), (import_log, "Import log"), (batch_history, "What an import changed"),
+                      (rejects, "Rejected rows"),
                       (data_coverage, "Data coverage"), (audit_log, "Audit log")):
     widgets.guarded(section, name)

@@ -12,30 +12,22 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from analytics.metrics import coverage, discharges, dose, retention, sessions
+from analytics.config import headline_instrument
+from analytics.metrics import coverage, discharges, dose, measures, retention, sessions
 from analytics.qi.targets import status, target_for
 from analytics.report import figures, tiles as kpi
 from ui import data, widgets
 from ui.context import page_context
+from ui.period import tile_period
 
 ctx = page_context()
 st.title("IOP outcomes overview")
 widgets.as_of_line(ctx)
 
-WINDOWS = {"Last 3 months": 91, "Last 6 months": 182, "Last 12 months": 365}
-
-
 def _window() -> tuple[date, date, str]:
     """The period the tiles describe: the admission date filter if set, else a recent window."""
-    f = ctx.filters
-    if f.admitted_from or f.admitted_to:
-        start = f.admitted_from or ctx.options.admit_min
-        end = f.admitted_to or ctx.as_of
-        return start, end, "the admission date range"
-    choice = st.segmented_control("Period", list(WINDOWS), default="Last 12 months", key="ov_window")
-    days = WINDOWS.get(choice or "Last 12 months")
-    end = ctx.as_of
-    return end - timedelta(days=days - 1), end, (choice or "Last 12 months").lower()
+    chosen = tile_period(ctx, "ov_window")
+    return chosen.start, chosen.end, chosen.label
 
 
 def lag_flag() -> None:
@@ -173,6 +165,32 @@ def trends() -> None:
     widgets.how_computed("monthly-trends")
 
 
+def outcome_tiles() -> None:
+    """The headline instrument's reliable improvement and measurement completion, for the tiles' period."""
+    name = headline_instrument()
+    if not data.query(ctx, measures.store_has_scores) or name not in dict(data.query(ctx, measures.instrument_choices)):
+        return  # no assessments imported (or no such instrument): nothing to say about outcomes
+    period = tile_period(ctx, "ov_window", show_control=False)
+    now = data.query(ctx, measures.instrument_measures, name, filters=period.filters(ctx.filters))
+    if now.due_windows == 0 and now.measured_episodes == 0:
+        return
+    before = data.query(ctx, measures.instrument_measures, name, filters=period.previous_filters(ctx.filters))
+    label = data.query(ctx, measures.instrument_definition, name).label
+    row = st.columns(4)
+    with row[0]:
+        widgets.tile(f"{label} reliable improvement", now.reliable_improvement_rate, "rate",
+                     previous=before.reliable_improvement_rate,
+                     help="Pairs (baseline and follow-up) improved by at least the reliable change; "
+                          "the Clinical outcomes page has the rest",
+                     status=status("reliable_improvement_rate", now.reliable_improvement_rate))
+    with row[1]:
+        widgets.tile(f"{label} measurement completion", now.measurement_completion_rate, "rate",
+                     previous=before.measurement_completion_rate,
+                     help="Measurement windows with a score, of the windows due",
+                     status=status("measurement_completion_rate", now.measurement_completion_rate))
+
+
 widgets.guarded(lag_flag, "Data coverage check")
 widgets.guarded(tiles, "Headline figures")
+widgets.guarded(outcome_tiles, "Clinical outcome figures")
 widgets.guarded(trends, "Monthly trends")

@@ -8,6 +8,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from analytics.config import headline_instrument
+from analytics.metrics import measures
 from analytics.qi import atrisk, funnel, intake, interventions, periods, spc
 from analytics.qi.targets import dose_hours_target
 from analytics.report import packet, qi_figures, qi_tables
@@ -149,6 +151,51 @@ def funnel_plots() -> None:
             widgets.table(ctx, table, f"funnel_{measure}_by_{unit}", funnel.funnels, measure, unit)
 
 
+def measurement_based_care() -> None:
+    st.subheader("Measurement-based care")
+    if not data.query(ctx, measures.store_has_scores):
+        st.caption("No assessment scores imported yet: measurement completion and reliable improvement appear "
+                   "once an assessments export is imported.")
+        return
+    choices = dict(data.query(ctx, measures.instrument_choices))
+    names = list(choices)
+    default = headline_instrument() if headline_instrument() in names else names[0]
+    name = st.selectbox("Instrument", names, index=names.index(default), format_func=choices.get,
+                        key="qi_mbc_instrument")
+    start, end, laney = chart_settings()
+    chart = data.query(ctx, spc.measurement_completion_chart, name, baseline_start=start, baseline_end=end,
+                       laney=laney)
+    recorded = data.query(ctx, interventions.list_interventions)
+    cols = st.columns(2)
+    with cols[0]:
+        widgets.cached_chart(ctx, "qi_mbc_completion",
+                             lambda: qi_figures.control_chart_figure(chart, recorded), name, start, end, laney)
+        if chart.signals:
+            st.text("Signals:\n" + "\n".join(f"• {s}" for s in chart.signals))
+        elif not chart.empty:
+            st.caption("No special-cause signal: the points vary within the limits.")
+    definition = data.query(ctx, measures.instrument_definition, name)
+    with cols[1]:
+        if definition.reliable_change is None:
+            st.info(f"{definition.label} has no reliable change configured, so it has no reliable improvement funnel.")
+            plots = {}
+        else:
+            plots = data.query(ctx, funnel.reliable_improvement_funnels, name)
+            if not plots:
+                widgets.note_empty("No pair of scores in this selection.")
+            for i, (program, plot) in enumerate(sorted(plots.items())):
+                widgets.cached_chart(ctx, f"qi_mbc_funnel_{i}",
+                                     lambda plot=plot: qi_figures.funnel_figure(plot, funnel.RELIABLE_IMPROVEMENT),
+                                     name, program)
+                if plot.outliers:
+                    st.text("Beyond the limits:\n" + "\n".join(f"• {o}" for o in plot.outliers))
+    widgets.how_computed("control-charts", "docs/qi.md")
+    table = qi_tables.funnel_units(plots)
+    if table is not None:
+        with st.expander("Reliable improvement by site (alphabetical, not a ranking)"):
+            widgets.table(ctx, table, f"funnel_reliable_improvement_{name}", funnel.reliable_improvement_funnels, name)
+
+
 def period_comparison() -> None:
     st.subheader("Last complete month compared")
     comparison = data.query(ctx, periods.compare_months)  # an analyst's arrives suppressed
@@ -186,8 +233,9 @@ def at_risk() -> None:
         return
     st.caption("Patients in active episodes who missed their last 2 or more expected sessions in a row, attended "
                "less than half of their expected sessions in the last 14 days, fell below the dose target in "
-               "each of their last 2 complete weeks, or were admitted 7 or more days ago with no attended session. "
-               "Pseudonymous ids only. This list is not downloadable and "
+               "each of their last 2 complete weeks, got reliably worse on an instrument since baseline, had a "
+               "positive drug screen after two negative ones, or were admitted 7 or more days ago with no attended "
+               "session. Pseudonymous ids only. This list is not downloadable and "
                "is not in the meeting packet. Each view is recorded in the audit log.")
     if not st.toggle("Show the at-risk list", key="qi_show_atrisk"):
         return
@@ -220,6 +268,7 @@ def meeting_packet() -> None:
 
 
 for section, name in ((control_charts, "Control charts"), (interventions_form, "Interventions"),
-                      (funnel_plots, "Funnel plots"), (period_comparison, "Period comparison"),
-                      (access_charts, "Access control charts"), (at_risk, "At-risk list"), (meeting_packet, "Meeting packet")):
+                      (funnel_plots, "Funnel plots"), (measurement_based_care, "Measurement-based care"),
+                      (period_comparison, "Period comparison"), (access_charts, "Access control charts"),
+                      (at_risk, "At-risk list"), (meeting_packet, "Meeting packet")):
     widgets.guarded(section, name)

@@ -48,11 +48,14 @@ class DashboardServer:
     >>> server = DashboardServer(store_path, env={"IOP_ALLOW_ANONYMOUS": "1"})
     >>> server.start(); server.url   # 'http://127.0.0.1:<free port>'
     >>> server.stop()
+
+    root is the checkout served (default: this one; a benchmark compares two).
     """
 
     def __init__(self, store: str | Path, *, port: int | None = None, env: dict[str, str] | None = None,
-                 log_path: Path | None = None, startup_timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-        self.store, self.port = str(store), port or free_port()
+                 log_path: Path | None = None, startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
+                 root: Path = REPO_ROOT) -> None:
+        self.store, self.port, self.root = str(store), port or free_port(), Path(root)
         self.env, self.log_path, self.startup_timeout = env or {}, log_path, startup_timeout
         self.proc: subprocess.Popen | None = None
         self.log = None
@@ -66,7 +69,7 @@ class DashboardServer:
         env = {
             **os.environ,
             "IOP_DB": self.store,
-            "PYTHONPATH": str(REPO_ROOT),
+            "PYTHONPATH": str(self.root),
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
             **self.env,
         }
@@ -75,7 +78,7 @@ class DashboardServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=self.root, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + self.startup_timeout
         while not is_healthy(self.url):

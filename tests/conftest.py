@@ -162,6 +162,15 @@ def full_store_path(full_exports, tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def store_without_scores(full_exports, tmp_path_factory) -> str:
+    """An embedded store of the --full exports' enrollments and sessions only, through the real
+    importer: no assessment score (a site that exports none). Shared: copy it to write."""
+    path = tmp_path_factory.mktemp("no_scores") / "store.duckdb"
+    import_full_exports(path, full_exports, kinds=("enrollments", "sessions"))
+    return str(path)
+
+
 # -- services the suite starts for real, and the marker each one's tests carry -----------
 # A test that uses one of these fixtures without its marker is stopped before the service
 # starts, so it cannot slip into the quick tier (-m "not lake and not browser and not nginx

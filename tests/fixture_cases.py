@@ -215,6 +215,55 @@ def load_case(path: Path) -> Case:
     )
 
 
+# -- into a real store --------------------------------------------------------------------
+_INSERTS = {
+    "enrollments": ("episode_id, patient_id, site, program, admit_date, discharge_date, discharge_reason, "
+                    "planned_weeks, first_contact_date, extra", "map($extra_keys::VARCHAR[], $extra_values::VARCHAR[])"),
+    "sessions": ("session_id, episode_id, session_date, session_type, clinician, scheduled_minutes, "
+                 "attended_minutes, status", None),
+    "assessments": ("assessment_id, episode_id, assessment_date, instrument, score", None),
+    "referrals": ("referral_id, patient_id, site, program, first_contact_date, intake_assessment_date, outcome, "
+                  "episode_id, extra", "map($extra_keys::VARCHAR[], $extra_values::VARCHAR[])"),
+}
+
+
+def store_instruments(case: Case):
+    """The case's instruments as analytics.instruments.Instrument (what a store holds), in order."""
+    from analytics.instruments import parse_instrument
+
+    out = []
+    for i in case.instruments:
+        entry = {"label": i.label, "min": i.min, "max": i.max, "higher_is": i.higher_is, "every_days": i.every_days,
+                 "programs": list(i.programs)}
+        for key in ("caseness", "reliable_change", "remission_below"):
+            if getattr(i, key) is not None:
+                entry[key] = getattr(i, key)
+        if i.response_drop is not None:
+            entry["response_drop"] = float(i.response_drop)
+        out.append(parse_instrument(i.name, entry, str(case.path)))
+    return tuple(out)
+
+
+def fill_store(store, case: Case) -> None:
+    """Write the case's rows (and, for measures, its instruments as the store's definitions)
+    into an empty store, as an import would leave them (batch 1, one source line per row)."""
+    from analytics.store.instruments import write_instruments
+
+    with store.write() as cur:
+        for table, (columns, extra_sql) in _INSERTS.items():
+            names = [c.strip() for c in columns.split(",")]
+            values = ", ".join(extra_sql if c == "extra" else f"${c}" for c in names)
+            sql = (f"INSERT INTO store.{table} ({columns}, batch_id, source_line) "
+                   f"VALUES ({values}, 1, $source_line)")
+            for line, row in enumerate(case.rows[table], start=2):
+                params = {c: row[c] for c in names if c != "extra"}
+                if "extra" in names:
+                    params |= {"extra_keys": list(row["extra"]), "extra_values": [str(v) for v in row["extra"].values()]}
+                cur.execute(sql, params | {"source_line": line})
+        if case.kind == "measures":
+            write_instruments(cur, store_instruments(case), batch_id=1)
+
+
 def write_case_exports(case: Case, directory: Path) -> list[Path]:
     """A case's rows as the export files a site would send (enrollments.csv, sessions.csv,
     assessments.csv, referrals.csv; only the tables the case has rows in), written into

@@ -51,14 +51,20 @@ class PgCluster:
     bin: Path
     pid: int
     _counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    options: str = ""  # the postgres options it was started with (start_again reuses them)
 
     @property
     def data_dir(self) -> Path:
         return self.root / "data"
 
     @classmethod
-    def start(cls) -> "PgCluster":
-        """initdb a new cluster in a temporary folder and start it on 127.0.0.1:<free port>."""
+    def start(cls, *, durable: bool = False) -> "PgCluster":
+        """initdb a new cluster in a temporary folder and start it on 127.0.0.1:<free port>.
+
+        durable: every commit is in PostgreSQL's WAL before it returns (synchronous_commit=on),
+        so a cluster stopped with `pg_ctl -m immediate` keeps what was committed, as a real
+        server does. Without it a commit of the last fraction of a second can be lost.
+        """
         bindir = pg_bin()
         if bindir is None:
             raise RuntimeError("PostgreSQL is not installed (run scripts/install-system-packages.sh)")
@@ -82,7 +88,7 @@ class PgCluster:
         port = free_port()
         # Small settings: this is a test catalog on a shared 2-core machine.
         options = (
-            f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit=off "
+            f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c synchronous_commit={'on' if durable else 'off'} "
             "-c full_page_writes=off -c max_connections=100 -c shared_buffers=32MB"
         )
         subprocess.run(
@@ -93,7 +99,7 @@ class PgCluster:
             check=True, capture_output=True, text=True,
         )
         pid = int((root / "data" / "postmaster.pid").read_text().split()[0])
-        cluster = cls(root=root, port=port, bin=bindir, pid=pid)
+        cluster = cls(root=root, port=port, bin=bindir, pid=pid, options=options)
         cluster.psql(f"CREATE ROLE {ROLE} LOGIN CREATEDB PASSWORD '{PASSWORD}'")
         cluster.psql(f"CREATE DATABASE {ROLE} OWNER {ROLE}")
         return cluster
@@ -125,6 +131,24 @@ class PgCluster:
     def env(self) -> dict[str, str]:
         """Environment entries a lake client needs (the password comes only from here)."""
         return {"PGPASSWORD": PASSWORD}
+
+    def stop_immediately(self) -> None:
+        """`pg_ctl -m immediate stop`: PostgreSQL goes away at once, as in a crash (no clean shutdown)."""
+        subprocess.run(
+            _as_postgres() + [str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
+            check=True, capture_output=True, text=True,
+        )
+
+    def start_again(self) -> None:
+        """Start the stopped cluster on the same port (its recovery replays the WAL)."""
+        subprocess.run(
+            _as_postgres() + [
+                str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.root / "log"),
+                "-o", self.options, "-w", "-t", "60", "start",
+            ],
+            check=True, capture_output=True, text=True,
+        )
+        self.pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
         """Fast shutdown by the postmaster's PID; wait for it to exit, then remove the folder."""

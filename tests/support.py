@@ -7,15 +7,19 @@ store, free ports, and the rule for a missing service (skip on a laptop, fail in
 >>> import_full_exports(store, write_full_exports(tmp_path / "exports"))  # the generator's --full exports
 >>> port = free_port()
 >>> unavailable("nginx is missing")                                # pytest.skip, or pytest.fail under CI=true
+>>> with tmpfs("4m") as folder: ...                                 # a small disk of its own (root only)
 """
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Iterator, NoReturn
 
 import pytest
 
@@ -47,6 +51,60 @@ def unavailable(message: str) -> NoReturn:
     if in_ci():
         pytest.fail(message)
     pytest.skip(message)
+
+
+# -- faults made for real (CI runs as root) ----------------------------------------------
+def require_root(what: str) -> None:
+    """Skip (fail under CI=true) a test that needs root to make its fault: mounts, chattr."""
+    if os.geteuid() != 0:
+        unavailable(f"{what} needs root (CI runs the suite as root)")
+    for tool in ("mount", "umount", "chattr"):
+        if shutil.which(tool) is None:
+            unavailable(f"{what} needs {tool} (util-linux / e2fsprogs)")
+
+
+def _run(*command: str) -> None:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        unavailable(f"{' '.join(command)} failed: {done.stderr.strip()}")
+
+
+@contextmanager
+def tmpfs(size: str) -> Iterator[Path]:
+    """A folder on a tmpfs of its own of the given size ("4m"): a disk that fills up for real."""
+    require_root("a small tmpfs")
+    folder = Path(tempfile.mkdtemp(prefix="iop-tmpfs-"))
+    _run("mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder))
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def read_only_view(folder: Path) -> Iterator[Path]:
+    """folder bind-mounted read-only at another path: the same files on a read-only file system."""
+    require_root("a read-only bind mount")
+    view = Path(tempfile.mkdtemp(prefix="iop-ro-"))
+    _run("mount", "--bind", str(folder), str(view))
+    try:
+        _run("mount", "-o", "remount,bind,ro", str(view))
+        yield view
+    finally:
+        subprocess.run(["umount", "-l", str(view)], capture_output=True)
+        shutil.rmtree(view, ignore_errors=True)
+
+
+@contextmanager
+def immutable(path: Path) -> Iterator[Path]:
+    """path marked immutable (chattr +i): not even root may write it until the flag is cleared."""
+    require_root("chattr +i")
+    _run("chattr", "+i", str(path))
+    try:
+        yield path
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True)
 
 
 def free_port() -> int:

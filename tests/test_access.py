@@ -121,6 +121,16 @@ def fill_three_sites(store) -> None:
                              SESSION_TYPES[(i + k) % 5], f"clin{(i + k) % 4}", 180, minutes, status))
     add_enrollments(store, rows)
     add_sessions(store, sessions)
+    # scores: a PHQ-9 pair and three drug screens per episode, at admission and a few weeks on
+    scores = []
+    for i, (episode, *_rest) in enumerate(rows):
+        admit = date.fromisoformat(_rest[3])
+        for k, (days, instrument, score) in enumerate(((0, "phq9", 12 + i % 9), (28, "phq9", 4 + i % 13),
+                                                       (0, "uds", i % 2), (7, "uds", 0), (14, "uds", (i + 1) % 2))):
+            scores.append((f"a{i}-{k}", episode, admit + timedelta(days=days), instrument, score))
+    with store.write() as cur:
+        cur.executemany("INSERT INTO store.assessments VALUES (?, ?, ?, ?, ?, 0, ?)",
+                        [(*row, n + 2) for n, row in enumerate(scores)])
     add_three_site_referrals(store)
 
 
@@ -187,6 +197,17 @@ QUERY_PARAMS = {
     "by_week": True,
     "unplanned": ["dropped_out", "terminated"],
     "grain": "month",
+    "instruments": [
+        {"instrument": "phq9", "higher_is_better": False, "caseness": 10, "reliable_change": 6, "remission_below": 5,
+         "response_keep_num": 1, "response_keep_den": 2, "every_days": 14, "programs": []},
+        {"instrument": "uds", "higher_is_better": False, "caseness": None, "reliable_change": None,
+         "remission_below": None, "response_keep_num": None, "response_keep_den": None, "every_days": 7,
+         "programs": ["Adult IOP"]},
+    ],
+    "min_score": 0, "width": 5,
+    "screen_instrument": "uds",
+    "batch": 1,
+    "cutoff": "2024-01-01",
     "edges": [-100000, 0, 1, 4, 8, 15],
     "patients": True,
 }
@@ -194,9 +215,13 @@ ALL_QUERIES = sorted(p.relative_to(SQL_DIR).with_suffix("").as_posix() for p in 
 # Import-path queries validate a batch in its staging tables (ingest_*) inside the
 # import transaction; nobody reads them through a page.
 IMPORT_QUERIES = {q for q in ALL_QUERIES if re.search(r"\bingest_\w+", q + " " + sql_text(q))}
+# What a batch changed reads every version of a kind's rows (history.define_versions makes
+# history_versions): only directors who see every site reach it (analytics.ingest.batches,
+# docs/security.md "History of changed rows"; tests/test_history.py checks the refusal).
+HISTORY_QUERIES = {q for q in ALL_QUERIES if re.search(r"\bhistory_versions\b", sql_text(q))}
 # Read the store as a whole on purpose (docs/security.md): one data cutoff for everybody, and
 # whether a filtered column selects episodes does not depend on who asks (names only).
-WHOLE_STORE_QUERIES = {"store/default_as_of", "store/enrollment_columns_held"} | IMPORT_QUERIES
+WHOLE_STORE_QUERIES = {"store/default_as_of", "store/enrollment_columns_held"} | IMPORT_QUERIES | HISTORY_QUERIES
 
 
 def _run(cur, name: str) -> pd.DataFrame:
@@ -289,7 +314,7 @@ def test_every_macro_is_defined_and_every_table_macro_is_run_by_the_scope_sweep(
     """The macro files are exactly the macros store.macros.define() creates, one per file
     and named after it; each table macro is called by some query file, so
     test_every_query_is_scoped runs it under every scope."""
-    assert sorted(p.stem for p in MACRO_FILES) == sorted(macros.MACROS + macros.INTAKE_MACROS)
+    assert sorted(p.stem for p in MACRO_FILES) == sorted(macros.MACROS)
     for path in MACRO_FILES:
         names = re.findall(r"CREATE OR REPLACE MACRO main\.(\w+)\(", path.read_text())
         assert names == [path.stem], path.name

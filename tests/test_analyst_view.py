@@ -22,7 +22,7 @@ from ui.context import K_SITES
 
 TINY = "Pinewood"
 PAGES = ("pages/overview.py", "pages/retention.py", "pages/attendance.py", "pages/therapy_mix.py", "pages/qi.py",
-         "pages/data.py", "pages/access.py")
+         "pages/data.py", "pages/outcomes.py", "pages/access.py")
 ROLES = """
 [users."director@example.org"]
 role = "director"
@@ -32,20 +32,28 @@ role = "analyst"
 """
 
 
-@pytest.fixture
-def env(sample_store_path, tmp_path, monkeypatch):
-    """The sample store and a roles file; Streamlit's caches emptied around each test
-    (they live for the process, and one test below runs without the suppression)."""
+def pages_on(store_path: str, roles: str, tmp_path, monkeypatch):
+    """Pages read the store at store_path, with the roles file roles (TOML text) and no
+    anonymous access; Streamlit's caches emptied around (they live for the process).
+    A generator for a fixture to yield from."""
     import streamlit as st
 
     st.cache_data.clear()
-    roles = tmp_path / "roles.toml"
-    roles.write_text(ROLES)
-    monkeypatch.setenv("IOP_ROLES_FILE", str(roles))
-    monkeypatch.setenv("IOP_DB", sample_store_path)
+    roles_file = tmp_path / "roles.toml"
+    roles_file.write_text(roles)
+    monkeypatch.setenv("IOP_ROLES_FILE", str(roles_file))
+    monkeypatch.setenv("IOP_DB", store_path)
     monkeypatch.delenv("IOP_ALLOW_ANONYMOUS", raising=False)
-    yield sample_store_path
+    yield store_path
     st.cache_data.clear()
+
+
+@pytest.fixture
+def env(sample_store_path, tmp_path, monkeypatch):
+    """The sample store (with its assessment scores) and a roles
+    file; Streamlit's caches emptied around each test (one test below runs without the
+    suppression)."""
+    yield from pages_on(sample_store_path, ROLES, tmp_path, monkeypatch)
 
 
 def test_the_tiny_site_is_tiny(sample_store_path):

@@ -107,3 +107,69 @@ def test_admitted_a_week_ago_with_no_attended_session(store):
     assert "n6" not in rows.index and "n9" not in rows.index
     # e4 (admitted 02-20, no session) meets the rule too, beside the dose rule
     assert rows.loc["e4", "reasons"].endswith("; admitted 28 days ago with no attended session")
+
+
+# -- the two score rules ------------------------------------------------------------------
+def add_scores(store, rows) -> None:
+    """Insert assessments: (assessment_id, episode_id, assessment_date, instrument, score)."""
+    with store.write() as cur:
+        cur.executemany(
+            "INSERT INTO store.assessments VALUES ($id, $ep, $d::DATE, $ins, $score, 0, $line)",
+            [{"id": i, "ep": e, "d": d, "ins": ins, "score": sc, "line": n + 2} for n, (i, e, d, ins, sc) in enumerate(rows)],
+        )
+
+
+@pytest.fixture
+def score_store(store):
+    """Episodes admitted 10 Mar 2026 (as_of 20 Mar: one complete week, so no dose rule), each
+    attending on 11 and 18 Mar (no missed run, all attended in 14 days): only the score rules
+    can list them."""
+    from tests.conftest import add_enrollments
+
+    episodes = [f"a{n}" for n in range(1, 10)]
+    add_enrollments(store, [(e, f"p-{e}", "North", "Adult IOP", "2026-03-10", None, None) for e in episodes]
+                    + [("a0", "p-a0", "North", "Adult IOP", "2026-03-10", "2026-03-19", "completed")])
+    add_sessions(store, [(f"s-{e}-{d}", e, f"2026-03-{d}", "group", "Cy", 180, 180, "attended")
+                         for e in episodes + ["a0"] for d in (11, 18)])
+    add_scores(store, [
+        # a1: PHQ-9 8 (intake, 18 days before admission) -> 14: worse by 6, the reliable change: listed
+        ("q1", "a1", "2026-02-20", "phq9", 8), ("q2", "a1", "2026-03-12", "phq9", 14),
+        # a2: PHQ-9 8 -> 13: worse by 5 only
+        ("q3", "a2", "2026-03-10", "phq9", 8), ("q4", "a2", "2026-03-17", "phq9", 13),
+        # a3: GAD-7 10 -> 14 (reliable change 4) and PHQ-9 10 -> 16, both named, GAD-7 first
+        ("q5", "a3", "2026-03-10", "gad7", 10), ("q6", "a3", "2026-03-17", "gad7", 14),
+        ("q7", "a3", "2026-03-10", "phq9", 10), ("q8", "a3", "2026-03-17", "phq9", 16),
+        # a4: screens 0, 0, then 1: listed
+        ("u1", "a4", "2026-03-10", "uds", 0), ("u2", "a4", "2026-03-12", "uds", 0), ("u3", "a4", "2026-03-17", "uds", 1),
+        # a5: 0, 1, 1: the screen before the latest was positive
+        ("u4", "a5", "2026-03-10", "uds", 0), ("u5", "a5", "2026-03-12", "uds", 1), ("u6", "a5", "2026-03-17", "uds", 1),
+        # a6: 0 then 1: only one negative before it
+        ("u7", "a6", "2026-03-15", "uds", 0), ("u8", "a6", "2026-03-17", "uds", 1),
+        # a7: two screens on 17 Mar; by id as text "u9" is later than "u10": 0, 0, 0 (u10), 1 (u9) -> listed
+        ("u11", "a7", "2026-03-10", "uds", 0), ("u12", "a7", "2026-03-12", "uds", 0),
+        ("u9", "a7", "2026-03-17", "uds", 1), ("u10", "a7", "2026-03-17", "uds", 0),
+        # a8: PHQ-9 8 and 16 on one day: not a pair, so no change
+        ("q9", "a8", "2026-03-12", "phq9", 8), ("q10", "a8", "2026-03-12", "phq9", 16),
+        # a9: a score after as_of does not count: 8 -> 9 by 20 Mar (16 on 25 Mar is not known yet)
+        ("q11", "a9", "2026-03-10", "phq9", 8), ("q12", "a9", "2026-03-17", "phq9", 9),
+        ("q13", "a9", "2026-03-25", "phq9", 16),
+        # a0: worse by 10 but discharged by as_of: never listed
+        ("q14", "a0", "2026-03-10", "phq9", 5), ("q15", "a0", "2026-03-17", "phq9", 15),
+    ])
+    return store
+
+
+def test_reliable_deterioration_and_positive_screen_rules(score_store):
+    rows = at_risk_list(score_store, FILTERS, Scope()).set_index("episode_id")
+    assert sorted(rows.index) == ["a1", "a3", "a4", "a7"]
+    assert rows.loc["a1", "reasons"] == "reliable deterioration on PHQ-9: 8 at baseline, 14 latest (reliable change 6)"
+    assert rows.loc["a3", "reasons"] == (
+        "reliable deterioration on GAD-7: 10 at baseline, 14 latest (reliable change 4); "
+        "reliable deterioration on PHQ-9: 10 at baseline, 16 latest (reliable change 6)")
+    assert rows.loc["a4", "reasons"] == "positive drug screen after two negative ones"
+    assert rows.loc["a7", "reasons"] == "positive drug screen after two negative ones"
+    assert rows.loc["a1", "days_since_attended"] == 2 and rows.loc["a1", "bucket"] == "1-7"
+
+
+def test_score_rules_follow_the_site_scope(score_store):
+    assert at_risk_list(score_store, FILTERS, Scope(allowed_sites=("South",))).empty

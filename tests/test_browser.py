@@ -28,6 +28,7 @@ PAGES = {
     "retention": ("Retention", "Retention", 4),
     "attendance": ("Attendance and sessions", "Attendance and session completion", 5),
     "therapy_mix": ("Therapy mix", "Therapy mix", 4),
+    "outcomes": ("Clinical outcomes", "Clinical outcomes", 5),
     "access": ("Access", "Access and early engagement", 2),
     "qi": ("QI meeting", "QI meeting", 5),
     "data": ("Data", "Data", 1),

@@ -205,7 +205,7 @@ def test_cli_json_counts_skipped_and_removed_for_fhir_files_only(tmp_path, enrol
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"files": [
         {"file": "Observation.ndjson", "kind": "assessments", "rows": 3, "inserted": 1, "updated": 0,
-         "unchanged": 0, "rejected": 1, "skipped": 1, "removed": 0}]}
+         "unchanged": 0, "rejected": 1, "skipped": 1, "removed": 0, "batch": 2}]}
     text = run_analytics("ingest", "--db", str(tmp_path / "cli.duckdb"), str(fhir))
     assert "3 rows: 0 inserted, 0 updated, 1 unchanged, 1 rejected, 1 skipped, 0 removed" in text.stdout
     store = Store(str(tmp_path / "cli.duckdb"))
@@ -230,7 +230,7 @@ def test_cli_kind_assessments_settles_a_csv_of_two_kinds_and_its_json_has_no_fhi
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"files": [
         {"file": "scores.csv", "kind": "assessments", "rows": 2, "inserted": 1, "updated": 0,
-         "unchanged": 0, "rejected": 1}]}
+         "unchanged": 0, "rejected": 1, "batch": 3}]}
     store = Store(db)
     with store.read() as cur:
         assert cur.execute(STORED).fetchall() == [("A1", "E1", date(2024, 1, 10), "phq9", 12)]

@@ -208,9 +208,9 @@ def test_cli_json_output_and_exit_zero_with_rejected_rows(tmp_path, enrollments)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"files": [
         {"file": "enrollments.csv", "kind": "enrollments", "rows": 2, "inserted": 2, "updated": 0,
-         "unchanged": 0, "rejected": 0},
+         "unchanged": 0, "rejected": 0, "batch": 1},
         {"file": "s.csv", "kind": "sessions", "rows": 2, "inserted": 1, "updated": 0, "unchanged": 0,
-         "rejected": 1},
+         "rejected": 1, "batch": 2},
     ]}
 
 

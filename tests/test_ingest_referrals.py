@@ -99,7 +99,7 @@ def test_kind_referrals_overrides_detection_from_the_cli_with_json_counts(tmp_pa
     done = run_analytics("ingest", "--db", db, "--kind", "referrals", "--format", "json", str(path))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"files": [{"file": "r.csv", "kind": "referrals", "rows": 2, "inserted": 1,
-                                                  "updated": 0, "unchanged": 0, "rejected": 1}]}
+                                                  "updated": 0, "unchanged": 0, "rejected": 1, "batch": 2}]}
     refused = run_analytics("ingest", "--db", db, "--format", "json", str(path))
     assert refused.returncode == 1 and "sessions and referrals" in refused.stderr
     assert "Traceback" not in refused.stderr

@@ -125,7 +125,8 @@ INSTRUMENTS = builtin_instruments() + (Instrument(
 def stores(draw):
     """Small random stores: dates close together so ties and window edges are common."""
     n_ep = draw(st.integers(0, 6))
-    ids = iter(draw(st.lists(st.integers(0, 99), min_size=40, max_size=40, unique=True)))
+    # one id for each assessment the loop below can draw: 6 episodes x 8
+    ids = iter(draw(st.lists(st.integers(0, 99), min_size=48, max_size=48, unique=True)))
     enr, ass = [], []
     for e in range(n_ep):
         admit = START + timedelta(days=draw(st.integers(0, 40)))

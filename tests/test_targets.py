@@ -19,6 +19,12 @@ from analytics.qi import targets
     ("retention_week_4", 0.70, "red"),
     ("dose_target_met_rate", 0.71, "amber"),  # margin 0.10
     ("dose_target_met_rate", 0.69, "red"),
+    ("measurement_completion_rate", 0.80, "green"),  # >= 0.80, margin 0.10
+    ("measurement_completion_rate", 0.71, "amber"),
+    ("measurement_completion_rate", 0.69, "red"),
+    ("reliable_improvement_rate", 0.50, "green"),    # >= 0.50, margin 0.10
+    ("reliable_improvement_rate", 0.41, "amber"),
+    ("reliable_improvement_rate", 0.39, "red"),
 ])
 def test_status(metric, value, expected):
     assert targets.status(metric, value) == expected

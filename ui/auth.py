@@ -26,7 +26,7 @@ from analytics.privacy import roles as access
 from analytics.privacy import audit
 from analytics.privacy import exports
 from analytics.filters import Scope
-from analytics.store import StoreError, get_meta, open_store
+from analytics.store import CatalogUnreachable, StoreDamaged, StoreError, get_meta, open_store
 
 LOG = logging.getLogger(__name__)
 
@@ -108,6 +108,10 @@ def _store_contents() -> str | None:
     try:
         with open_store().read() as cur:
             return get_meta(cur, "contents")
+    except (StoreDamaged, CatalogUnreachable) as exc:
+        # Not "no store yet": the store holds data that cannot be read now. Its sentence, alone.
+        st.error(str(exc))
+        st.stop()
     except StoreError:
         return "empty"
 
@@ -180,6 +184,15 @@ def _deny(message: str) -> None:
     st.stop()
 
 
+def _deny_unaudited(failure: StoreError) -> None:
+    # Every visit is audited before data is shown. The store's own sentence says why it
+    # cannot be written and what to do (only a lock is worth trying again); a damaged or
+    # unreachable store shows nothing anyway, so its sentence is said alone, as on every page.
+    if isinstance(failure, (StoreDamaged, CatalogUnreachable)):
+        _deny(str(failure))
+    _deny(f"No data is shown, because this visit cannot be recorded in the audit log. {failure}")
+
+
 def _signed_in_scope() -> Scope:
     if st.user.get("is_logged_in") is not True:
         _login_prompt()
@@ -199,8 +212,8 @@ def _signed_in_scope() -> Scope:
         )
     try:
         audit_once("login", {"role": scope.role, "sites": scope.allowed_sites}, key="login:" + scope.actor)
-    except StoreError:
-        _deny("The audit log cannot be written right now, so no data is shown. Try again shortly.")
+    except StoreError as exc:
+        _deny_unaudited(exc)
     return scope
 
 
@@ -220,8 +233,8 @@ def _local_scope() -> Scope:
     st.warning(ANONYMOUS_BANNER)
     try:
         audit_once("login", {"mode": "anonymous"}, key="login:anonymous")
-    except StoreError:
-        _deny("The audit log cannot be written right now, so no data is shown. Try again shortly.")
+    except StoreError as exc:
+        _deny_unaudited(exc)
     return Scope.everything(current_actor())
 
 

@@ -6,13 +6,15 @@
    page with a login prompt). dashboard.py calls it before building the
    navigation; a page run on its own (deep link, AppTest.from_file) calls it
    here, so no page can be reached around the gate.
-2. Filters: admission date range, sites, programs and one extra enrollment
-   column with its values, in the sidebar, with fixed keys. Streamlit drops a
+2. Filters: the as-of date, admission date range, sites, programs and one extra
+   enrollment column with its values, in the sidebar, with fixed keys. Streamlit drops a
    widget's state when the widget is not rendered (another page has its own
    widget identities), so each value is also kept under a non-widget key and
    the widget is re-seeded from it: filters survive page switches.
    The options come from the store within the user's scope; the values reach
    SQL only as bound parameters, and the scope is applied in SQL whatever they say.
+   They also live in the page URL (ui.links): a session's first run takes them
+   from the link it was opened with, and every run writes them back.
 3. Returns a frozen PageContext for the page to pass to ui.data.query().
 """
 from __future__ import annotations
@@ -26,8 +28,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics.metrics.filter_options import FilterOptions
 from analytics.filters import Filters, Scope
-from analytics.store import Store, StoreError, StoreOutdated
-from ui import auth, data
+from analytics.store import CatalogUnreachable, Store, StoreDamaged, StoreError, StoreOutdated
+from ui import auth, data, links
 from ui.widgets import md_escape
 
 # Widget keys (fixed, so every page's widgets share them) and the kept copies.
@@ -36,9 +38,12 @@ K_SITES = "flt_sites"
 K_PROGRAMS = "flt_programs"
 K_EXTRA_COL = "flt_extra_column"
 K_EXTRA_VALS = "flt_extra_values"
-FILTER_KEYS = (K_DATES, K_SITES, K_PROGRAMS, K_EXTRA_COL, K_EXTRA_VALS)
+K_AS_OF = "flt_as_of"
+FILTER_KEYS = (K_DATES, K_SITES, K_PROGRAMS, K_EXTRA_COL, K_EXTRA_VALS, K_AS_OF)
 NO_COLUMN = "(none)"
 _KEEP = "_keep_"
+_LINK_READ = "_iop_link_read"
+_LINK_NOTES = "_iop_link_notes"
 _GATE = "_iop_gate_this_run"
 
 
@@ -50,7 +55,7 @@ class PageContext:
     target: str
     filters: Filters
     scope: Scope
-    as_of: date | None  # None: the store holds no data yet
+    as_of: date | None  # the as-of date in force; None: the store holds no data yet
     data_version: str
     options: FilterOptions
 
@@ -143,7 +148,8 @@ def _date_range(opts: FilterOptions):
     return valid
 
 
-def _filters_from_widgets(opts: FilterOptions) -> Filters:
+def _filters_from_widgets(opts: FilterOptions, as_of: date | None = None) -> Filters:
+    picked = st.session_state.get(K_AS_OF)
     dates = tuple(st.session_state.get(K_DATES) or ())
     start = dates[0] if len(dates) >= 1 else None
     end = dates[1] if len(dates) >= 2 else None
@@ -159,13 +165,73 @@ def _filters_from_widgets(opts: FilterOptions) -> Filters:
         sites=tuple(st.session_state.get(K_SITES) or ()),
         programs=tuple(st.session_state.get(K_PROGRAMS) or ()),
         extra=extra,
+        as_of=picked if isinstance(picked, date) and picked != as_of else None,  # the cutoff: no filter
     )
 
 
-def render_filters(opts: FilterOptions) -> Filters:
-    """The shared sidebar filters (fixed keys, kept across pages); returns the Filters."""
+# -- the filters in the URL -------------------------------------------------
+def _read_link(opts: FilterOptions, as_of: date | None) -> None:
+    """On a session's first run with data, keep the filters its link names (notes for the rest)."""
+    if as_of is None or st.session_state.get(_LINK_READ):
+        return
+    st.session_state[_LINK_READ] = True
+    params = {name: st.query_params.get_all(name) for name in links.PARAMS}
+    filters, notes = links.filters_from_query(params, opts, as_of)
+    kept = {
+        K_AS_OF: filters.as_of,
+        K_DATES: (filters.admitted_from or opts.admit_min, filters.admitted_to or opts.admit_max),
+        K_SITES: list(filters.sites),
+        K_PROGRAMS: list(filters.programs),
+        K_EXTRA_COL: filters.extra[0][0] if filters.extra else NO_COLUMN,
+        K_EXTRA_VALS: [v for _, v in filters.extra],
+    }
+    for key, value in kept.items():
+        st.session_state[_KEEP + key] = value
+    if notes:
+        st.session_state[_LINK_NOTES] = (filters, notes)
+
+
+def _write_link(filters: Filters) -> None:
+    """The filters in force into the URL (only what changed: each write is a message)."""
+    wanted = links.query_from_filters(filters)
+    for name in links.PARAMS:
+        values = wanted.get(name, [])
+        if st.query_params.get_all(name) != values:
+            if values:
+                st.query_params[name] = values
+            else:
+                del st.query_params[name]
+
+
+def _link_notes(filters: Filters) -> tuple[str, ...]:
+    """What the link asked for and did not get, while its filters are still those in force."""
+    kept = st.session_state.get(_LINK_NOTES)
+    return kept[1] if kept and kept[0] == filters else ()
+
+
+def render_filters(opts: FilterOptions, as_of: date | None = None) -> Filters:
+    """The shared sidebar filters (fixed keys, kept across pages); returns the Filters.
+
+    as_of is the store's data cutoff: the as-of picker's default and latest date.
+    """
     sb = st.sidebar
     sb.header("Filters")
+    notes = sb.container()  # the link's notes go under the heading, once the filters are known
+    _read_link(opts, as_of)
+    if as_of is not None:
+        kept = st.session_state.get(K_AS_OF, st.session_state.get(_KEEP + K_AS_OF))
+        seed = kept if isinstance(kept, date) and (opts.admit_min or as_of) <= kept <= as_of else as_of
+        if K_AS_OF in st.session_state and st.session_state[K_AS_OF] != seed:
+            st.session_state[K_AS_OF] = seed  # after a page switch, or the data moved under a kept value
+        sb.date_input(
+            "Data as of",
+            value=seed,
+            min_value=min(opts.admit_min or as_of, as_of),
+            max_value=as_of,
+            key=K_AS_OF,
+            help="The figures as they would have been seen on this date: later admissions, sessions and "
+                 "discharges are left out. Defaults to the data cutoff (the latest date in the store).",
+        )
     if opts.admit_min is not None and opts.admit_max is not None:
         # Seeded through `value`, not Session State: with a key, value is used only when
         # the widget is new (e.g. after a page switch), and a range needs a tuple value.
@@ -199,7 +265,13 @@ def render_filters(opts: FilterOptions) -> Filters:
     for key in FILTER_KEYS:
         if key in st.session_state:
             _keep(key)
-    return _filters_from_widgets(opts)
+    if st.session_state.get(_KEEP + K_AS_OF) == as_of:
+        st.session_state[_KEEP + K_AS_OF] = None  # the cutoff follows the data when an import moves it
+    filters = _filters_from_widgets(opts, as_of)
+    _write_link(filters)
+    for note in _link_notes(filters):
+        notes.info(note)
+    return filters
 
 
 # -- the page context ---------------------------------------------------------
@@ -219,16 +291,21 @@ def page_context(require_data: bool = True) -> PageContext:
     except StoreOutdated as exc:
         st.warning(str(exc))  # a reader never migrates a store: it says what to run
         st.stop()
+    except (StoreDamaged, CatalogUnreachable) as exc:
+        # One plain sentence (analytics.store.failures), on every page; a lost catalog is
+        # attached anew on the next run, so the page recovers by itself.
+        st.error(str(exc))
+        st.stop()
     except StoreError as exc:
         if require_data:
             st.info(f"{exc} The Data page imports files.")
             st.stop()
         store, version, opts, as_of = data.store(), "-", FilterOptions(), None
-    filters = render_filters(opts)
+    filters = render_filters(opts, as_of)
     if require_data and as_of is None:
         st.info("The store holds no data yet. Import attendance and enrollment exports on the Data page.")
         st.stop()
     return PageContext(
-        store=store, target=store.target, filters=filters, scope=scope, as_of=as_of,
+        store=store, target=store.target, filters=filters, scope=scope, as_of=filters.as_of or as_of,
         data_version=version, options=opts,
     )

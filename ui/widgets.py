@@ -17,6 +17,7 @@ from analytics.config import suppression_threshold
 from analytics.privacy import exports
 from analytics.privacy.suppression import NoSuppressionRule, SuppressionSpec, marker, suppress_table, suppression_of
 from analytics.report import definitions
+from analytics.store import StoreError
 from ui import auth, data
 from ui.suppressed import HIDDEN, hidden_cells
 
@@ -108,7 +109,7 @@ def download_table(ctx: Any, df: pd.DataFrame, name: str, source: Callable, *arg
         label,
         make,
         file_name=safe_file_name(f"{name}_{ctx.as_of or 'empty'}") + ".csv",
-        detail={"table": name, "filters": ctx.filters.describe(), "rows": int(len(frame))},
+        detail={"table": name, "filters": ctx.filters.describe(), "as_of": str(ctx.as_of), "rows": int(len(frame))},
         key=f"dl_{name}",
     )
 
@@ -155,12 +156,16 @@ def as_text_where_mixed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def guarded(render: Callable[[], None], what: str) -> None:
-    """Run a section; on an unexpected error show a plain note, not a traceback.
+    """Run a section; on an error show a plain note, not a traceback.
 
-    The error is logged (type only, no data values) so an operator can find it.
+    A store failure (a damaged store, a lost catalog) is shown as its sentence; any
+    other error is logged (type only, no data values) so an operator can find it.
     """
     try:
         render()
+    except StoreError as exc:
+        # the store's own failure (damaged, unreachable, ...) in one plain sentence
+        st.warning(f"{what}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a page must never show a traceback
         import logging
         import traceback

@@ -19,6 +19,15 @@ COMMANDS = {
     "maintain": ("analytics.cli.maintain", "add_cli_args", "cli_main", "compact and expire a DuckLake store"),
     "migrate": ("analytics.cli.migrate", "add_cli_args", "cli_main",
                 "bring a store made by an earlier version up to date"),
+    "changes": ("analytics.cli.changes", "add_cli_args", "cli_main",
+                "list what one import batch inserted, updated and deleted"),
+    "undo": ("analytics.cli.undo", "add_cli_args", "cli_main", "reverse one import batch"),
+    "prune-history": ("analytics.cli.prune_history", "add_cli_args", "cli_main",
+                      "forget the old values that batches older than some days replaced"),
+    "check": ("analytics.cli.check", "add_cli_args", "cli_main",
+              "read the whole store and report what is damaged, if anything"),
+    "backup": ("analytics.cli.backup", "add_cli_args", "cli_main",
+               "write a consistent copy of the store (while the dashboard runs)"),
 }
 
 # Commands that read; with no --db and no IOP_DB they use the bundled sample store.

@@ -65,19 +65,23 @@ def cli_main(args: argparse.Namespace) -> int:
     except (ProfileError, InstrumentError) as exc:  # configuration: names the file, never data
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except StoreError:
-        raise
+    except StoreError as exc:
+        # the store could not take it (failures.py): the cause in plain words, logged already
+        print(f"error: nothing was imported. {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # never a traceback, and never a message that may quote data
         if os.environ.get("IOP_DEBUG"):
             raise
         print(f"error: the import failed ({type(exc).__name__}); nothing was loaded. "
               "Set IOP_DEBUG=1 for details.", file=sys.stderr)
         return 1
+    if result.warning:
+        print(f"warning: {result.warning}", file=sys.stderr)
     if text:
         for f in result.files:
             fhir = "" if f.skipped is None else f", {f.skipped} skipped, {f.removed} removed"
-            print(f"{f.file} ({f.kind}): {f.rows} rows: {f.inserted} inserted, {f.updated} updated, "
-                  f"{f.unchanged} unchanged, {f.rejected} rejected{fhir}")
+            print(f"{f.file} ({f.kind}, batch {f.batch}): {f.rows} rows: {f.inserted} inserted, "
+                  f"{f.updated} updated, {f.unchanged} unchanged, {f.rejected} rejected{fhir}")
         if any(f.rejected for f in result.files):
             print("Rejected rows and their reasons are in the store's rejects table.")
     else:

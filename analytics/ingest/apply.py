@@ -7,7 +7,7 @@ the stored row of its id (Store.remove_rows), counted as removed.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import duckdb
@@ -34,6 +34,9 @@ class FileResult:
     rejected: int
     skipped: int | None = None
     removed: int | None = None
+    # The file's batch in the import log (`changes` and `undo` take it). Not compared:
+    # two results are the same import's outcome whatever number the store gave it.
+    batch: int = field(default=0, compare=False)
 
     def counts(self) -> dict:
         """Its fields as the CLI's --format json and the audit trail give them: skipped and
@@ -63,6 +66,9 @@ def apply_staged(cur: duckdb.DuckDBPyConnection, store: Store, staged: Staged, p
 
     step(0.0, f"{scan.label}: checking across rows")
     cur.execute(sql_text("ingest/dq_duplicates"))
+    # FHIR rows carry the Observation's own id, named as FHIR names it
+    id_column, id_label = ("id", "Observation id") if is_fhir else (KINDS[kind].id_column,) * 2
+    cur.execute(sql_text("ingest/dq_duplicate_problems"), {"id_column": id_column, "id_label": id_label})
     if is_fhir:
         # the episode of each Observation, from its patient and date
         cur.execute(sql_text(f"ingest/ingest_{kind}_fhir_episodes"), fhir.episode_parameters(profile))
@@ -93,7 +99,9 @@ def apply_staged(cur: duckdb.DuckDBPyConnection, store: Store, staged: Staged, p
     else:  # the usual case: nothing excluded across rows, so no anti-join
         cur.execute("CREATE OR REPLACE TEMP VIEW ingest_valid AS SELECT * FROM ingest_rows WHERE problems IS NULL")
     valid = cur.execute("SELECT count(*) FROM ingest_valid").fetchone()[0]
-    inserted, updated = store.apply_batch(cur, kind, batch_id, source="ingest_valid")
+    # the file's size per row lets the store refuse, before writing, rows its disk has no room for
+    inserted, updated = store.apply_batch(cur, kind, batch_id, source="ingest_valid",
+                                          bytes_per_row=scan.size / max(n_rows + reader_rejects, 1))
     skipped = removed = None
     if is_fhir:
         skipped = cur.execute("SELECT count(*) FROM ingest_rows WHERE skipped").fetchone()[0]
@@ -105,4 +113,4 @@ def apply_staged(cur: duckdb.DuckDBPyConnection, store: Store, staged: Staged, p
         # every row must be loaded, unchanged, rejected or skipped; anything else is a bug,
         # and the transaction is rolled back rather than store a partial file
         raise RuntimeError(f"import counts do not add up for {name}")
-    return FileResult(name, kind, total, inserted, updated, unchanged, rejected, skipped, removed)
+    return FileResult(name, kind, total, inserted, updated, unchanged, rejected, skipped, removed, batch=batch_id)

@@ -6,8 +6,10 @@ all of them (sha256, line count, blank lines), and the refusals of a whole file.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
+import sys
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,13 @@ from analytics.ingest.profiles import Profile
 
 _XLSX_MAGIC = b"PK\x03\x04"
 _SCAN_CHUNK = 1 << 22
+# The longest record (one line, or a record whose quoted fields span lines) an export
+# may hold: DuckDB's own default line limit, 2,000,000 bytes. No field of an EHR export
+# comes near it; a file that does is not an export (or is damaged), and is refused
+# naming the line, rather than as "a quote that is never closed".
+MAX_RECORD_BYTES = 2_000_000
+# The most columns a header may have (an export has tens); more is refused before reading.
+MAX_COLUMNS = 1000
 
 
 class ImportRefused(Exception):
@@ -36,6 +45,8 @@ class ByteFacts:
     sha256: str
     physical_lines: int
     blank_lines: bool
+    # (line number, bytes) of the first line longer than MAX_RECORD_BYTES, if any
+    long_line: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,10 @@ class Scan:
     def blank_lines(self) -> bool:
         return self.facts.result().blank_lines
 
+    @property
+    def long_line(self) -> tuple[int, int] | None:
+        return self.facts.result().long_line
+
 
 def has_blank_line(data: np.ndarray, breaks: np.ndarray) -> bool:
     """Whether two line breaks in data follow each other, or have only a CR between them.
@@ -84,6 +99,9 @@ def byte_facts(path: Path) -> ByteFacts:
     newlines = 0
     blank = False
     tail = b"\n"  # a file that starts with a newline starts with a blank line
+    offset = 0  # of the chunk in the file
+    last_break = -1  # offset in the file of the last line break seen
+    long_line = None
     with open(path, "rb") as handle:
         while chunk := handle.read(_SCAN_CHUNK):
             digest.update(chunk)
@@ -91,14 +109,25 @@ def byte_facts(path: Path) -> ByteFacts:
             # `in` (benchmarks/README.md, import steps)
             data = np.frombuffer(chunk, np.uint8)
             breaks = np.flatnonzero(data == 10)
+            if long_line is None and len(breaks):
+                # each line's length, the first one's counted from the break before the chunk
+                lengths = np.diff(np.concatenate(([last_break], breaks + offset))) - 1
+                over = np.flatnonzero(lengths > MAX_RECORD_BYTES)
+                if len(over):
+                    long_line = (newlines + int(over[0]) + 1, int(lengths[over[0]]))
+            if len(breaks):
+                last_break = offset + int(breaks[-1])
             newlines += len(breaks)
             if not blank:
                 # within the chunk, then the seam with the previous chunk's last bytes
                 seam = tail + chunk[:2]
                 blank = has_blank_line(data, breaks) or b"\n\n" in seam or b"\n\r\n" in seam
             tail = (tail + chunk)[-2:] if len(chunk) < 2 else chunk[-2:]
+            offset += len(chunk)
+    if long_line is None and offset - last_break - 1 > MAX_RECORD_BYTES:
+        long_line = (newlines + 1, offset - last_break - 1)  # the last line, with no break after it
     lines = newlines + (0 if tail.endswith(b"\n") else 1)
-    return ByteFacts(digest.hexdigest(), lines, blank)
+    return ByteFacts(digest.hexdigest(), lines, blank, long_line)
 
 
 def scan_file(path: Path, label: str, profile: Profile, pool: Executor) -> Scan:
@@ -157,9 +186,27 @@ def encoding_refusal(scan: Scan, profile: Profile, kind: str | None = None) -> I
     )
 
 
+def oversized_refusal(scan: Scan, line: int | None, length: int | None, kind: str | None = None) -> ImportRefused:
+    """The refusal of a file with a record over MAX_RECORD_BYTES, naming its line."""
+    where = f"line {line}" if line is not None else "a record"
+    size = f" ({length:,} bytes)" if length is not None else ""
+    return ImportRefused(
+        scan.label,
+        f"{where} is longer than the limit of {MAX_RECORD_BYTES:,} bytes for one record{size}: "
+        "a field or line this long is not an export value (is the file damaged, or not an export?)",
+        scan.sha256, kind)
+
+
 def read_error(scan: Scan, profile: Profile, exc: Exception) -> ImportRefused:
-    """The refusal of a file DuckDB's reader failed on, from the reader's error."""
+    """The refusal of a file DuckDB's reader failed on, from the reader's error.
+
+    DuckDB's message may quote the line, so only its kind is used, never its text.
+    """
     text = str(exc).lower()
+    if scan.file_type == "csv" and scan.long_line is not None:
+        return oversized_refusal(scan, *scan.long_line)
+    if "maximum line size of" in text and scan.file_type == "csv":
+        return oversized_refusal(scan, *first_long_record(scan, profile))
     if "invalid unicode" in text or "byte sequence" in text or "not utf-8 encoded" in text:
         return encoding_refusal(scan, profile)
     if scan.file_type == "xlsx":
@@ -170,3 +217,38 @@ def read_error(scan: Scan, profile: Profile, exc: Exception) -> ImportRefused:
         problem = (f"cannot be read as a CSV file (a quote that is never closed, or not delimiter "
                    f"{profile.delimiter!r} and quote {profile.quote!r} as the profile says)")
     return ImportRefused(scan.label, problem, scan.sha256)
+
+
+def first_long_record(scan: Scan, profile: Profile) -> tuple[int | None, int | None]:
+    """(line where it starts, bytes) of the first record over MAX_RECORD_BYTES, else (None, None).
+
+    For a record whose quoted fields span many short lines, which the byte scan
+    cannot see; runs only after DuckDB's reader met one. Python's csv module
+    splits records as DuckDB does (see lines.record_starts).
+    """
+    encoding = "utf-8-sig" if profile.duckdb_encoding == "utf-8" else profile.encoding
+    offsets = [0]
+
+    def text_lines():
+        with open(scan.path, "rb") as handle:
+            for raw in handle:
+                offsets.append(offsets[-1] + len(raw))
+                yield raw.decode(encoding, errors="replace")
+
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)  # the record is read whole to be measured
+    try:
+        reader = csv.reader(text_lines(), delimiter=profile.delimiter, quotechar=profile.quote,
+                            doublequote=profile.escape == profile.quote,
+                            escapechar=None if profile.escape == profile.quote else profile.escape, strict=False)
+        previous = 0
+        for _ in reader:
+            length = offsets[reader.line_num] - offsets[previous]
+            if length > MAX_RECORD_BYTES:
+                return previous + 1, length
+            previous = reader.line_num
+    except csv.Error:
+        pass
+    finally:
+        csv.field_size_limit(limit)
+    return None, None

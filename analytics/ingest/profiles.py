@@ -63,9 +63,16 @@ class FhirCode:
     instrument: str
 
 
-def _key(text: str) -> str:
-    # Headers and labels match whatever their case and surrounding spaces.
+def header_key(text: str) -> str:
+    """How headers and labels are matched: case and surrounding or repeated spaces ignored.
+
+    >>> header_key(" Service  Date ")
+    'service date'
+    """
     return " ".join(text.split()).casefold()
+
+
+_key = header_key
 
 
 @dataclass(frozen=True)

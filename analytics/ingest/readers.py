@@ -15,8 +15,8 @@ from typing import Sequence
 import duckdb
 
 from analytics.ingest.fhir import fhir_kind
-from analytics.ingest.files import ImportRefused, Scan, read_error
-from analytics.ingest.profiles import Profile
+from analytics.ingest.files import MAX_COLUMNS, MAX_RECORD_BYTES, ImportRefused, Scan, read_error
+from analytics.ingest.profiles import Profile, header_key
 from analytics.store.extensions import load_extensions
 from analytics.store.schema import KINDS, Kind
 
@@ -35,14 +35,15 @@ def reader_sql(scan: Scan, profile: Profile) -> tuple[str, dict]:
         return "read_xlsx($path, header = true, all_varchar = true, stop_at_empty = false)", params
     return (
         "read_csv($path, header = true, all_varchar = true, delim = $delim, quote = $quote, "
-        "escape = $escape, encoding = $encoding, null_padding = false, store_rejects = true)",
+        "escape = $escape, encoding = $encoding, null_padding = false, store_rejects = true, "
+        "max_line_size = $max_line_size)",
         {"path": str(scan.path), "delim": profile.delimiter, "quote": profile.quote,
-         "escape": profile.escape, "encoding": profile.duckdb_encoding},
+         "escape": profile.escape, "encoding": profile.duckdb_encoding, "max_line_size": MAX_RECORD_BYTES},
     )
 
 
 def headers(cur: duckdb.DuckDBPyConnection, scan: Scan, profile: Profile) -> list[str]:
-    """The file's header row as DuckDB reads it."""
+    """The file's header row as DuckDB reads it (a repeated name comes back renamed: Status_1)."""
     if profile.duckdb_encoding not in BUILTIN_ENCODINGS:
         load_extensions(cur, ("encodings",))  # loads once per process; large, so only when needed
     reader, params = reader_sql(scan, profile)
@@ -51,6 +52,60 @@ def headers(cur: duckdb.DuckDBPyConnection, scan: Scan, profile: Profile) -> lis
     except duckdb.Error as exc:
         raise read_error(scan, profile, exc) from None
     return [row[0] for row in described]
+
+
+def raw_headers(cur: duckdb.DuckDBPyConnection, scan: Scan, profile: Profile) -> list[str | None]:
+    """The file's header record as written: DuckDB renames a repeated name (Status_1) and names
+    an empty one (column3), so the first record is read again as data. None for an empty name."""
+    reader, params = reader_sql(scan, profile)
+    # (with the reader's own options: its sniffer needs store_rejects to pass a bad line)
+    raw = reader.replace("header = true", "header = false", 1)
+    try:
+        row = cur.execute("SELECT * FROM " + raw + " LIMIT 1", params).fetchone()
+    except duckdb.Error as exc:
+        raise read_error(scan, profile, exc) from None
+    return [None if v is None or not v.strip() else v for v in (row or ())]
+
+
+def check_headers(cur: duckdb.DuckDBPyConnection, scan: Scan, profile: Profile, found: Sequence[str],
+                  reader_params: tuple[str, dict]) -> frozenset[int]:
+    """Refuse a header a file cannot be imported with; returns the positions of empty names to leave out.
+
+    - more than MAX_COLUMNS columns;
+    - a name given twice, compared as the profile matches headers (case and
+      spaces ignored), whatever the column is for (ignored columns too): nothing
+      says which copy holds the value;
+    - an empty name over a column holding a value (an empty name over an empty
+      column is a trailing delimiter, and that column is left out).
+    """
+    if len(found) > MAX_COLUMNS:
+        raise ImportRefused(scan.label, f"its header has {len(found):,} columns; the limit is {MAX_COLUMNS:,}",
+                            scan.sha256)
+    raw = raw_headers(cur, scan, profile)
+    if len(raw) != len(found):
+        raw = list(found)  # the first record did not read as the header did: DuckDB's names are all there is
+    seen: dict[str, int] = {}
+    for i, name in enumerate(raw):
+        if name is None:
+            continue
+        key = header_key(name)
+        if key in seen:
+            first, second = raw[seen[key]].strip(), name.strip()
+            spelled = f": {first!r} and {second!r}" if first != second else ""
+            raise ImportRefused(
+                scan.label,
+                f"the header {first!r} appears twice (columns {seen[key] + 1} and {i + 1}{spelled}, "
+                "matching ignores case and spaces); rename or remove one", scan.sha256)
+        seen[key] = i
+    empty = frozenset(i for i, name in enumerate(raw) if name is None)
+    reader, params = reader_params
+    for i in sorted(empty):
+        # one scan of that column, only for a file with an unnamed column (a trailing delimiter)
+        filled = cur.execute(f"SELECT count(#{int(i) + 1}) FROM {reader}", params).fetchone()[0]
+        if filled:
+            raise ImportRefused(scan.label, f"column {i + 1} has no header name but holds values; "
+                                "name it in the header, or remove the column", scan.sha256)
+    return empty
 
 
 # Kinds in the order detection tries them: those detected only when no other is, last.
@@ -103,6 +158,9 @@ def plan_file(cur: duckdb.DuckDBPyConnection, scan: Scan, profile: Profile, kind
     if scan.file_type == "ndjson":
         return Plan(scan, fhir_kind(scan, kind or profile.kind), (), ())
     found = headers(cur, scan, profile)
+    unnamed = check_headers(cur, scan, profile, found, reader_sql(scan, profile))
+    found = [h for i, h in enumerate(found) if i not in unnamed] if unnamed else found
+    positions_in_file = [i for i in range(len(found) + len(unnamed)) if i not in unnamed]
     if kind is None and profile.kind is None:
         detected = detected_kinds(found, profile)
         if not detected:
@@ -118,7 +176,7 @@ def plan_file(cur: duckdb.DuckDBPyConnection, scan: Scan, profile: Profile, kind
     declared = KINDS[kind]
     positions: dict[str, int] = {}
     extra: list[tuple[str, int]] = []
-    for i, header in enumerate(found):
+    for header, i in zip(found, positions_in_file):
         canonical = profile.canonical_column(kind, header)
         if canonical is not None:
             if canonical in positions:

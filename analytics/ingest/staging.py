@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import duckdb
 
 from analytics.ingest.fhir import stage_fhir
-from analytics.ingest.files import encoding_refusal, read_error
+from analytics.ingest.files import encoding_refusal, first_long_record, oversized_refusal, read_error
 from analytics.ingest.profiles import Profile
 from analytics.ingest.pseudonyms import pseudonymise
 from analytics.ingest.readers import Plan, reader_sql, source_sql
@@ -102,6 +102,11 @@ def stage(cur: duckdb.DuckDBPyConnection, plan: Plan, profile: Profile, slot: in
             "SELECT error_type, count(DISTINCT line_byte_position) FROM reject_errors GROUP BY ALL").fetchall())
         if errors.get("INVALID ENCODING") or errors.get("INVALID UNICODE"):
             raise encoding_refusal(scan, profile, kind.name)
+        if errors.get("LINE SIZE OVER MAXIMUM"):
+            # a record over files.MAX_RECORD_BYTES: the whole file is refused, naming its line
+            raise oversized_refusal(scan, *first_long_record(scan, profile), kind.name)
+        if scan.long_line is not None:
+            raise oversized_refusal(scan, *scan.long_line, kind.name)
         reader_rejects = cur.execute(
             "SELECT count(DISTINCT line_byte_position) FROM reject_errors").fetchone()[0]
     if pseudonymise_key is not None and kind.patient_column:
@@ -119,6 +124,7 @@ _DROP_STAGING: tuple[str, ...] = (
     "DROP TABLE IF EXISTS ingest_lines",
     "DROP TABLE IF EXISTS ingest_reject_lines",
     "DROP TABLE IF EXISTS ingest_dups",
+    "DROP TABLE IF EXISTS ingest_duplicate_problems",
     "DROP TABLE IF EXISTS ingest_file_problems",
     "DROP TABLE IF EXISTS ingest_excluded",
     "DROP TABLE IF EXISTS reject_errors",

@@ -155,6 +155,12 @@ def with_dimension(template: str, expression: str) -> str:
     return template.replace(PLACEHOLDER, expression)
 
 
+def filter_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The columns a COLUMN=VALUE filter may name: extra columns held by enrollments or
+    referrals (a column only referrals hold selects no episode, but is not an error)."""
+    return sorted(set(extra_columns(cur)) | set(referral_columns(cur)))
+
+
 def check_filter_columns(cur: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     """Raise UnknownColumnError when a COLUMN=VALUE filter names a column neither the
     enrollments nor the referrals hold. A column only referrals hold is valid: it selects
@@ -162,7 +168,7 @@ def check_filter_columns(cur: duckdb.DuckDBPyConnection, filters: Filters) -> No
     wanted = sorted({col for col, _ in filters.extra})
     if not wanted:
         return
-    known = sorted(set(extra_columns(cur)) | set(referral_columns(cur)))
+    known = filter_columns(cur)
     for col in wanted:
         if col not in known:
             raise UnknownColumnError(

@@ -18,6 +18,7 @@ import pandas as pd
 
 from analytics.metrics import dose
 from analytics.metrics import intake
+from analytics.metrics import measures
 from analytics.metrics import mix
 from analytics.metrics import discharges
 from analytics.metrics import retention
@@ -53,6 +54,8 @@ class Summary:
     episode_weeks: int = 0
     median_weekly_hours: float | None = None
     dose_target_met_rate: float | None = None
+    # clinical outcome measures per instrument in force (measures.MEASURE_KEYS each)
+    measures: dict[str, dict] = field(default_factory=dict)
     # waits, NIATx continuation, IET-style initiation and engagement, referral outcomes
     # (analytics.metrics.intake; the keys of intake.ACCESS_KEYS)
     access: dict = field(default_factory=dict)
@@ -79,6 +82,7 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         readmit = discharges.readmission_rates(cur)
         rates, therapy = _session_figures(cur)
         dosage = dose.dose_summary(cur)
+        outcome_measures = {name: m.to_dict() for name, m in measures.measures(cur, with_patients=False).items()}
         access = intake.access_summary(cur, patients=False).to_dict()
     return Summary(
         as_of=as_of,
@@ -100,6 +104,7 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         episode_weeks=dosage.episode_weeks,
         median_weekly_hours=dosage.median_weekly_hours,
         dose_target_met_rate=dosage.dose_target_met_rate,
+        measures=outcome_measures,
         access=access,
     )
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.privacy.suppression import funnel_plots, suppressed_by
+from analytics.privacy.suppression import funnel_plots, funnel_spec, suppress_funnel, suppressed_by
 
 Z95 = 1.96  # two-sided 95%
 Z998 = 3.09  # two-sided 99.8%
@@ -174,3 +174,39 @@ def funnels_by_program(counts: pd.DataFrame, title: str, unit_kind: str) -> dict
         points = plot.points.assign(patients=plot.points["unit"].map(sizes).fillna(0).astype(int))
         plots[str(program)] = FunnelPlot(plot.title, plot.unit_kind, plot.p0, points, plot.curve, plot.outliers)
     return plots
+
+
+# -- reliable improvement (clinical outcomes) ---------------------------------------------
+# The metric name targets.py knows, so the funnel draws the configured target.
+RELIABLE_IMPROVEMENT = "reliable_improvement_rate"
+# What n counts on each funnel's x axis, by metric (the admission rate's funnels are
+# analytics/qi/intake.py's, by a referral column).
+VOLUMES: dict[str, str] = {m: spec.volume for m, spec in MEASURES.items()} | {
+    RELIABLE_IMPROVEMENT: "Pairs of scores (volume)", "admission_rate": "Referrals decided by as_of (volume)"}
+
+
+def reliable_improvement_counts(cur, instrument: str) -> pd.DataFrame:
+    """program, unit (site), x (pairs reliably improved), n (pairs), group_patients for one
+    instrument with a reliable change (cursor filters bound); ValueError for one without."""
+    from analytics.metrics.measures import bound_instruments, instrument_named
+    from analytics.store import sql_text
+
+    ins = instrument_named(cur, instrument)
+    if ins.reliable_change is None:
+        raise ValueError(f"{instrument} has no reliable change")
+    counts = cur.execute(sql_text("qi/funnel_reliable_improvement"),
+                         {"instruments": bound_instruments((ins,))}).df()
+    out = counts.rename(columns={"improved": "x", "pairs": "n", "patients": "group_patients"})
+    return out[["program", "unit", "x", "n", "group_patients"]]
+
+
+def _hide_improvement_funnels(plots: dict, instrument: str, *, threshold: int | None = None) -> dict:
+    return {program: suppress_funnel(plot, person_counts=True, threshold=threshold) for program, plot in plots.items()}
+
+
+# x and n count episodes (pairs): every small count is hidden, across the sites too.
+@suppressed_by(funnel_spec(person_counts=True), hide=_hide_improvement_funnels)
+def reliable_improvement_funnels(cur, instrument: str) -> dict[str, FunnelPlot]:
+    """One funnel plot per program of the sites' reliable improvement on one instrument."""
+    counts = reliable_improvement_counts(cur, instrument)
+    return funnels_by_program(counts, "Reliable improvement by site", "site")

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import formatting
-from analytics.privacy.suppression import control_charts, suppressed_by
+from analytics.privacy.suppression import control_charts, suppress_control_chart, suppressed_by
 
 SIGMA = 3.0
 SHIFT_LENGTH = 8
@@ -384,3 +384,31 @@ def standard_charts(cur, *, baseline_start=None, baseline_end=None, laney: bool 
         "retention_week_4_month": retention_week4_chart(cur, **b),
         "median_hours_month": median_hours_chart(cur, **b),
     }
+
+
+# -- measurement completion (clinical outcomes) ------------------------------------------
+def measurement_completion_counts(cur, instrument: str) -> pd.DataFrame:
+    """Complete months: period (the month windows start in), completed, due, patients, for one
+    instrument over the windows closed by as_of (sql/qi/spc_measurement_completion.sql)."""
+    from analytics.metrics.measures import bound_instruments, instrument_named
+    from analytics.store import fetch_df
+
+    ins = instrument_named(cur, instrument)
+    return fetch_df(cur, "qi/spc_measurement_completion", {"instruments": bound_instruments((ins,))})
+
+
+def _hide_completion_chart(chart: ControlChart, *args, threshold: int | None = None, **kwargs) -> ControlChart:
+    # A window is about one episode's month or fortnight: the counts are read as counts of people.
+    return suppress_control_chart(chart, person_counts=True, threshold=threshold)
+
+
+@suppressed_by(hide=_hide_completion_chart)
+def measurement_completion_chart(cur, instrument: str, *, baseline_start=None, baseline_end=None,
+                                 laney: bool = False) -> ControlChart:
+    """p-chart (or Laney p') of measurement completion (completed / due windows) by the month
+    the windows start in, for one instrument."""
+    counts = measurement_completion_counts(cur, instrument)
+    frame = counts.rename(columns={"completed": "x", "due": "n"})[["period", "x", "n"]]
+    chart = p_chart(frame, title="Measurement completion, by the month windows start", baseline_start=baseline_start,
+                    baseline_end=baseline_end, laney=laney, label=month_label)
+    return _with_metric(chart, "measurement_completion_rate", counts)

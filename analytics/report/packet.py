@@ -26,14 +26,15 @@ from markupsafe import Markup
 from analytics import formatting
 from analytics.config import suppression_threshold
 from analytics.filters import Filters, Scope
-from analytics.metrics import breakdowns, dose, intake, mix, retention
+from analytics.metrics import breakdowns, change, dose, intake, measures, mix, retention, score_weeks
 from analytics.privacy.audit import record
 from analytics.privacy.suppression import is_hidden, marker, suppression_of
 from analytics.qi import funnel, periods, spc, targets
 from analytics.qi import intake as intake_qi
 from analytics.qi.interventions import list_interventions
 from analytics.store import Store, bind_filters
-from analytics.report import definitions, figures, intake_figures, qi_figures, qi_tables
+from analytics.store.instruments import instruments_in_force
+from analytics.report import definitions, figures, intake_figures, outcome_figures, qi_figures, qi_tables
 from analytics.report.tiles import kpi_values, suppressed_tiles
 
 CHROMIUM = "/usr/bin/chromium"
@@ -130,6 +131,44 @@ def _mix_section(cur, threshold) -> Section:
     hidden = [str(t) for t in safe.loc[safe["share"].map(is_hidden), "session_type"]]
     notes = tuple(f"{t}: {marker(threshold)} (hidden by small-cell suppression)" for t in hidden)
     return Section("Therapy mix", (fig,), notes)
+
+
+OUTCOME_FIGURES = (("pairs", "pairs", "count"), ("reliable_improvement_rate", "reliable improvement", "rate"),
+                   ("recovery_rate", "recovery", "rate"), ("reliable_deterioration_rate", "reliable deterioration", "rate"),
+                   ("measurement_completion_rate", "measurement completion", "rate"))
+
+
+def _outcomes_section(cur, threshold) -> Section | None:
+    """Per instrument with scores: its headline figures, the Jacobson-Truax plot binned (whoever
+    asks: one point per episode is patient-level), the mean by program week; then the drug
+    screens. None when the store holds no score (the packet then has no such section)."""
+    if not measures.store_has_scores(cur):
+        return None
+    shown_marker = marker(threshold)
+    found = measures.measures(cur)
+    safe = suppression_of(measures.measures).apply(found, threshold=threshold)
+    figs, notes = [], []
+    for ins in instruments_in_force(cur):
+        if found[ins.name].measured_episodes == 0:
+            continue
+        m = safe[ins.name]
+        notes.append(f"{ins.label}: " + "; ".join(f"{label} {formatting.number(getattr(m, key), kind)}"
+                                                 for key, label, kind in OUTCOME_FIGURES))
+        if ins.reliable_change is not None or ins.caseness is not None:
+            grid = change.change_grid(cur, ins.name)
+            binned = suppression_of(change.change_grid).apply(grid, ins.name, threshold=threshold)
+            figs.append(outcome_figures.jacobson_truax_grid(binned, ins, suppressed_marker=shown_marker))
+        weeks = score_weeks.scores_by_week(cur, ins.name)
+        figs.append(outcome_figures.mean_by_week(
+            suppression_of(score_weeks.scores_by_week).apply(weeks, ins.name, threshold=threshold), ins))
+    screen = {i.name: i for i in instruments_in_force(cur)}.get(score_weeks.SCREEN_INSTRUMENT)
+    if screen is not None and found[screen.name].measured_episodes:
+        weeks = score_weeks.positivity_by_week(cur)
+        figs.append(outcome_figures.positivity_by_week(
+            suppression_of(score_weeks.positivity_by_week).apply(weeks, threshold=threshold), screen.label))
+    notes.append(f"Small counts and the figures built on them read {shown_marker}; the Jacobson-Truax plots are "
+                 "binned into cells, and small cells are hidden.")
+    return Section("Clinical outcomes", tuple(figs), tuple(notes))
 
 
 PATH_TITLE = "From first contact to the 4th day of care"
@@ -237,8 +276,11 @@ def build_report_html(
             _retention_section(cur, threshold),
             _dose_section(cur, threshold),
             _mix_section(cur, threshold),
-            _access_section(cur, interventions, threshold, baseline_start, baseline_end),
         ]
+        outcomes = _outcomes_section(cur, threshold)
+        if outcomes is not None:
+            sections.append(outcomes)
+        sections.append(_access_section(cur, interventions, threshold, baseline_start, baseline_end))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     meta = [("Data as of", str(as_of) if as_of else "no data"), *filters.describe(),
             ("Baseline for control limits", f"{baseline_start or 'first period'} to {baseline_end or 'last period'}"),

@@ -26,14 +26,13 @@ Y_TITLES = {
     "completion_rate": "Completion rate (%)",
     "retention_week_4": "Retained at week 4 (%)",
     "median_weekly_hours": "Median weekly hours (h)",
+    "measurement_completion_rate": "Windows with a score (%)",
+    "reliable_improvement_rate": "Pairs reliably improved (%)",
     "median_wait_days": "Median wait (days)",
     "continuation_day_4": "Continued to the 4th day of care (%)",
     "engagement_rate": "IET-style engagement (%)",
     "admission_rate": "Admission rate (%)",
 }
-# The volume of a funnel plot whose measure is not one of funnel.MEASURES (the admission
-# rate, analytics/qi/intake.py).
-OTHER_VOLUMES = {"admission_rate": "Referrals decided by as_of (volume)"}
 
 
 def _period_end(points: pd.DataFrame) -> pd.Timestamp:
@@ -99,7 +98,7 @@ def funnel_figure(plot: FunnelPlot, metric: str) -> go.Figure:
     points = plot.points.assign(unit=plot.points["unit"].map(escape_html))
     fig = figures.funnel_plot(
         points, plot.curve, plot.p0, title=title,
-        x_title=funnel.MEASURES[metric].volume if metric in funnel.MEASURES else OTHER_VOLUMES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
+        x_title=funnel.VOLUMES.get(metric, "Volume"), y_title=Y_TITLES.get(metric, "Rate (%)"),
         unit_label=plot.unit_kind.capitalize(),
     )
     tgt = targets.target_for(metric)

@@ -15,7 +15,10 @@ expiry; an embedded file needs none).
 
 Also here: the table definitions and the export kinds (schema), the SQL macros
 every query starts from (macros), the meta table, and running a named query
-from analytics/sql/ with bound filters (queries). May import analytics.config
+from analytics/sql/ with bound filters (queries). What can go wrong with a store is
+classified once, in plain words (failures); the history of replaced rows
+(history), checking a store (check), the room an import needs (room) and the
+import journal beside the store (journal) are here too. May import analytics.config
 and analytics.filters only: everything else in analytics builds on it.
 
 >>> from analytics.filters import Filters
@@ -25,6 +28,9 @@ and analytics.filters only: everything else in analytics builds on it.
 """
 from analytics.store.base import Store
 from analytics.store.errors import StoreError
+from analytics.store.failures import (
+    CatalogUnreachable, StoreDamaged, StoreLocked, StoreNoSpace, StoreNotWritable,
+)
 from analytics.store.embedded import EmbeddedStore
 from analytics.store.lake import LakeStore
 from analytics.store.meta import get_meta, set_meta
@@ -34,7 +40,8 @@ from analytics.store.sql_files import SQL_DIR, sql_text
 from analytics.store.versions import CURRENT_VERSION, StoreOutdated, StoreTooNew
 
 __all__ = [
-    "Store", "StoreError", "EmbeddedStore", "LakeStore", "open_store", "default_target",
+    "Store", "StoreError", "StoreLocked", "StoreNotWritable", "StoreNoSpace", "StoreDamaged",
+    "CatalogUnreachable", "EmbeddedStore", "LakeStore", "open_store", "default_target",
     "SAMPLE_STORE_PATH", "get_meta", "set_meta", "bind_filters", "default_as_of", "fetch_df",
     "sql_text", "SQL_DIR", "CURRENT_VERSION", "StoreOutdated", "StoreTooNew",
 ]

@@ -16,19 +16,24 @@ Why this shape:
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from abc import ABC, abstractmethod
 from contextlib import contextmanager, nullcontext
-from typing import Callable, ContextManager, Iterator, Sequence, TypeVar
+from typing import Callable, ContextManager, Iterator, NoReturn, Sequence, TypeVar
 
 import duckdb
 
+from analytics.config import ConfigError, duckdb_settings
 from analytics.store import macros, versions
+from analytics.store.check import CheckReport
 from analytics.store.errors import StoreError
 from analytics.store.extensions import load_extensions
+from analytics.store.failures import CatalogUnreachable, Where, classify, in_few_words, quietly
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Store(ABC):
@@ -72,7 +77,11 @@ class Store(ABC):
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self._con = duckdb.connect(":memory:")
+        try:
+            # The one connection of the process: its memory and thread limits bound the whole store.
+            self._con = duckdb.connect(":memory:", config=duckdb_settings())
+        except ConfigError as exc:
+            raise StoreError(str(exc)) from None
         # DuckDB draws a progress bar on stdout for slow statements; it would corrupt
         # CLI output (--format json). Cursors inherit the setting.
         self._con.execute("SET enable_progress_bar = false")
@@ -82,6 +91,9 @@ class Store(ABC):
         self._readers = 0
         self._writing = False
         self._attached: str | None = None  # "ro" or "rw"
+        # Set when a read met a lost catalog: the next read attaches anew.
+        self._stale = False
+        self._local = threading.local()  # per writing thread: unfinished_write()
 
     # -- what a backend provides --------------------------------------------
     @classmethod
@@ -138,6 +150,55 @@ class Store(ABC):
         """Runs after a write committed, still holding the writer's place."""
 
     @abstractmethod
+    def where(self) -> Where:
+        """What messages call this store, and the catalog's address where it has one."""
+
+    def failure(self, exc: BaseException) -> StoreError | None:
+        """exc as a store failure in plain words (analytics.store.failures), or None for anything else."""
+        return classify(exc, self.where())
+
+    def journal_path(self) -> str | None:
+        """The plain file beside the store that every import log entry is appended to (journal.py)."""
+        return None
+
+    def ensure_room(self, cur: duckdb.DuckDBPyConnection, needed: int) -> None:
+        """Refuse (StoreNoSpace) before writing when the store's disk clearly has less than needed bytes free."""
+
+    def verify(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Read every block of the store once, so a write never adds to a damaged store (StoreDamaged)."""
+
+    @abstractmethod
+    def check(self) -> "CheckReport":
+        """Read the whole store, so every checksum is verified; what is damaged, if anything (check.py)."""
+
+    def backup(self, out: str) -> dict:
+        """A consistent copy of the store in out, made while the dashboard runs; what was copied."""
+        raise StoreError("this store is backed up by its own tools (docs/deploy.md, \"Recovery\")")
+
+    @abstractmethod
+    def versions_sql(self, kind: str) -> str:
+        """Every version of a kind's rows, current and replaced, as one relation (history.py).
+
+        Columns: record_id (the kind's id), batch_id and source_line (the batch that
+        wrote the version, and where), replaced_by (the batch that replaced or removed
+        it; NULL while it is current), content (a STRUCT of the kind's stored columns).
+        """
+
+    @abstractmethod
+    def remove_rows(self, cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
+        """Remove the current rows whose id is in relation ids (column record_id), keeping
+        each in the history as replaced by batch_id; returns how many were removed.
+
+        The one way rows leave a kind's table (a FHIR retraction: status entered-in-error;
+        an undo of the batch that inserted them), so the history has one place to keep them.
+        >>> removed = store.remove_rows(cur, "assessments", "ingest_fhir_retracted", batch_id)
+        """
+
+    @abstractmethod
+    def prune_history(self, cur: duckdb.DuckDBPyConnection, through_batch: int) -> int:
+        """Forget the versions that batches up to through_batch replaced or removed; returns how many."""
+
+    @abstractmethod
     def data_version(self) -> str:
         """A token that changes whenever the store's data changes; cache keys use it."""
 
@@ -155,24 +216,16 @@ class Store(ABC):
 
     @abstractmethod
     def apply_batch(self, cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int,
-                    source: str = "ingest_valid") -> tuple[int, int]:
+                    source: str = "ingest_valid", bytes_per_row: float = 0.0) -> tuple[int, int]:
         """Write a validated batch of one kind by id (the latest import wins); returns (inserted, updated).
 
         source is a relation of validated rows: the kind's stored columns, `idx`
         (unique per row) and `line`, one row per id. Rows identical to the stored
-        version count as unchanged and are not written again.
+        version count as unchanged and are not written again. A replaced version
+        is kept in the history, as replaced by batch_id. With bytes_per_row (the
+        file's size per row), the rows about to be written are first checked
+        against the room left on the store's disk (ensure_room, room.py).
         >>> inserted, updated = store.apply_batch(cur, "sessions", store.next_batch_id(cur))
-        """
-
-    @abstractmethod
-    def remove_rows(self, cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
-        """Take the stored rows of a kind whose ids are in relation ids (column record_id) out of
-        the store's view; returns how many ids had a row.
-
-        The one way rows leave a kind's table (a FHIR retraction: status entered-in-error),
-        so that what keeps a record of removed rows has one place to do it. batch_id is the
-        import that removes them.
-        >>> removed = store.remove_rows(cur, "assessments", "ingest_fhir_retracted", batch_id)
         """
 
     def retrying(self, attempt_once: Callable[[], T],
@@ -203,7 +256,7 @@ class Store(ABC):
             # transaction (_transaction); until then only its existing tables have views.
             self._define_views_and_macros(mode, versions.store_tables(self._con))
         except BaseException:
-            self._con.execute("DETACH store")
+            quietly(self._con.execute, "DETACH store")
             raise
         self._attached = mode
 
@@ -223,25 +276,56 @@ class Store(ABC):
     # -- reading and writing ----------------------------------------------
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor of its own over the store, attached read-only for as long as needed."""
+        """A cursor of its own over the store, attached read-only for as long as needed.
+
+        A store failure (failures.py) is raised in plain words; after a lost
+        catalog the next read attaches anew, so a reader recovers by itself.
+        """
         with self._cond:
             while self._writing:
                 self._cond.wait()
+            if self._stale and self._readers == 0:
+                quietly(self._detach)
+                self._attached, self._stale = None, False
             if self._attached is None:
-                self._attach("ro")
+                try:
+                    self._attach("ro")
+                except (duckdb.Error, OSError) as exc:
+                    self._raise_classified(exc)
             self._readers += 1
         cur = self._con.cursor()
+        failing = False
         try:
             self._begin_read(cur)
             yield cur
+        except (duckdb.Error, OSError) as exc:
+            failing = True
+            if isinstance(self.failure(exc), CatalogUnreachable):
+                self._stale = True
+            self._raise_classified(exc)
+        except BaseException:
+            failing = True
+            raise
         finally:
-            self._end_read(cur)
-            cur.close()
-            with self._cond:
-                self._readers -= 1
-                if self._readers == 0 and not self.stays_attached:
-                    self._detach()
-                self._cond.notify_all()
+            try:
+                (quietly if failing else _call)(self._end_read, cur)
+                cur.close()
+            finally:
+                with self._cond:
+                    self._readers -= 1
+                    if self._readers == 0 and (not self.stays_attached or self._stale):
+                        if _attempt(self._detach) is not None:
+                            self._attached = None  # a read changed nothing: attach anew next time
+                        if self._stale:
+                            self._attached, self._stale = None, False
+                    self._cond.notify_all()
+
+    def _raise_classified(self, exc: BaseException) -> NoReturn:
+        """Raise exc as a store failure in plain words where it is one, else exc itself (in an except block)."""
+        failure = self.failure(exc)
+        if failure is None:
+            raise exc
+        raise failure from exc
 
     @contextmanager
     def write(self, prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None
@@ -254,12 +338,18 @@ class Store(ABC):
         DuckDB scans those tables on all threads later, which it does not do for
         tables made inside an open transaction. A failure in it ends the write
         with nothing begun.
+
+        A store failure anywhere (the disk full, the file not writable, the catalog
+        gone) is raised in plain words (failures.py), after the rollback; no
+        clean-up step ever raises over it.
         """
         cur = self._con.cursor()
         try:
             if prepare is not None:
                 prepare(cur)
             yield from self._transaction(cur)
+        except (duckdb.Error, OSError) as exc:
+            self._raise_classified(exc)
         finally:
             cur.close()  # its temp tables go with it
 
@@ -269,8 +359,12 @@ class Store(ABC):
                 while self._writing or self._readers:
                     self._cond.wait()
                 self._writing = True
+            self._local.unfinished = None
+            failing = committed = False
+            restore = None
             try:
                 self._attach("rw")
+                mark = self._write_mark()
                 cur.execute("BEGIN TRANSACTION")
                 try:
                     migrated = self._migrate(cur)
@@ -278,16 +372,63 @@ class Store(ABC):
                     cur.execute("COMMIT")
                 except BaseException:
                     _rollback_quietly(cur)  # a failed COMMIT already ended it; keep the original error
+                    try:
+                        restore = self._after_failed_write(mark)
+                    except Exception as exc:  # noqa: BLE001 - the write's own error is the one to raise
+                        log.warning("after a failed write: %s", type(exc).__name__)
                     raise
-                if migrated:
-                    self._define_views_and_macros("rw", versions.store_tables(self._con))
-                self._after_commit()
+                # Committed: from here on nothing may report the write as failed.
+                committed = True
+                try:
+                    if migrated:
+                        self._define_views_and_macros("rw", versions.store_tables(self._con))
+                    self._after_commit()
+                    self._checkpoint()
+                except Exception as exc:  # noqa: BLE001 - kept for the caller: unfinished_write()
+                    self._local.unfinished = self._unfinished(exc)
+            except BaseException:
+                failing = True
+                raise
             finally:
                 with self._cond:
-                    # Readers reattach read-only, so a file's lock is released now.
-                    self._detach()
-                    self._writing = False
-                    self._cond.notify_all()
+                    try:
+                        # Readers reattach read-only, so a file's lock is released now.
+                        problem = _attempt(self._detach)
+                        if problem is not None:
+                            self._attached = None  # attach anew next time
+                            if committed and self._local.unfinished is None:
+                                self._local.unfinished = self._unfinished(problem)
+                        if restore is not None:
+                            quietly(restore)  # e.g. the file back to its size, once it is closed
+                    finally:
+                        self._writing = False
+                        self._cond.notify_all()
+
+    def unfinished_write(self) -> StoreError | None:
+        """After a write that committed in this thread: why finishing it failed, else None.
+
+        A commit is durable in the store's write-ahead log; writing it into the store
+        file (a checkpoint) can still fail for want of room. The write happened, so it
+        is not raised; the caller tells the user (the importer does).
+        """
+        return getattr(self._local, "unfinished", None)
+
+    def _unfinished(self, exc: BaseException) -> StoreError:
+        """The warning for a write that committed but could not be finished (see unfinished_write)."""
+        log.warning("a committed write could not be finished: %s", type(exc).__name__)
+        return StoreError(f"The change was saved, but finishing it failed ({in_few_words(self.failure(exc), exc)}); "
+                          "the next write finishes it once that is fixed.")
+
+    def _checkpoint(self) -> None:
+        """Write a committed transaction into the store itself (an embedded file's checkpoint)."""
+
+    def _write_mark(self) -> object:
+        """What a failed write needs to put the store back (taken once attached, before BEGIN)."""
+        return None
+
+    def _after_failed_write(self, mark: object) -> Callable[[], None] | None:
+        """Runs after a failed write's rollback, still attached; returns a step to run once detached."""
+        return None
 
     def _migrate(self, cur: duckdb.DuckDBPyConnection) -> bool:
         """Bring an older store up to date in cur's transaction; whether anything was done.
@@ -342,6 +483,19 @@ class Store(ABC):
 def _view_table(ddl: str) -> str:
     """The table a 'CREATE OR REPLACE VIEW main.<table> AS ...' statement is named after."""
     return ddl.split("VIEW main.", 1)[1].split()[0]
+
+
+def _call(step: Callable[..., object], *args: object) -> None:
+    step(*args)
+
+
+def _attempt(step: Callable[[], object]) -> Exception | None:
+    """step()'s error, returned instead of raised (None when it succeeded)."""
+    try:
+        step()
+    except Exception as exc:  # noqa: BLE001 - the caller decides what the error means
+        return exc
+    return None
 
 
 def _rollback_quietly(cur: duckdb.DuckDBPyConnection) -> None:

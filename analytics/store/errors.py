@@ -3,4 +3,10 @@ from __future__ import annotations
 
 
 class StoreError(RuntimeError):
-    """A store problem with a message fit to show a user (no data values in it)."""
+    """A store problem with a message fit to show a user (no data values in it).
+
+    cause names the kind of problem for programs (the CLI's JSON, the import log);
+    the subclasses in analytics.store.failures set their own.
+    """
+
+    cause: str = "store"

@@ -5,8 +5,12 @@ Why this shape:
   DuckLake keeps its catalog in PostgreSQL and its data in Parquet files on a
   shared path, and all the analytics SQL still runs in DuckDB unchanged.
 - Imports are append-only batches. A new version of a row is appended with its
-  batch id and the version it replaces gets a marker row in `store.superseded`;
-  the read views (schema.LAKE_READ_VIEWS_DDL) hide marked versions. Appends
+  batch id and the version it replaces gets a marker row in `store.superseded`
+  (with the batch that replaced it); the read views (schema.LAKE_READ_VIEWS_DDL)
+  hide marked versions. The marked versions stay in the table: they are the
+  lake's history (a batch's changes, undo), kept when `maintain` expires
+  snapshots, until an operator prunes them (prune_history). A removed row is
+  a marker with no newer version. Appends
   never conflict in DuckLake, so two sites importing at the same moment both
   commit. The rare case of two imports writing the same id at the same moment
   is settled right after commit (settle()) and by `maintain`: the latest batch wins.
@@ -41,9 +45,11 @@ import duckdb
 
 from analytics.config import REPO_ROOT
 from analytics.config import settings
-from analytics.store import macros
+from analytics.store import failures, macros, room
 from analytics.store.base import Store, StoreError, plain_identifier, same_values_sql
+from analytics.store.check import CheckReport, read_fully
 from analytics.store.extensions import load_extensions
+from analytics.store.failures import Where
 from analytics.store import versions
 from analytics.store.schema import (
     KINDS, LAKE_PINNED_VIEWS_DDL, LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL, declared_columns, table_ddl,
@@ -59,9 +65,11 @@ _PARTITIONS = {
                 f"(year({kind.partitioned_by}), month({kind.partitioned_by}))")
     for kind in KINDS.values() if kind.partitioned_by
 }
+# A marker hides the version (batch_id, source_line) of record_id; replaced_by is the
+# batch that replaced or removed it.
 SUPERSEDED_DDL = (
     "CREATE TABLE IF NOT EXISTS store.superseded "
-    "(kind VARCHAR, record_id VARCHAR, batch_id BIGINT, source_line BIGINT)"
+    "(kind VARCHAR, record_id VARCHAR, batch_id BIGINT, source_line BIGINT, replaced_by BIGINT)"
 )
 _DECLARED = declared_columns(LAKE_STORE_DDL + (SUPERSEDED_DDL,))
 # kind -> (store table, id column); fixed identifiers from schema.KINDS, never user text.
@@ -92,6 +100,56 @@ class LakeStore(Store):
             attach(self._con, self.target, read_only=(mode == "ro"))
         except LakeError as exc:
             raise StoreError(str(exc)) from None
+
+    def where(self) -> Where:
+        return where(self.target)
+
+    def failure(self, exc: BaseException) -> StoreError | None:
+        known = super().failure(exc)
+        if known is not None or not isinstance(exc, duckdb.Error):
+            return known
+        # DuckLake reports a lost catalog in many words (a BinderException among them):
+        # whether PostgreSQL still answers settles it.
+        spot = self.where()
+        return None if failures.reachable(spot.address) else failures.unreachable(spot)
+
+    def journal_path(self) -> str | None:
+        path = data_path()
+        if path is None or "://" in path:
+            return None  # object storage cannot be appended to
+        return os.path.join(path, "import-log.jsonl")
+
+    def ensure_room(self, cur: duckdb.DuckDBPyConnection, needed: int) -> None:
+        path = data_path()
+        if path is None or "://" in path:
+            return
+        free = room.free_bytes(path)
+        if free is not None and free < needed:
+            raise failures.no_space(Where(f"the shared store's data path {path}"), needed, free)
+
+    def versions_sql(self, kind: str) -> str:
+        declared = KINDS[kind]
+        content = "struct_pack(" + ", ".join(f"{c} := t.{c}" for c in declared.stored_columns) + ")"
+        # A version marked twice (two concurrent settles) counts once, by its first replacer.
+        return (f"SELECT t.{declared.id_column} AS record_id, t.batch_id, t.source_line, x.replaced_by, "
+                f"{content} AS content FROM store.main.{kind} AS t "
+                f"LEFT JOIN (SELECT batch_id, source_line, min(replaced_by) AS replaced_by "
+                f"FROM store.main.superseded WHERE kind = '{kind}' GROUP BY ALL) AS x "
+                f"ON x.batch_id = t.batch_id AND x.source_line = t.source_line")
+
+    def remove_rows(self, cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
+        return remove_rows(cur, kind, ids, batch_id)
+
+    def check(self) -> CheckReport:
+        return check(self.target)
+
+    def backup(self, out: str) -> dict:
+        raise StoreError(
+            "a DuckLake is backed up as a dump of its catalog database (pg_dump) plus a copy of its data "
+            "path, in that order, while `maintain` is not running (docs/deploy.md, \"Recovery\")")
+
+    def prune_history(self, cur: duckdb.DuckDBPyConnection, through_batch: int) -> int:
+        return prune_history(cur, through_batch)
 
     def _views(self, mode: str) -> Sequence[str]:
         # The kinds' tables are latest-wins views over appended batches.
@@ -132,11 +190,12 @@ class LakeStore(Store):
         return new_batch_id()
 
     def apply_batch(self, cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int,
-                    source: str = "ingest_valid") -> tuple[int, int]:
-        return apply_batch(cur, kind, batch_id, list(KINDS[kind].stored_columns), source)
+                    source: str = "ingest_valid", bytes_per_row: float = 0.0) -> tuple[int, int]:
+        def before_write(rows: int) -> None:
+            if bytes_per_row:
+                self.ensure_room(cur, room.needed_bytes(rows, bytes_per_row))
 
-    def remove_rows(self, cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
-        return remove_rows(cur, kind, ids)
+        return apply_batch(cur, kind, batch_id, list(KINDS[kind].stored_columns), source, before_write)
 
     def retrying(self, attempt_once: Callable[[], T],
                  on_retry: Callable[[int, BaseException], None] | None = None) -> T:
@@ -178,6 +237,23 @@ def data_path() -> str | None:
     if not path.is_absolute():
         path = REPO_ROOT / path
     return str(path).rstrip("/") + "/"
+
+
+def catalog_address(target: str) -> str:
+    """'host:port' of the lake's PostgreSQL catalog, from the target (else PGHOST/PGPORT, libpq's defaults).
+
+    >>> catalog_address("ducklake:postgres:dbname=iop host=db.example.org port=5433 user=iop")
+    'db.example.org:5433'
+    """
+    pairs = dict(re.findall(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", target[len(PREFIX):]))
+    host = (pairs.get("host") or os.environ.get("PGHOST") or "localhost").strip("'")
+    port = (pairs.get("port") or os.environ.get("PGPORT") or "5432").strip("'")
+    return f"{host.split(',')[0]}:{port.split(',')[0]}"
+
+
+def where(target: str) -> Where:
+    """How messages name the lake: the shared store, and its catalog's host and port (never a password)."""
+    return Where("the shared store", address=catalog_address(target))
 
 
 def _sql_string(value: str) -> str:
@@ -229,6 +305,9 @@ def attach(con: duckdb.DuckDBPyConnection, target: str, read_only: bool) -> None
             # attempt finds the lake the winner made.
             racing = "Failed to initialize DuckLake" in message and (
                 "duplicate key" in message or "already exists" in message)
+            lost = failures.classify(exc, where(target))
+            if isinstance(lost, failures.CatalogUnreachable):
+                raise lost from None
             if read_only or not racing or attempt == MAX_ATTEMPTS - 1:
                 raise LakeError(_explain_attach_error(message)) from None
         time.sleep(_backoff(attempt))
@@ -425,7 +504,8 @@ _PENDING: dict[int, set[tuple[str, int]]] = {}
 
 
 def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, columns: list[str],
-                source: str = "ingest_valid") -> tuple[int, int]:
+                source: str = "ingest_valid",
+                before_write: Callable[[int], None] | None = None) -> tuple[int, int]:
     """Append a batch's new and changed rows as versions; returns (inserted, updated).
 
     LakeStore.apply_batch. source is the importer's relation of
@@ -452,11 +532,13 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
         f"SELECT count(DISTINCT {id_column}) FILTER (replaces IS NULL), "
         f"count(DISTINCT {id_column}) FILTER (replaces IS NOT NULL), count(*) FROM lake_changed"
     ).fetchone()
+    if before_write is not None and inserted + updated:
+        before_write(int(inserted + updated))
     cur.execute(
-        f"INSERT INTO store.superseded (kind, record_id, batch_id, source_line) "
-        f"SELECT DISTINCT $kind, {id_column}, replaces, replaces_line FROM lake_changed "
+        f"INSERT INTO store.superseded (kind, record_id, batch_id, source_line, replaced_by) "
+        f"SELECT DISTINCT $kind, {id_column}, replaces, replaces_line, $batch_id FROM lake_changed "
         f"WHERE replaces IS NOT NULL",
-        {"kind": kind},
+        {"kind": kind, "batch_id": batch_id},
     )
     listed = ", ".join(columns)
     # One new version per id, even where a concurrent race left two visible versions.
@@ -469,25 +551,6 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: int, column
     cur.execute("DROP TABLE lake_changed")
     _PENDING.setdefault(threading.get_ident(), set()).add((kind, batch_id))
     return int(inserted), int(updated)
-
-
-def remove_rows(cur: duckdb.DuckDBPyConnection, kind: str, ids: str) -> int:
-    """Hide every visible version of the ids in relation ids (column record_id); returns how many ids.
-
-    LakeStore.remove_rows. A superseding marker with no new version: the latest-wins
-    views then show no row for the id. Appends only, like apply_batch.
-    """
-    _, id_column = VERSIONED[kind]
-    ids = plain_identifier(ids)
-    visible = f"FROM main.{kind} AS v SEMI JOIN {ids} AS r ON r.record_id = v.{id_column}"
-    removed = cur.execute(f"SELECT count(DISTINCT v.{id_column}) {visible}").fetchone()[0]
-    if removed:
-        cur.execute(
-            f"INSERT INTO store.superseded (kind, record_id, batch_id, source_line) "
-            f"SELECT $kind, v.{id_column}, v.batch_id, v.source_line {visible}",
-            {"kind": kind},
-        )
-    return int(removed)
 
 
 def _store_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -525,21 +588,116 @@ def _mark_stale_versions(cur: duckdb.DuckDBPyConnection, kind: str, batch_id: in
         f"ON b.{id_column} = v.{id_column}"
     )
     return cur.execute(
-        f"""INSERT INTO store.superseded (kind, record_id, batch_id, source_line)
-        -- visible versions (not yet superseded) of the ids in scope, all but the newest
-        SELECT $kind, v.{id_column}, v.batch_id, v.source_line
+        f"""INSERT INTO store.superseded (kind, record_id, batch_id, source_line, replaced_by)
+        -- visible versions (not yet superseded) of the ids in scope, all but the newest,
+        -- each replaced by the newest
+        SELECT $kind, v.{id_column}, v.batch_id, v.source_line,
+               max(v.batch_id) OVER (PARTITION BY v.{id_column})
         FROM main.{kind} AS v {scope}
         QUALIFY row_number() OVER (PARTITION BY v.{id_column} ORDER BY v.batch_id DESC) > 1""",
         {"kind": kind} | ({} if batch_id is None else {"batch_id": batch_id}),
     ).fetchone()[0]
 
 
+def remove_rows(cur: duckdb.DuckDBPyConnection, kind: str, ids: str, batch_id: int) -> int:
+    """Hide the visible versions of the ids in relation ids (column record_id), as removed by batch_id.
+
+    LakeStore.remove_rows. Appends markers only (never conflicts); the versions
+    stay in the table as history. Returns how many ids had a visible version.
+    """
+    _, id_column = VERSIONED[kind]
+    # `{kind}` unqualified: the latest-wins view (a TEMP view of that name in a write that migrated)
+    return cur.execute(
+        f"""INSERT INTO store.superseded (kind, record_id, batch_id, source_line, replaced_by)
+        SELECT $kind, v.{id_column}, v.batch_id, v.source_line, $batch_id FROM {kind} AS v
+        WHERE v.{id_column} IN (SELECT record_id FROM {plain_identifier(ids)})""",
+        {"kind": kind, "batch_id": batch_id}).fetchone()[0]
+
+
+def prune_history(cur: duckdb.DuckDBPyConnection, through_batch: int) -> int:
+    """Delete the versions that batches up to through_batch replaced or removed, and their markers.
+
+    LakeStore.prune_history: the one step that deletes rows of the kinds' tables
+    (an operator's `prune-history`); run it under retry_on_conflict.
+    """
+    pruned = 0
+    for kind, (table, _) in VERSIONED.items():
+        pruned += cur.execute(
+            f"""DELETE FROM {table} AS t USING (
+                SELECT DISTINCT batch_id, source_line FROM store.superseded
+                WHERE kind = $kind AND replaced_by <= $through) AS x
+            WHERE x.batch_id = t.batch_id AND x.source_line = t.source_line""",
+            {"kind": kind, "through": through_batch}).fetchone()[0]
+        cur.execute("DELETE FROM store.superseded WHERE kind = $kind AND replaced_by <= $through",
+                    {"kind": kind, "through": through_batch})
+    return pruned
+
+
+# -- checking ------------------------------------------------------------------
+def check(target: str) -> CheckReport:
+    """Every data and delete file the catalog names exists and reads to the end; every table reads.
+
+    A file is named by its path; the tables' rows count every version (the
+    current rows and the history).
+    """
+    spot = where(target)
+    con = duckdb.connect(":memory:")
+    try:
+        load_extensions(con, ("postgres", "ducklake"))
+        try:
+            attach(con, target, read_only=True)
+        except (LakeError, StoreError) as exc:
+            return CheckReport(target, False, problems=(str(exc),))
+        problems: list[str] = []
+        tables: dict[str, int | None] = {}
+        checked = 0
+        try:
+            for table in _lake_tables(con):
+                files = con.execute(
+                    f"SELECT data_file, delete_file FROM ducklake_list_files('store', '{table}')").fetchall()
+                for path in sorted({p for pair in files for p in pair if p}):
+                    checked += 1
+                    if "://" not in path and not os.path.exists(path):
+                        problems.append(f"table {table}: the data file {path} is missing")
+                        continue
+                    try:
+                        read_fully(con, "read_parquet(" + _sql_string(path) + ")")
+                    except duckdb.Error as exc:
+                        problems.append(f"table {table}: the data file {path} cannot be read "
+                                        f"({type(exc).__name__})")
+                try:
+                    tables[table] = read_fully(con, f"store.main.{table}")
+                except duckdb.Error:
+                    tables[table] = None
+                    if not any(p.startswith(f"table {table}:") for p in problems):
+                        problems.append(f"table {table} cannot be read")
+        except duckdb.Error as exc:
+            lost = failures.classify(exc, spot)
+            if lost is None and not failures.reachable(spot.address):
+                lost = failures.unreachable(spot)
+            if lost is None:
+                raise
+            return CheckReport(target, False, tables, (str(lost),))
+    finally:
+        con.close()
+    return CheckReport(target, not problems, tables, tuple(problems), {"data_files": checked})
+
+
 # -- maintenance -------------------------------------------------------------
 def maintain(target: str, older_than_days: int) -> dict:
-    """Settle versions, merge small files, expire old snapshots, delete unused files.
+    """Settle versions, merge small files, expire old snapshots, delete unused and orphaned files.
 
     Runs on a connection of its own (maintenance calls cannot run inside the
-    store's write transaction). Returns what was done, for the CLI to print.
+    store's write transaction). Returns what was done, for the CLI to print,
+    accounting for every Parquet file under a local data path: what it deleted
+    (each path), and what remains, as files_on_disk = files_in_use +
+    files_for_older_snapshots + orphaned_files_kept. An orphaned file is one no
+    snapshot names: an import that failed (its catalog lost) left it, or an
+    import still running is writing it; both kinds are deleted only once older
+    than older_than_days, so never run it with 0 while imports run.
+
+    Nothing here deletes a row: replaced versions are the history (history.py)
+    and stay until prune_history. Expiring a snapshot gives up time travel to it only.
     """
     con = duckdb.connect(":memory:")
     try:
@@ -559,28 +717,68 @@ def maintain(target: str, older_than_days: int) -> dict:
         # Compaction rewrites files that a concurrent replacing write may touch too.
         retry_on_conflict(lambda: con.execute("CALL ducklake_flush_inlined_data('store')"))
         retry_on_conflict(lambda: con.execute("CALL ducklake_merge_adjacent_files('store')"))
+        cutoff = {"d": older_than_days}
         expired = con.execute(
             "SELECT count(*) FROM ducklake_expire_snapshots('store', older_than => now() - to_days($d))",
-            {"d": older_than_days},
-        ).fetchone()[0]
-        deleted = con.execute(
-            "SELECT count(*) FROM ducklake_cleanup_old_files('store', older_than => now() - to_days($d))",
-            {"d": older_than_days},
-        ).fetchone()[0]
-        return {
+            cutoff).fetchone()[0]
+        old_files = [r[0] for r in con.execute(
+            "SELECT path FROM ducklake_cleanup_old_files('store', older_than => now() - to_days($d))",
+            cutoff).fetchall()]
+        orphans = [r[0] for r in con.execute(
+            "SELECT path FROM ducklake_delete_orphaned_files('store', older_than => now() - to_days($d))",
+            cutoff).fetchall()]
+        done = {
             "versions_settled": int(settled),
             "data_files_before": files_before,
             "data_files_after": _count_files(con),
             "snapshots_expired": int(expired),
-            "files_deleted": int(deleted),
+            "files_deleted": len(old_files) + len(orphans),
+            "old_files_deleted": len(old_files),
+            "orphaned_files_deleted": len(orphans),
+            "deleted": sorted(old_files + orphans),
             "snapshot": snapshot_token(con),
         }
-    except LakeError:
+        return done | _files_remaining(con)
+    except (LakeError, StoreError):
         raise
     except duckdb.Error as exc:
+        lost = failures.classify(exc, where(target))
+        if lost is None and not failures.reachable(where(target).address):
+            lost = failures.unreachable(where(target))
+        if lost is not None:
+            raise lost from None
         raise LakeError("maintenance failed: " + _redact(str(exc)).splitlines()[0][:300]) from None
     finally:
         con.close()
+
+
+def _files_remaining(con: duckdb.DuckDBPyConnection) -> dict:
+    """The Parquet files left under a local data path, each counted in exactly one class."""
+    path = con.execute("SELECT value FROM ducklake_options('store') WHERE option_name = 'data_path'").fetchone()
+    root = path[0] if path else None
+    in_use = {f for (f,) in con.execute(
+        "SELECT data_file FROM (" + " UNION ALL ".join(
+            f"SELECT data_file FROM ducklake_list_files('store', '{t}') UNION ALL "
+            f"SELECT delete_file FROM ducklake_list_files('store', '{t}')" for t in _lake_tables(con))
+        + ") WHERE data_file IS NOT NULL").fetchall()}
+    if not root or "://" in root:
+        return {"files_in_use": len(in_use)}
+    on_disk = {str(p) for p in Path(root).rglob("*.parquet")}
+    orphaned = {r[0] for r in con.execute(
+        "SELECT path FROM ducklake_delete_orphaned_files('store', dry_run => true, cleanup_all => true)").fetchall()}
+    return {
+        "files_on_disk": len(on_disk),
+        "files_in_use": len(in_use & on_disk),
+        "files_for_older_snapshots": len(on_disk - in_use - orphaned),
+        "orphaned_files_kept": len(orphaned & on_disk),
+    }
+
+
+def _lake_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    # Names read back from the catalog are only used if they are plain identifiers.
+    return [t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'").fetchall()
+        if re.fullmatch(r"[a-z_]+", t)]
 
 
 def _count_files(con: duckdb.DuckDBPyConnection) -> int:

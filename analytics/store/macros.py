@@ -6,11 +6,16 @@ or name a shared part of several queries (counted_sessions, episode_times,
 retention_at_week, the dose's weeks); the scalar and aggregate ones write a rule
 once (expected_session, completed_session, the session counts, the
 complete-period cut-off period_ended, program_week, complete_weeks; the
-assessment imports' assessment_window_start, whole_score and score_outside).
+assessment imports' assessment_window_start, whole_score and score_outside; every
+import's export_date, plausible_date and unknown_episode). The clinical outcome rules
+(which scores count, baseline and follow-up with their tie rules, the score's week, the
+measurement windows, improvement and the clinical range) are read by the measures, the
+Outcomes page, the QI charts and the at-risk list alike (docs/metrics.md, "Clinical
+outcomes").
 DuckDB inlines a macro where it is called, so a query costs the same as if the
 macro's text were written in it.
 
-The access figures' macros (INTAKE_MACROS) read the referrals and the enrollments'
+The access figures' macros read the referrals and the enrollments'
 first_contact_date: selected_referrals() selects referrals by their own site,
 program, columns and first contact; intake_episodes() adds to each selected episode
 its first contact, its care days and its IET-style windows.
@@ -53,18 +58,41 @@ MACROS: tuple[str, ...] = (
     "assessment_window_start",
     "whole_score",
     "score_outside",
+    "export_date",
+    "plausible_date",
+    "unknown_episode",
+    "baseline_score",
+    "followup_score",
+    "makes_pair",
+    "improvement",
+    "in_clinical_range",
+    "score_week",
+    "measurement_window",
+    "measured_until",
+    "last_window_due",
+    "uses_instrument",
+    "measure_instruments",
+    "selected_scores",
+    "score_pairs",
+    "selected_referrals",
+    "window_days",
+    "lowest_bit",
+    "intake_episodes",
 )
-
-# The access figures' macros, in dependency order. They read what schema version 2
-# added (referrals, enrollments.first_contact_date), so they are created once the
-# attached store holds it: a store from before is migrated by its first write, and
-# the next attach creates them.
-INTAKE_MACROS: tuple[str, ...] = ("selected_referrals", "window_days", "lowest_bit", "intake_episodes")
+# Macros over a table a store from the release before lacks: that store is opened for
+# the write that migrates it without the table, so they are created on the attach
+# after the migration. The access figures' macros read the referrals and
+# enrollments.first_contact_date, which arrive together, so the referrals table stands for both.
+NEEDS_TABLE: dict[str, str] = {
+    "selected_scores": "assessments", "score_pairs": "assessments",
+    "selected_referrals": "referrals", "intake_episodes": "referrals",
+}
 
 # Scalar rules that read no table: they bind without a store attached, so they are
 # created as soon as a store's connection is made, for an import's pass 1 (which runs
 # before the store is attached).
-RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside")
+RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_score", "score_outside",
+                          "export_date", "plausible_date", "unknown_episode")
 
 
 # Connections that hold the macros already. DuckDB binds a macro's body when the
@@ -73,18 +101,17 @@ RULES: tuple[str, ...] = ("expected_session", "assessment_window_start", "whole_
 # point to. Creating them binds every body, which costs about as much as a small
 # query; the embedded store attaches for every read, so it is done once per connection.
 _DEFINED: weakref.WeakSet = weakref.WeakSet()
-_INTAKE_DEFINED: weakref.WeakSet = weakref.WeakSet()
 
 
 @cache
-def definitions() -> str:
-    """Every CREATE MACRO statement, in MACROS order, as one script."""
-    return ";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in MACROS)
+def definitions(names: tuple[str, ...] = MACROS) -> str:
+    """The CREATE MACRO statements of names (default: MACROS), in order, as one script."""
+    return ";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in names)
 
 
 def define_rules(con: duckdb.DuckDBPyConnection) -> None:
     """Create the RULES macros on a connection that has no store attached yet."""
-    con.execute(";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in RULES))
+    con.execute(definitions(RULES))
 
 
 def define(con: duckdb.DuckDBPyConnection) -> None:
@@ -93,18 +120,11 @@ def define(con: duckdb.DuckDBPyConnection) -> None:
     The store calls it on every attach, after creating its views (the callers
     hold the store's lock, so two threads never define at once).
     """
-    if con not in _DEFINED:
-        con.execute(definitions())
+    if con in _DEFINED:
+        return
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'").fetchall()}
+    possible = tuple(name for name in MACROS if name not in NEEDS_TABLE or NEEDS_TABLE[name] in tables)
+    con.execute(definitions(possible))
+    if possible == MACROS:
         _DEFINED.add(con)
-    if con not in _INTAKE_DEFINED and _holds_intake_tables(con):
-        con.execute(";\n".join((MACRO_DIR / f"{name}.sql").read_text() for name in INTAKE_MACROS))
-        _INTAKE_DEFINED.add(con)
-
-
-def _holds_intake_tables(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the attached store's views hold the referrals and enrollments.first_contact_date."""
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND database_name = current_database() "
-        "AND ((table_name = 'enrollments' AND column_name = 'first_contact_date') "
-        "OR (table_name = 'referrals' AND column_name = 'outcome'))").fetchone()[0]
-    return found == 2

@@ -147,6 +147,22 @@ def _apply_order(kinds: dict[str, Kind]) -> tuple[str, ...]:
 
 APPLY_ORDER: tuple[str, ...] = _apply_order(KINDS)
 
+
+def references_to(kind: str) -> tuple[tuple[str, str], ...]:
+    """(kind, column) of every kind whose rows name a row of `kind` by its id.
+
+    A kind applied after another (`after`) and holding that kind's id column refers
+    to it: sessions, assessments and referrals name an enrollment by episode_id.
+    Undoing the import that inserted an episode must not leave them pointing nowhere.
+    >>> references_to("enrollments")[0]
+    ('sessions', 'episode_id')
+    """
+    target = KINDS[kind].id_column
+    return tuple(
+        (other.name, target) for other in KINDS.values()
+        if kind in other.after and target in {c.name for c in other.columns}
+    )
+
 # Store tables. Written with the `store.` catalog prefix because the process
 # connection is in-memory and the store is ATTACHed under that name (see base.py).
 # No PRIMARY KEY constraints: DuckLake has none, so uniqueness is the importer's job.
@@ -166,6 +182,28 @@ def _data_table_ddl(kind: str, pin_compression: bool) -> str:
     return f"CREATE TABLE IF NOT EXISTS store.{kind} (" + ", ".join(columns) + ")"
 
 
+# The embedded store's history: every version of a row that an import replaced or
+# removed, with the batch that did it (replaced_by), so a batch's changes can be
+# listed and undone. A DuckLake keeps replaced versions in the kind's own table
+# instead (lake.py), so only the embedded file has these tables.
+HISTORY_SUFFIX = "_history"
+
+
+def history_table(kind: str) -> str:
+    """The name of a kind's history table on the embedded store.
+
+    >>> history_table("sessions")
+    'sessions_history'
+    """
+    return KINDS[kind].name + HISTORY_SUFFIX
+
+
+def _history_table_ddl(kind: str) -> str:
+    base = _data_table_ddl(kind, pin_compression=True)
+    return (base.replace(f"store.{kind} (", f"store.{history_table(kind)} (", 1)[:-1]
+            + ", replaced_by BIGINT)")  # the batch that replaced or removed this version
+
+
 # The measurement instruments in force (config/instruments.toml, written by each import),
 # so every importer and replica of an organisation reads the same definitions.
 INSTRUMENTS_DDL = """CREATE TABLE IF NOT EXISTS store.instruments (
@@ -175,7 +213,7 @@ INSTRUMENTS_DDL = """CREATE TABLE IF NOT EXISTS store.instruments (
             codes STRUCT(system VARCHAR, code VARCHAR)[], batch_id BIGINT)"""
 
 
-def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
+def _store_ddl(pin_compression: bool, history: bool) -> tuple[str, ...]:
     return (
         """CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR, value VARCHAR)""",
         # one row per schema version the store was brought to (analytics/store/versions.py)
@@ -187,7 +225,7 @@ def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
             batch_id BIGINT, file VARCHAR, sha256 VARCHAR, kind VARCHAR, profile VARCHAR,
             started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, message VARCHAR,
             rows BIGINT, inserted BIGINT, updated BIGINT, unchanged BIGINT, rejected BIGINT,
-            actor VARCHAR)""",
+            actor VARCHAR, deleted BIGINT, undoes BIGINT)""",
         """CREATE TABLE IF NOT EXISTS store.rejects (
             batch_id BIGINT, file VARCHAR, kind VARCHAR, line BIGINT, record_id VARCHAR,
             problems STRUCT("column" VARCHAR, raw_value VARCHAR, reason VARCHAR)[])""",
@@ -196,14 +234,15 @@ def _store_ddl(pin_compression: bool) -> tuple[str, ...]:
             site VARCHAR, program VARCHAR, recorded_by VARCHAR, recorded_at TIMESTAMP)""",
         """CREATE TABLE IF NOT EXISTS store.audit_log (
             logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail JSON)""",
+        *((_history_table_ddl(kind) for kind in KINDS) if history else ()),
     )
 
 
 # A DuckDB file (the embedded store). Its tables keep the pinned compression for
 # good; a store made before it was pinned keeps DuckDB's own choice per write.
-STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=True)
+STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=True, history=True)
 # DuckLake writes Parquet and takes no USING COMPRESSION (lake.py).
-LAKE_STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=False)
+LAKE_STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=False, history=False)
 
 # The analytics SQL reads these names unqualified, through views in the
 # process's in-memory catalog, so the same SQL runs on a file or on DuckLake.

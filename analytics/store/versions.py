@@ -30,7 +30,7 @@ from analytics.store.errors import StoreError
 
 Progress = Callable[[float, str], None]
 # The version of the tables the code reads and writes.
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 # A store with tables but no version recorded was made before versions were kept.
 UNRECORDED_VERSION = 1
 
@@ -130,9 +130,43 @@ def _move_first_contact_dates(ctx: MigrationContext) -> None:
                           "again, with its profile, to read the dates")
 
 
+# The meta key holding the last batch whose replaced rows the history lacks (history.py).
+HISTORY_KEPT_AFTER = "history_kept_after"
+
+
+def _start_history(ctx: MigrationContext) -> None:
+    """Keep replaced and removed rows from now on, and say from which batch that holds.
+
+    On the embedded store the history tables start empty (the catch-up made them):
+    what earlier imports replaced was never kept, so the history is marked complete
+    only for batches after the latest one logged. A DuckLake kept every version
+    already; its markers of replaced versions learn which batch replaced them (the
+    id's next version), so every earlier batch can be listed and undone.
+    """
+    cur = ctx.cur
+    if "superseded" in store_tables(cur):
+        from analytics.store.schema import KINDS  # the kinds' fixed identifiers, never file text
+
+        for kind in KINDS.values():
+            cur.execute(
+                f"""UPDATE store.main.superseded AS x SET replaced_by = (
+                    -- the next version of the same id: the batch that replaced this one
+                    SELECT min(t.batch_id) FROM store.main.{kind.name} AS t
+                    WHERE t.{kind.id_column} = x.record_id AND t.batch_id > x.batch_id)
+                WHERE x.kind = $kind AND x.replaced_by IS NULL""", {"kind": kind.name})
+        return
+    latest = cur.execute("SELECT max(batch_id) FROM store.main.import_log").fetchone()[0]
+    if latest is not None:
+        cur.execute("DELETE FROM store.main.meta WHERE key = $key", {"key": HISTORY_KEPT_AFTER})
+        cur.execute("INSERT INTO store.main.meta VALUES ($key, $value)",
+                    {"key": HISTORY_KEPT_AFTER, "value": str(latest)})
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "assessments, referrals and instrument definitions; enrollments gain first_contact_date",
               _move_first_contact_dates),
+    Migration(3, "history: rows an import replaces or removes are kept with the batch that did it, "
+                 "so a batch's changes can be listed and undone", _start_history),
 )
 assert MIGRATIONS[-1].version == CURRENT_VERSION
 

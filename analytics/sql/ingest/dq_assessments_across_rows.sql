@@ -6,13 +6,8 @@
 -- as read, in the profile's (first) date format.
 CREATE OR REPLACE TEMP TABLE ingest_file_problems AS
 WITH duplicate AS (
-    SELECT
-        r.idx,
-        {'column': 'assessment_id', 'raw_value': r.record_id,
-         'reason': 'duplicate id with different content: this assessment_id appears ' || d.copies || ' times in the file'} AS problem
-    FROM ingest_rows AS r
-    JOIN ingest_dups AS d USING (record_id)
-    WHERE d.versions > 1
+    -- dq_duplicate_problems.sql
+    SELECT idx, problem FROM ingest_duplicate_problems
 ),
 episode AS (
     -- rows whose own values passed enough checks to be compared with their episode
@@ -20,8 +15,7 @@ episode AS (
         r.idx,
         CASE
             WHEN e.episode_id IS NULL THEN
-                {'column': 'episode_id', 'raw_value': r.episode_id,
-                 'reason': 'unknown episode: no enrollment with this episode_id in the store (import enrollments first)'}
+                main.unknown_episode(r.episode_id)
             WHEN r.assessment_date < main.assessment_window_start(e.admit_date) THEN
                 {'column': 'assessment_date', 'raw_value': strftime(r.assessment_date, $date_format),
                  'reason': 'assessment more than 30 days before its episode''s admission (admitted '

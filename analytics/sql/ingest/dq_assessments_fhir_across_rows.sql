@@ -3,13 +3,8 @@
 -- episode (ingest_assessments_fhir_episodes.sql). One row per record index.
 CREATE OR REPLACE TEMP TABLE ingest_file_problems AS
 WITH duplicate AS (
-    SELECT
-        r.idx,
-        {'column': 'id', 'raw_value': r.record_id,
-         'reason': 'duplicate id with different content: this Observation id appears ' || d.copies || ' times in the file'} AS problem
-    FROM ingest_rows AS r
-    JOIN ingest_dups AS d USING (record_id)
-    WHERE d.versions > 1
+    -- dq_duplicate_problems.sql
+    SELECT idx, problem FROM ingest_duplicate_problems
 ),
 episode AS (
     SELECT idx, problem

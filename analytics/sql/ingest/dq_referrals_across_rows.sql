@@ -6,13 +6,8 @@
 -- (first) date format.
 CREATE OR REPLACE TEMP TABLE ingest_file_problems AS
 WITH duplicate AS (
-    SELECT
-        r.idx,
-        {'column': 'referral_id', 'raw_value': r.record_id,
-         'reason': 'duplicate id with different content: this referral_id appears ' || d.copies || ' times in the file'} AS problem
-    FROM ingest_rows AS r
-    JOIN ingest_dups AS d USING (record_id)
-    WHERE d.versions > 1
+    -- dq_duplicate_problems.sql
+    SELECT idx, problem FROM ingest_duplicate_problems
 ),
 episode AS (
     -- only admitted referrals name an episode (pass 1 rejects one on any other outcome).
@@ -22,8 +17,7 @@ episode AS (
         r.idx,
         CASE
             WHEN e.episode_id IS NULL THEN
-                {'column': 'episode_id', 'raw_value': r.episode_id,
-                 'reason': 'unknown episode: no enrollment with this episode_id in the store (import enrollments first)'}
+                main.unknown_episode(r.episode_id)
             ELSE
                 {'column': 'first_contact_date', 'raw_value': strftime(r.first_contact_date, $date_format),
                  'reason': 'first contact after the admission of its episode (episode ' || e.episode_id

@@ -5,13 +5,8 @@
 -- shown as read, in the profile's (first) date format.
 CREATE OR REPLACE TEMP TABLE ingest_file_problems AS
 WITH duplicate AS (
-    SELECT
-        r.idx,
-        {'column': 'session_id', 'raw_value': r.record_id,
-         'reason': 'duplicate id with different content: this session_id appears ' || d.copies || ' times in the file'} AS problem
-    FROM ingest_rows AS r
-    JOIN ingest_dups AS d USING (record_id)
-    WHERE d.versions > 1
+    -- dq_duplicate_problems.sql
+    SELECT idx, problem FROM ingest_duplicate_problems
 ),
 episode AS (
     -- rows whose own values passed enough checks to be compared with their episode
@@ -19,8 +14,7 @@ episode AS (
         r.idx,
         CASE
             WHEN e.episode_id IS NULL THEN
-                {'column': 'episode_id', 'raw_value': r.episode_id,
-                 'reason': 'unknown episode: no enrollment with this episode_id in the store (import enrollments first)'}
+                main.unknown_episode(r.episode_id)
             ELSE
                 {'column': 'session_date', 'raw_value': strftime(r.session_date, $date_format),
                  'reason': 'session outside its episode''s dates (admitted ' || strftime(e.admit_date, '%Y-%m-%d')

@@ -57,7 +57,7 @@ ranged AS (
     SELECT
         dated.*,
         CASE WHEN date_p IS NULL THEN regexp_full_match(date_text, '[0-9]{4}(-[0-9]{2})?') ELSE false END AS partial_date,
-        CASE WHEN date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN date_p END AS date_v,
+        main.plausible_date(date_p) AS date_v,
         ($instrument_min)[list_position($instrument_names, instrument_v)] AS score_min,
         ($instrument_max)[list_position($instrument_names, instrument_v)] AS score_max
     FROM dated

@@ -10,10 +10,7 @@ WITH typed AS (
     -- each value cast once; NULL where the text is not a valid value
     SELECT
         src.*,
-        coalesce(
-            CASE WHEN $iso_dates THEN try_cast(src.assessment_date AS DATE) ELSE try_strptime(src.assessment_date, $date_formats)::DATE END,
-            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.assessment_date AS DOUBLE))::INTEGER END
-        ) AS assessment_date_p,
+        main.export_date(src.assessment_date, $iso_dates, $date_formats, $excel_dates) AS assessment_date_p,
         -- an exact match first; lower() copies every string (see ingest_sessions_rows.sql)
         coalesce(($instrument_values)[list_position($instrument_keys, src.instrument)],
                  ($instrument_values)[list_position($instrument_keys, lower(src.instrument))]) AS instrument_v,
@@ -26,7 +23,7 @@ ranged AS (
     -- the instrument's own range for the score
     SELECT
         typed.*,
-        CASE WHEN assessment_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN assessment_date_p END AS assessment_date_v,
+        main.plausible_date(assessment_date_p) AS assessment_date_v,
         ($instrument_min)[list_position($instrument_names, instrument_v)] AS score_min,
         ($instrument_max)[list_position($instrument_names, instrument_v)] AS score_max
     FROM typed

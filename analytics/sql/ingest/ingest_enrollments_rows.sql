@@ -7,18 +7,9 @@ WITH typed AS (
     -- each value cast once; NULL where the text is not a valid value
     SELECT
         src.*,
-        coalesce(
-            CASE WHEN $iso_dates THEN try_cast(src.admit_date AS DATE) ELSE try_strptime(src.admit_date, $date_formats)::DATE END,
-            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.admit_date AS DOUBLE))::INTEGER END
-        ) AS admit_date_p,
-        coalesce(
-            CASE WHEN $iso_dates THEN try_cast(src.discharge_date AS DATE) ELSE try_strptime(src.discharge_date, $date_formats)::DATE END,
-            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.discharge_date AS DOUBLE))::INTEGER END
-        ) AS discharge_date_p,
-        coalesce(
-            CASE WHEN $iso_dates THEN try_cast(src.first_contact_date AS DATE) ELSE try_strptime(src.first_contact_date, $date_formats)::DATE END,
-            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.first_contact_date AS DOUBLE))::INTEGER END
-        ) AS first_contact_date_p,
+        main.export_date(src.admit_date, $iso_dates, $date_formats, $excel_dates) AS admit_date_p,
+        main.export_date(src.discharge_date, $iso_dates, $date_formats, $excel_dates) AS discharge_date_p,
+        main.export_date(src.first_contact_date, $iso_dates, $date_formats, $excel_dates) AS first_contact_date_p,
         -- an exact match first; lower() copies every string (see ingest_sessions_rows.sql)
         coalesce(($discharge_reason_values)[list_position($discharge_reason_keys, src.discharge_reason)],
                  ($discharge_reason_values)[list_position($discharge_reason_keys, lower(src.discharge_reason))]) AS discharge_reason_v,
@@ -26,12 +17,12 @@ WITH typed AS (
     FROM ingest_source AS src
 ),
 dated AS (
-    -- a year outside 1900-2099 is a misread date (e.g. '2/5/24' read with %Y is year 24)
+    -- a year outside 1900-2099 is a misread date (main.plausible_date)
     SELECT
         typed.*,
-        CASE WHEN admit_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN admit_date_p END AS admit_date_v,
-        CASE WHEN discharge_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN discharge_date_p END AS discharge_date_v,
-        CASE WHEN first_contact_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN first_contact_date_p END AS first_contact_date_v
+        main.plausible_date(admit_date_p) AS admit_date_v,
+        main.plausible_date(discharge_date_p) AS discharge_date_v,
+        main.plausible_date(first_contact_date_p) AS first_contact_date_v
     FROM typed
 ),
 flags AS (

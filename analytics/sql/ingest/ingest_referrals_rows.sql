@@ -8,25 +8,19 @@ WITH typed AS (
     -- each value cast once; NULL where the text is not a valid value
     SELECT
         src.*,
-        coalesce(
-            CASE WHEN $iso_dates THEN try_cast(src.first_contact_date AS DATE) ELSE try_strptime(src.first_contact_date, $date_formats)::DATE END,
-            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.first_contact_date AS DOUBLE))::INTEGER END
-        ) AS first_contact_date_p,
-        coalesce(
-            CASE WHEN $iso_dates THEN try_cast(src.intake_assessment_date AS DATE) ELSE try_strptime(src.intake_assessment_date, $date_formats)::DATE END,
-            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.intake_assessment_date AS DOUBLE))::INTEGER END
-        ) AS intake_assessment_date_p,
+        main.export_date(src.first_contact_date, $iso_dates, $date_formats, $excel_dates) AS first_contact_date_p,
+        main.export_date(src.intake_assessment_date, $iso_dates, $date_formats, $excel_dates) AS intake_assessment_date_p,
         -- an exact match first; lower() copies every string (see ingest_sessions_rows.sql)
         coalesce(($outcome_values)[list_position($outcome_keys, src.outcome)],
                  ($outcome_values)[list_position($outcome_keys, lower(src.outcome))]) AS outcome_v
     FROM ingest_source AS src
 ),
 dated AS (
-    -- a year outside 1900-2099 is a misread date (e.g. '2/5/24' read with %Y is year 24)
+    -- a year outside 1900-2099 is a misread date (main.plausible_date)
     SELECT
         typed.*,
-        CASE WHEN first_contact_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN first_contact_date_p END AS first_contact_date_v,
-        CASE WHEN intake_assessment_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN intake_assessment_date_p END AS intake_assessment_date_v
+        main.plausible_date(first_contact_date_p) AS first_contact_date_v,
+        main.plausible_date(intake_assessment_date_p) AS intake_assessment_date_v
     FROM typed
 ),
 flags AS (

@@ -7,10 +7,7 @@ WITH typed AS (
     -- each value cast once; NULL where the text is not a valid value
     SELECT
         src.*,
-        coalesce(
-            CASE WHEN $iso_dates THEN try_cast(src.session_date AS DATE) ELSE try_strptime(src.session_date, $date_formats)::DATE END,
-            CASE WHEN $excel_dates THEN DATE '1899-12-30' + floor(try_cast(src.session_date AS DOUBLE))::INTEGER END
-        ) AS session_date_p,
+        main.export_date(src.session_date, $iso_dates, $date_formats, $excel_dates) AS session_date_p,
         try_cast(src.scheduled_minutes AS DECIMAL(18, 3)) AS scheduled_d,
         try_cast(src.attended_minutes AS DECIMAL(18, 3)) AS attended_d,
         -- labels: an exact match first, as exports mostly spell them like the profile;
@@ -23,10 +20,10 @@ WITH typed AS (
     FROM ingest_source AS src
 ),
 dated AS (
-    -- a year outside 1900-2099 is a misread date (e.g. '2/5/24' read with %Y is year 24)
+    -- a year outside 1900-2099 is a misread date (main.plausible_date)
     SELECT
         typed.*,
-        CASE WHEN session_date_p BETWEEN DATE '1900-01-01' AND DATE '2099-12-31' THEN session_date_p END AS session_date_v
+        main.plausible_date(session_date_p) AS session_date_v
     FROM typed
 ),
 flags AS (
