@@ -44,6 +44,7 @@ PAGES = [
             url_path="attendance"),
     st.Page("pages/therapy_mix.py", title="Therapy mix", icon=":material/donut_small:", url_path="therapy_mix"),
     st.Page("pages/outcomes.py", title="Clinical outcomes", icon=":material/monitor_heart:", url_path="outcomes"),
+    st.Page("pages/access.py", title="Access", icon=":material/door_open:", url_path="access"),
     st.Page("pages/qi.py", title="QI meeting", icon=":material/query_stats:", url_path="qi"),
     st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
 ]

@@ -11,7 +11,9 @@ from datetime import date
 
 @dataclass(frozen=True)
 class Filters:
-    """Selects episodes; a session counts when its episode is selected.
+    """Selects episodes; a session counts when its episode is selected. Referrals are
+    selected by their own site, program, extra columns and first contact date (the
+    admission dates bound it).
 
     >>> Filters(sites=("North",), extra=(("payer", "Medicaid"),))
     """
@@ -20,7 +22,8 @@ class Filters:
     admitted_to: date | None = None
     sites: tuple[str, ...] = ()
     programs: tuple[str, ...] = ()
-    # (column, value) pairs on extra enrollment columns: AND across columns, OR within one.
+    # (column, value) pairs on extra columns: AND across columns, OR within one. Episodes
+    # match on their enrollment's columns, referrals on their own.
     extra: tuple[tuple[str, str], ...] = ()
     as_of: date | None = None  # None: the store's default cutoff
 
@@ -58,9 +61,16 @@ class Scope:
 EVERYTHING = Scope()
 
 
-def filter_variables(filters: Filters, scope: Scope, as_of: date) -> dict[str, object]:
-    """The per-cursor variables the `selected_episodes()` macro reads."""
+def filter_variables(filters: Filters, scope: Scope, as_of: date,
+                     enrollment_columns: frozenset[str] | None = None) -> dict[str, object]:
+    """The per-cursor variables the `selected_episodes()` and `selected_referrals()` macros read.
+
+    enrollment_columns: the extra columns the enrollments hold (None: not known, taken
+    as holding every filtered one). A filtered column no enrollment holds (only
+    referrals do) selects no episode, whatever its values.
+    """
     columns = sorted({col for col, _ in filters.extra})
+    unheld = enrollment_columns is not None and not set(columns) <= enrollment_columns
     return {
         "as_of": as_of,
         "admitted_from": filters.admitted_from,
@@ -70,4 +80,5 @@ def filter_variables(filters: Filters, scope: Scope, as_of: date) -> dict[str, o
         "extra_columns": columns,
         "extra_pairs": [f"{col}={val}" for col, val in filters.extra],
         "allowed_sites": None if scope.allowed_sites is None else list(scope.allowed_sites),
+        "extra_unheld": unheld,
     }

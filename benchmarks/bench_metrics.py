@@ -10,14 +10,19 @@ with assessment scores; or reuses it), imports it into a store, then in a fresh 
    implementations of the same definitions (benchmarks/pandas_baseline.py for the
    headline figures, benchmarks/pandas_measures.py for the measures);
 4. checks that both give the same figures, and prints the speed ratio;
+5. times the summary with and without its access figures, alternating (A/B), and the
+   pandas implementation of the access figures (benchmarks/pandas_intake.py), checked
+   figure by figure too;
 and finally times the whole `python -m analytics metrics` command as a process.
 
 Targets at 10 M sessions, 2 cores: summary <= 1.5 s warm, >= 10x faster than
 pandas, <= 2 GB peak; with ~1.5 M assessments the measures add <= 0.2 s to the
-warm summary. Nothing is asserted; figures are printed.
+warm summary; with 1 M referrals (--referrals 1000000) the access figures add at most
+0.3 s to it. Nothing is asserted; figures are printed.
 
     .venv/bin/python benchmarks/bench_metrics.py --sessions 1000000
     .venv/bin/python benchmarks/bench_metrics.py --sessions 1000000 10000000 --workdir /data/bench
+    .venv/bin/python benchmarks/bench_metrics.py --sessions 10000000 --referrals 1000000
     .venv/bin/python benchmarks/bench_metrics.py --db /tmp/perf10m/store.duckdb   # an imported store
 
 On a shared machine the wall times move with the load; the CPU times (all threads of
@@ -45,18 +50,24 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def prepare(sessions: int, workdir: Path, seed: int) -> Path:
-    """Generate (python -m sample_data.generate --full) and import one size; reused when present."""
+def prepare(sessions: int, workdir: Path, seed: int, referrals: int | None = None) -> Path:
+    """Generate (python -m sample_data.generate --full) and import one size; reused when present.
+
+    referrals: the number of referral rows (--referrals); None: the generator's default
+    of about 1.6 per episode.
+    """
     episodes = max(1, round(sessions / SESSIONS_PER_EPISODE))
-    data = workdir / f"s{sessions}"
+    data = workdir / (f"s{sessions}-full" + (f"-r{referrals}" if referrals else ""))
     db = data / "store.duckdb"
-    if db.exists() and (data / "imported.ok").exists() and (data / "assessments.csv").exists():
+    if db.exists() and (data / "imported.ok").exists() and (data / "assessments.csv").exists() \
+            and (data / "referrals.csv").exists():
         print(f"reusing {db}")
         return db
-    if not (data / "assessments.csv").exists():
+    if not (data / "assessments.csv").exists() or not (data / "referrals.csv").exists():
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "sample_data.generate", "--episodes", str(episodes),
-                        "--seed", str(seed), "--out", str(data), "--full"], cwd=REPO, check=True)
+                        "--seed", str(seed), "--out", str(data), "--full",
+                        *(["--referrals", str(referrals)] if referrals else [])], cwd=REPO, check=True)
         print(f"generated {episodes} episodes in {time.perf_counter() - t0:.1f} s")
     for leftover in (db, Path(str(db) + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -65,7 +76,8 @@ def prepare(sessions: int, workdir: Path, seed: int) -> Path:
 
     t0 = time.perf_counter()
     store = Store(str(db))
-    result = import_files(store, [data / "enrollments.csv", data / "sessions.csv", data / "assessments.csv"])
+    result = import_files(store, [data / "enrollments.csv", data / "sessions.csv", data / "assessments.csv",
+                                  data / "referrals.csv"])
     store.close()
     print(f"imported {[(f.kind, f.inserted, f.rejected) for f in result.files]} "
           f"in {time.perf_counter() - t0:.1f} s")
@@ -119,6 +131,7 @@ def measure(db: str, repeats: int) -> dict:
     summary_rss = _peak_rss_mb()
     parts = _part_seconds(store)
     ab = summary_ab(store, repeats)
+    access_ab = _access_ab(store, repeats)
 
     enr, ses = load_frames(store)
     pandas_times, pandas_cpu = [], []
@@ -128,8 +141,10 @@ def measure(db: str, repeats: int) -> dict:
         pandas_times.append(time.perf_counter() - t0)
         pandas_cpu.append(time.process_time() - c0)
     measured, pandas_measure_times, pandas_measure_cpu = _pandas_measures(store, repeats)
-    mismatches = _compare({k: v for k, v in sql_result.items() if k != "measures"}, pd_result)
+    mismatches = _compare({k: v for k, v in sql_result.items() if k not in ("measures", "access")}, pd_result)
     mismatches += _compare(sql_result["measures"], measured, prefix="measures.")
+    access_pandas = _access_pandas(store, sql_result["access"], repeats)
+    mismatches += access_pandas.pop("mismatches")
     return {
         "assessments": _count(store, "assessments"),
         "ab": ab,
@@ -143,6 +158,7 @@ def measure(db: str, repeats: int) -> dict:
         "pandas_cpu_median": statistics.median(pandas_cpu),
         "process_peak_rss_mb": _peak_rss_mb(),
         "mismatches": mismatches,
+        "access_ab": access_ab, "access_pandas": access_pandas,
     }
 
 
@@ -173,12 +189,57 @@ def _pandas_measures(store, repeats: int) -> tuple[dict, list[float], list[float
     return result, times, cpu
 
 
+def _access_ab(store, repeats: int) -> dict:
+    """The summary with its access figures (A) and without them (B), alternating in one
+    process, so both see the same machine; the difference is what the access figures add."""
+    from analytics.metrics import intake
+    from analytics.metrics import summary as metrics
+
+    class _NoAccess:
+        def to_dict(self) -> dict:
+            return {}
+
+    real = intake.access_summary
+    times: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
+    try:
+        for _ in range(max(repeats, 1) + 2):
+            for label, fn in (("with", real), ("without", lambda cur, **kw: _NoAccess())):
+                intake.access_summary = fn
+                t0, c0 = time.perf_counter(), time.process_time()
+                metrics.summary(store)
+                times[label].append((time.perf_counter() - t0, time.process_time() - c0))
+    finally:
+        intake.access_summary = real
+    out = {}
+    for label, runs in times.items():
+        out[label] = (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+    with store.read() as cur:
+        out["referrals"] = cur.execute("SELECT count(*) FROM main.referrals").fetchone()[0]
+    return out
+
+
+def _access_pandas(store, sql_access: dict, repeats: int) -> dict:
+    """The access figures in pandas (benchmarks/pandas_intake.py, data in memory): time and agreement."""
+    from benchmarks.pandas_intake import load_access_frames, pandas_access
+
+    frames = load_access_frames(store)
+    walls, cpus = [], []
+    for _ in range(max(repeats, 1)):
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = pandas_access(*frames)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return {"median": statistics.median(walls), "cpu_median": statistics.median(cpus),
+            "mismatches": _compare(sql_access, result, prefix="access.")}
+
+
 def _part_seconds(store) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of each analytics call the summary makes, inside one read,
     and of the single-purpose session_rates / therapy_mix for comparison (the summary
     takes both from one pass, metrics._session_figures)."""
     from analytics.metrics import dose
     from analytics.metrics import measures
+    from analytics.metrics import intake
     from analytics.metrics import summary as metrics
     from analytics.metrics import mix
     from analytics.metrics import discharges
@@ -196,6 +257,8 @@ def _part_seconds(store) -> dict[str, tuple[float, float]]:
             "metrics._session_figures (rates + mix, one pass)": lambda: metrics._session_figures(cur),
             "dose.dose_summary": lambda: dose.dose_summary(cur),
             "measures.measures (clinical outcomes)": lambda: measures.measures(cur, with_patients=False),
+            "intake.episode_figures (access: episodes)": lambda: intake.episode_figures(cur, patients=False),
+            "intake.referral_figures (access: referrals)": lambda: intake.referral_figures(cur, patients=False),
             "(alone) sessions.session_rates, with patients": lambda: sessions.session_rates(cur),
             "(alone) mix.therapy_mix": lambda: mix.therapy_mix(cur),
         }
@@ -248,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/iop-bench"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--referrals", type=int, default=None,
+                        help="referral rows to generate (default: about 1.6 per episode)")
     parser.add_argument("--db", type=Path, nargs="+",
                         help="measure these imported stores instead of generating --sessions")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: DB path, run in a child
@@ -263,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         [(f"{size:,} sessions", None) for size in args.sessions]
     for (label, given), size in zip(targets, args.sessions if not args.db else [0] * len(targets)):
         print(f"\n== {label} ==")
-        db = given if given else prepare(size, args.workdir, args.seed)
+        db = given if given else prepare(size, args.workdir, args.seed, args.referrals)
         child = subprocess.run([sys.executable, __file__, "--measure", str(db), "--repeats",
                                 str(args.repeats)], cwd=REPO, capture_output=True, text=True)
         if child.returncode != 0:
@@ -282,6 +347,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{ab['A'][1]:.3f} s; with them wall {ab['B'][0]:.3f} s CPU {ab['B'][1]:.3f} s; "
               f"the measures add wall {ab['added'][0]:+.3f} s, CPU {ab['added'][1]:+.3f} s  target <= 0.2 s")
         print(f"peak RSS after the summary runs: {r['summary_peak_rss_mb']:.0f} MB  target <= 2048 MB")
+        ab = r["access_ab"]
+        print(f"access figures A/B ({ab['referrals']:,} referrals), summary median with {ab['with'][0]:.3f} s "
+              f"(CPU {ab['with'][1]:.3f}), without {ab['without'][0]:.3f} s (CPU {ab['without'][1]:.3f}): "
+              f"they add {ab['with'][0] - ab['without'][0]:.3f} s (CPU {ab['with'][1] - ab['without'][1]:.3f})  "
+              "target <= 0.3 s at 10 M sessions and 1 M referrals")
+        ap = r["access_pandas"]
+        print(f"access figures in pandas (data in memory): median {ap['median']:.3f} s (CPU {ap['cpu_median']:.3f})")
         print(f"pandas baseline (data in memory): median {r['pandas_median']:.3f} s  "
               f"(runs: {', '.join(f'{t:.3f}' for t in r['pandas_seconds'])}; "
               f"CPU median {r['pandas_cpu_median']:.3f} s); "

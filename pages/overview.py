@@ -99,9 +99,22 @@ def tiles() -> None:
     with row[3]:
         widgets.tile("Median weekly hours", now["median_weekly_hours"], "hours",
                      previous=before["median_weekly_hours"])
+    row = st.columns(4)
+    with row[0]:
+        widgets.tile("Median wait", now["median_wait_days"], "days", previous=before["median_wait_days"],
+                     higher_is_better=False, status=status("median_wait_days", now["median_wait_days"]),
+                     help="First contact to the first attended session (episodes with a known first contact)")
+    with row[1]:
+        widgets.tile("Continuation to day 4", now["continuation_day_4"], "rate", previous=before["continuation_day_4"],
+                     status=status("continuation_day_4", now["continuation_day_4"]),
+                     help="Episodes admitted 28 or more days before the data date with attended sessions on 4 "
+                          "distinct days in their first 28 (NIATx)")
     targets = [t.describe(percent=True).replace("target:", f"{t.metric.replace('_', ' ')}:")
                for t in (target_for(m) for m in ("attendance_rate", "no_show_rate", "retention_week_4",
-                                                  "dose_target_met_rate")) if t]
+                                                  "dose_target_met_rate", "continuation_day_4")) if t]
+    wait = target_for("median_wait_days")
+    if wait:
+        targets.append(wait.describe(percent=False).replace("target:", "median wait:") + " days")
     st.caption("Targets (config/iop.toml): " + "; ".join(targets) + ". GREEN meets the target, AMBER misses it "
                "narrowly, RED misses it.")
     widgets.how_computed("headline-figures")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics.config import headline_instrument
 from analytics.metrics import measures
-from analytics.qi import atrisk, funnel, interventions, periods, spc
+from analytics.qi import atrisk, funnel, intake, interventions, periods, spc
 from analytics.qi.targets import dose_hours_target
 from analytics.report import packet, qi_figures, qi_tables
 from ui import auth, data, widgets
@@ -48,18 +48,32 @@ def control_charts() -> None:
                    "so busy programs are not flagged for noise.")
     start, end, laney = chart_settings()
     chart_set = data.query(ctx, spc.standard_charts, baseline_start=start, baseline_end=end, laney=laney)
-    recorded = data.query(ctx, interventions.list_interventions)
     keys = CHART_GROUPS[grain] if grain == "Weekly" else CHART_GROUPS["Monthly"]
+    hours = dose_hours_target(ctx.filters.programs or ctx.options.programs)
+    chart_grid(chart_set, keys, spc.standard_charts, "control_chart_points", start, end, laney,
+               target_of=lambda key: hours if key == "median_hours_month" else None)
+
+
+def chart_grid(chart_set: dict, keys, source, table_name: str, *params, target_of=lambda key: None,
+               note_when_empty: bool = False) -> None:
+    """The charts named in keys, two a row, each with its signals; the definition; and the
+    points as a table. source made chart_set (its suppression applies to the download);
+    params are the controls the charts depend on; note_when_empty: a chart with no point
+    is a plain note instead of an empty frame."""
+    recorded = data.query(ctx, interventions.list_interventions)
     for i in range(0, len(keys), 2):
         cols = st.columns(2)
         for col, key in zip(cols, keys[i:i + 2]):
             chart = chart_set[key]  # an analyst's arrives suppressed (ui.suppressed)
-            target = dose_hours_target(ctx.filters.programs or ctx.options.programs) if key == "median_hours_month" else None
+            target = target_of(key)
             with col:
+                if chart.empty and note_when_empty:
+                    widgets.note_empty(f"{chart.title}: no month can be judged yet for this selection.")
+                    continue
                 widgets.cached_chart(
                     ctx, f"qi_{key}",
                     lambda chart=chart, target=target: qi_figures.control_chart_figure(chart, recorded, target=target),
-                    start, end, laney,
+                    *params,
                 )
                 if chart.signals:
                     # Signals hold period labels and figures only; st.text keeps them literal.
@@ -70,8 +84,8 @@ def control_charts() -> None:
     with st.expander("Chart data"):
         table = qi_tables.chart_points(chart_set, keys)
         if table is not None:
-            widgets.table(ctx, table, "control_chart_points", spc.standard_charts,
-                          export=lambda: qi_tables.chart_points(chart_set, keys, suppress=True))
+            widgets.table(ctx, table, table_name, source,
+                          export=lambda: qi_tables.chart_points(chart_set, keys, suppress=True, source=source))
 
 
 def interventions_form() -> None:
@@ -202,6 +216,16 @@ def period_comparison() -> None:
     widgets.how_computed("period-comparison", "docs/qi.md")
 
 
+def access_charts() -> None:
+    st.subheader("Access and early engagement")
+    st.caption("The wait, NIATx continuation and IET-style engagement (not HEDIS), with the baseline set above. "
+               "A month is charted once all of it can be judged.")
+    start, end, _ = chart_settings()
+    chart_set = data.query(ctx, intake.access_charts, baseline_start=start, baseline_end=end)
+    chart_grid(chart_set, list(chart_set), intake.access_charts, "access_chart_points", start, end,
+               note_when_empty=True)
+
+
 def at_risk() -> None:
     st.subheader("At-risk list (for outreach)")
     if not ctx.scope.patient_level:
@@ -209,8 +233,9 @@ def at_risk() -> None:
         return
     st.caption("Patients in active episodes who missed their last 2 or more expected sessions in a row, attended "
                "less than half of their expected sessions in the last 14 days, fell below the dose target in "
-               "each of their last 2 complete weeks, got reliably worse on an instrument since baseline, or had a "
-               "positive drug screen after two negative ones. Pseudonymous ids only. This list is not downloadable and "
+               "each of their last 2 complete weeks, got reliably worse on an instrument since baseline, had a "
+               "positive drug screen after two negative ones, or were admitted 7 or more days ago with no attended "
+               "session. Pseudonymous ids only. This list is not downloadable and "
                "is not in the meeting packet. Each view is recorded in the audit log.")
     if not st.toggle("Show the at-risk list", key="qi_show_atrisk"):
         return
@@ -244,6 +269,6 @@ def meeting_packet() -> None:
 
 for section, name in ((control_charts, "Control charts"), (interventions_form, "Interventions"),
                       (funnel_plots, "Funnel plots"), (measurement_based_care, "Measurement-based care"),
-                      (period_comparison, "Period comparison"),
+                      (period_comparison, "Period comparison"), (access_charts, "Access control charts"),
                       (at_risk, "At-risk list"), (meeting_packet, "Meeting packet")):
     widgets.guarded(section, name)

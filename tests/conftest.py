@@ -4,6 +4,7 @@ Helpers take small hand-made rows so each test states its own data:
 
 >>> add_enrollments(store, [("e1", "p1", "North", "Adult IOP", "2024-01-01", "2024-01-15", "completed")])
 >>> add_sessions(store, [("s1", "e1", "2024-01-02", "group", "c1", 180, 180, "attended")])
+>>> add_referrals(store, [("r1", "p1", "North", "Adult IOP", "2023-12-20", "2023-12-22", "admitted", "e1")])
 >>> with bound(store, sites=("North",)) as cur: ...   # a read cursor with the filters bound
 
 The services the suite starts for real come as fixtures, each tied to a marker that its tests
@@ -85,6 +86,36 @@ def add_sessions(store: Store, rows: Iterable[Sequence]) -> None:
             "INSERT INTO store.sessions VALUES ($sid, $eid, $d, $t, $c, $sm, $am, $st, 0, $line)",
             params,
         )
+
+
+def add_referrals(store: Store, rows: Iterable[Sequence]) -> None:
+    """Insert referrals: (referral_id, patient_id, site, program, first_contact_date,
+    intake_assessment_date, outcome, episode_id[, extra dict]). Dates as 'YYYY-MM-DD'."""
+    params = []
+    for i, row in enumerate(rows):
+        row = list(row) + [None] * (9 - len(row))
+        rid, pid, site, program, contact, intake, outcome, episode, extra = row
+        extra = extra or {}
+        params.append({"rid": rid, "pid": pid, "site": site, "program": program, "contact": _date(contact),
+                       "intake": _date(intake), "outcome": outcome, "episode": episode,
+                       "keys": list(extra.keys()), "vals": list(extra.values()), "line": i + 2})
+    if not params:
+        return
+    with store.write() as cur:
+        cur.executemany(
+            """INSERT INTO store.referrals (referral_id, patient_id, site, program, first_contact_date,
+                   intake_assessment_date, outcome, episode_id, extra, batch_id, source_line)
+               VALUES ($rid, $pid, $site, $program, $contact, $intake, $outcome, $episode,
+                   map($keys::VARCHAR[], $vals::VARCHAR[]), 0, $line)""",
+            params,
+        )
+
+
+def set_first_contacts(store: Store, dates: dict[str, str]) -> None:
+    """Set enrollments' first_contact_date: {episode_id: 'YYYY-MM-DD'}."""
+    with store.write() as cur:
+        cur.executemany("UPDATE store.enrollments SET first_contact_date = $d WHERE episode_id = $e",
+                        [{"e": e, "d": _date(d)} for e, d in dates.items()])
 
 
 @pytest.fixture

@@ -262,3 +262,53 @@ def fill_store(store, case: Case) -> None:
                 cur.execute(sql, params | {"source_line": line})
         if case.kind == "measures":
             write_instruments(cur, store_instruments(case), batch_id=1)
+
+
+def write_case_exports(case: Case, directory: Path) -> list[Path]:
+    """A case's rows as the export files a site would send (enrollments.csv, sessions.csv,
+    assessments.csv, referrals.csv; only the tables the case has rows in), written into
+    directory: the canonical columns, then the extra columns its rows hold, sorted. A
+    missing value is an empty cell. Returns the files written, enrollments first.
+    """
+    import csv
+
+    from analytics.store.schema import KINDS as STORE_KINDS
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table, rows in case.rows.items():
+        if not rows:
+            continue
+        kind = STORE_KINDS[table]
+        canonical = [c.name for c in kind.columns]
+        extras = sorted({k for r in rows for k in r.get("extra") or {}}) if kind.keeps_extra else []
+        path = directory / f"{table}.csv"
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(canonical + extras)
+            for row in rows:
+                extra = row.get("extra") or {}
+                out.writerow(["" if row.get(c) is None else row[c] for c in canonical]
+                             + ["" if extra.get(c) is None else extra[c] for c in extras])
+        written.append(path)
+    return written
+
+
+def import_case(store, case: Case, directory: Path):
+    """Import a case's rows into a store through the real importer, in one command, as a
+    site's own exports would be (write_case_exports). Returns the import's result; a
+    case's rows are valid import data, so nothing is rejected.
+
+    >>> import_case(store, load_case(path), tmp_path); summary(store, case_filters(case), case.scope)
+    """
+    from analytics.ingest.importer import import_files
+
+    return import_files(store, write_case_exports(case, directory))
+
+
+def case_filters(case: Case) -> Filters:
+    """The case's filters with its as_of in them (the SQL side reads the cutoff from Filters)."""
+    from dataclasses import replace
+
+    return replace(case.filters, as_of=case.as_of or case.filters.as_of)

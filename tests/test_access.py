@@ -24,20 +24,17 @@ from analytics.filters import Filters, Scope
 from analytics.store import SQL_DIR, bind_filters, macros, sql_text
 from analytics.store.schema import SESSION_TYPES
 from analytics.store import open_store, set_meta
-from conftest import add_enrollments, add_sessions
+from conftest import add_enrollments, add_referrals, add_sessions, set_first_contacts
 from tests.support import AUTH
 
-ROLES_TOML = """
-[users."Director@Example.org"]
-role = "director"
+def roles_toml(director: str, lead: str, lead_site: str) -> str:
+    """A roles file with a director, a site lead of one site and an analyst@example.org."""
+    return (f'[users."{director}"]\nrole = "director"\n\n'
+            f'[users."{lead}"]\nrole = "site_lead"\nsites = ["{lead_site}"]\n\n'
+            '[users."analyst@example.org"]\nrole = "analyst"\n')
 
-[users."north.lead@example.org"]
-role = "site_lead"
-sites = ["North"]
 
-[users."analyst@example.org"]
-role = "analyst"
-"""
+ROLES_TOML = roles_toml("Director@Example.org", "north.lead@example.org", "North")
 
 # -- the roles file -------------------------------------------------------------
 
@@ -134,6 +131,33 @@ def fill_three_sites(store) -> None:
     with store.write() as cur:
         cur.executemany("INSERT INTO store.assessments VALUES (?, ?, ?, ?, ?, 0, ?)",
                         [(*row, n + 2) for n, row in enumerate(scores)])
+    add_three_site_referrals(store)
+
+
+def add_three_site_referrals(store) -> None:
+    """Referrals at the three sites: one admitted per episode (e9 and e21 were asked for at
+    another site than the one that admitted them), others of every outcome, a referral
+    source on most; first contacts on two thirds of the enrollments."""
+    outcomes = ("declined", "not_eligible", "no_show", "referred_elsewhere", "pending")
+    rows, contacts = [], {}
+    for i in range(36):
+        month = 1 + i % 9
+        site = ("North", "South", "East")[(i + (1 if i in (9, 21) else 0)) % 3]
+        program = "Adult IOP" if i % 2 else "Adolescent IOP"
+        admit = date(2024, month, 1 + i % 27)
+        contact = admit - timedelta(days=2 + i % 11)
+        source = {"referral_source": ("Self", "Court", "Primary care")[i % 3]} if i % 4 else {}
+        rows.append((f"ra{i}", f"p{i % 30}", site, program, contact, contact + timedelta(days=1 + i % 3),
+                     "admitted", f"e{i}", source))
+        if i % 3:
+            contacts[f"e{i}"] = (contact + timedelta(days=i % 2)).isoformat()
+    for j in range(30):
+        contact = date(2024, 1 + j % 9, 1 + (3 * j) % 28)
+        rows.append((f"rn{j}", f"q{j}", ("North", "South", "East")[j % 3], "Adult IOP" if j % 2 else "Adolescent IOP",
+                     contact, contact + timedelta(days=4) if j % 3 else None, outcomes[j % 5], None,
+                     {"referral_source": ("Self", "Court")[j % 2]}))
+    add_referrals(store, rows)
+    set_first_contacts(store, contacts)
 
 
 def test_site_lead_sees_only_their_site_whatever_the_filter_names(store):
@@ -144,11 +168,20 @@ def test_site_lead_sees_only_their_site_whatever_the_filter_names(store):
             bind_filters(cur, filters, NORTH)
             episodes = cur.execute("SELECT DISTINCT site FROM main.selected_episodes()").fetchall()
             sessions = cur.execute("SELECT DISTINCT site FROM main.selected_sessions()").fetchall()
+            referrals = cur.execute("SELECT DISTINCT site FROM main.selected_referrals()").fetchall()
+            intake = cur.execute("SELECT DISTINCT site FROM main.intake_episodes()").fetchall()
             assert set(episodes) <= {("North",)} and set(sessions) <= {("North",)}, filters
+            assert set(referrals) <= {("North",)} and set(intake) <= {("North",)}, filters
         bind_filters(cur, Filters(), NORTH)
         assert cur.execute("SELECT count(*) FROM main.selected_episodes()").fetchone()[0] == 12
         bind_filters(cur, Filters(sites=("South",)), NORTH)
         assert cur.execute("SELECT count(*) FROM main.selected_sessions()").fetchone()[0] == 0
+        assert cur.execute("SELECT count(*) FROM main.selected_referrals()").fetchone()[0] == 0
+        bind_filters(cur, Filters(), NORTH)
+        # e9 was asked for at South and admitted at North: the referral is South's
+        assert cur.execute("SELECT count(*) FROM main.selected_referrals() WHERE referral_id = 'ra9'").fetchone()[0] == 0
+        # North's admitted requests (12 episodes less e9 and e21) and 10 of the others
+        assert cur.execute("SELECT count(*) FROM main.selected_referrals()").fetchone()[0] == 10 + 10
 
 
 # Sample values for the few queries that take parameters besides the filters. A new
@@ -175,6 +208,8 @@ QUERY_PARAMS = {
     "screen_instrument": "uds",
     "batch": 1,
     "cutoff": "2024-01-01",
+    "edges": [-100000, 0, 1, 4, 8, 15],
+    "patients": True,
 }
 ALL_QUERIES = sorted(p.relative_to(SQL_DIR).with_suffix("").as_posix() for p in SQL_DIR.glob("*/*.sql"))
 # Import-path queries validate a batch in its staging tables (ingest_*) inside the
@@ -184,8 +219,9 @@ IMPORT_QUERIES = {q for q in ALL_QUERIES if re.search(r"\bingest_\w+", q + " " +
 # history_versions): only directors who see every site reach it (analytics.ingest.batches,
 # docs/security.md "History of changed rows"; tests/test_history.py checks the refusal).
 HISTORY_QUERIES = {q for q in ALL_QUERIES if re.search(r"\bhistory_versions\b", sql_text(q))}
-# Read the store as a whole on purpose (docs/security.md): one data cutoff for everybody.
-WHOLE_STORE_QUERIES = {"store/default_as_of"} | IMPORT_QUERIES | HISTORY_QUERIES
+# Read the store as a whole on purpose (docs/security.md): one data cutoff for everybody, and
+# whether a filtered column selects episodes does not depend on who asks (names only).
+WHOLE_STORE_QUERIES = {"store/default_as_of", "store/enrollment_columns_held"} | IMPORT_QUERIES | HISTORY_QUERIES
 
 
 def _run(cur, name: str) -> pd.DataFrame:
@@ -262,11 +298,11 @@ TABLE_MACRO = re.compile(r"CREATE OR REPLACE MACRO main\.(\w+)\([^)]*\) AS TABLE
 
 
 def test_queries_read_patient_tables_only_through_the_scoped_macros():
-    """A query or macro file that reads enrollments or sessions directly must also be scoped:
-    it starts from selected_episodes()/selected_sessions() (joining raw rows to them) or
-    applies allowed_sites itself."""
-    raw = re.compile(r"\b(from|join)\s+(main\.|store\.)?(enrollments|sessions)\b", re.IGNORECASE)
-    scoped = re.compile(r"selected_(episodes|sessions)\(\)|getvariable\('allowed_sites'\)")
+    """A query or macro file that reads enrollments, sessions or referrals directly must also be
+    scoped: it starts from selected_episodes()/selected_sessions()/selected_referrals() or
+    intake_episodes() (joining raw rows to them) or applies allowed_sites itself."""
+    raw = re.compile(r"\b(from|join)\s+(main\.|store\.)?(enrollments|sessions|referrals)\b", re.IGNORECASE)
+    scoped = re.compile(r"selected_(episodes|sessions|referrals)\(\)|intake_episodes\(\)|getvariable\('allowed_sites'\)")
     texts = {q: sql_text(q) for q in ALL_QUERIES if q not in WHOLE_STORE_QUERIES}
     texts |= {f"macro {p.stem}": p.read_text() for p in MACRO_FILES}
     offenders = [name for name, text in texts.items() if raw.search(text) and not scoped.search(text)]

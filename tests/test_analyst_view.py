@@ -22,7 +22,7 @@ from ui.context import K_SITES
 
 TINY = "Pinewood"
 PAGES = ("pages/overview.py", "pages/retention.py", "pages/attendance.py", "pages/therapy_mix.py", "pages/qi.py",
-         "pages/data.py", "pages/outcomes.py")
+         "pages/data.py", "pages/outcomes.py", "pages/access.py")
 ROLES = """
 [users."director@example.org"]
 role = "director"

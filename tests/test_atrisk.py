@@ -9,7 +9,7 @@ import pytest
 from analytics.qi.atrisk import at_risk_list, bucket
 from analytics.filters import Filters, Scope
 from tests import qi_fixture
-from tests.conftest import add_sessions
+from tests.conftest import add_enrollments, add_sessions
 
 FILTERS = Filters(as_of=qi_fixture.AS_OF)
 
@@ -83,6 +83,30 @@ def test_site_scope_applies(risk_store):
 
 def test_bucket_edges():
     assert [bucket(d) for d in (0, 7, 8, 14, 15, None)] == ["1-7", "1-7", "8-14", "8-14", ">14", "never attended"]
+
+
+def test_admitted_a_week_ago_with_no_attended_session(store):
+    """as_of 2026-03-20: admitted 03-13 (7 days) without an attended session is listed; admitted
+    03-14 (6 days) is not yet; a no-show alone is no attended session; one attended session ends it."""
+    qi_fixture.fill(store)
+    add_enrollments(store, [
+        ("n7", "p7", "North", qi_fixture.PROGRAM, "2026-03-13", None, None),
+        ("n6", "p6", "North", qi_fixture.PROGRAM, "2026-03-14", None, None),
+        ("n8", "p8", "North", qi_fixture.PROGRAM, "2026-03-12", None, None),
+        ("n9", "p9", "North", qi_fixture.PROGRAM, "2026-03-12", None, None),
+    ])
+    add_sessions(store, [
+        ("n8-1", "n8", "2026-03-12", "group", "Al", 180, 0, "patient_cancelled"),
+        ("n9-1", "n9", "2026-03-12", "group", "Al", 180, 180, "attended"),
+    ])
+    rows = at_risk_list(store, FILTERS, Scope()).set_index("episode_id")
+    assert rows.loc["n7", "reasons"] == "admitted 7 days ago with no attended session"
+    assert rows.loc["n7", "bucket"] == "never attended"
+    assert rows.loc["n8", "reasons"] == ("attended 0 of 1 expected sessions in the last 14 days; "
+                                         "admitted 8 days ago with no attended session")
+    assert "n6" not in rows.index and "n9" not in rows.index
+    # e4 (admitted 02-20, no session) meets the rule too, beside the dose rule
+    assert rows.loc["e4", "reasons"].endswith("; admitted 28 days ago with no attended session")
 
 
 # -- the two score rules ------------------------------------------------------------------

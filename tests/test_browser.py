@@ -29,6 +29,7 @@ PAGES = {
     "attendance": ("Attendance and sessions", "Attendance and session completion", 5),
     "therapy_mix": ("Therapy mix", "Therapy mix", 4),
     "outcomes": ("Clinical outcomes", "Clinical outcomes", 5),
+    "access": ("Access", "Access and early engagement", 2),
     "qi": ("QI meeting", "QI meeting", 5),
     "data": ("Data", "Data", 1),
 }
@@ -136,3 +137,57 @@ def test_csv_download_is_suppressed_and_formula_safe(page, dashboard_url, tmp_pa
     assert all(r["episodes"] == "<11" for r in small)
     for r in rows:
         assert r["episodes"] == "<11" or int(r["episodes"]) >= 11
+
+
+def test_access_page_download_is_suppressed(page, dashboard_url, tmp_path):
+    """The Access page's continuation table, downloaded in the browser: the tiny site's counts read '<11'."""
+    import csv
+    import io
+
+    page.goto(f"{dashboard_url}/access")
+    assert_page_drawn(page, "access")
+    button = page.locator(".st-key-dl_continuation_by_site button")
+    page.locator('[data-testid="stExpander"]').filter(has=button).locator("summary").click()
+    with page.expect_download(timeout=90_000) as info:
+        button.click()
+    target = tmp_path / "continuation_by_site.csv"
+    info.value.save_as(target)
+    rows = {r["site"]: r for r in csv.DictReader(io.StringIO(target.read_text(encoding="utf-8")))}
+    assert rows["Pinewood"]["eligible"] == "<11" and rows["Pinewood"]["day_4"] == "<11"
+    assert int(rows["Northgate"]["eligible"]) >= 11
+
+
+@pytest.fixture(scope="module")
+def full_dashboard_url(chromium, full_exports, tmp_path_factory):
+    """A dashboard over the generator's --full exports (referrals, first contacts), imported
+    through the real importer and marked as sample data, as the committed sample is."""
+    from tests.support import import_full_exports
+
+    store = tmp_path_factory.mktemp("browser_full") / "full.duckdb"
+    import_full_exports(store, full_exports, mark_sample=True)
+    with running_dashboard(store, log_path=ARTIFACTS / "dashboard-server-full.log") as url:
+        yield url
+
+
+def test_access_page_with_referrals_by_url_and_by_navigation(page, full_dashboard_url):
+    """Every section of the Access page drawn from real referrals, reached both ways."""
+    sections = ("From first contact to the fourth day of care", "Referral outcomes by month of first contact",
+                "Admission rate compared, within each program", "Waits from first contact to care",
+                "Continuation in the first 28 days", "IET-style initiation and engagement (not the HEDIS measure)")
+    page.goto(f"{full_dashboard_url}/access")
+    wait_for_app(page, heading="Access and early engagement")
+    full_page_screenshot(page, ARTIFACTS / "access-full.png")
+    for reached in ("url", "navigation"):
+        assert page.locator('[data-testid="stException"]').count() == 0, reached
+        assert page.get_by_text("could not be computed").count() == 0, reached
+        assert page.locator('[data-testid="stPlotlyChart"]').count() >= 7, reached
+        for heading in sections:
+            assert page.get_by_role("heading", name=heading).count() == 1, (reached, heading)
+        if reached == "url":
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            nav.get_by_role("link", name="Overview", exact=True).click()
+            wait_for_app(page, heading=PAGES["overview"][1])
+            assert page.get_by_text("Median wait").count() >= 1  # the Overview's access tiles
+            nav.get_by_role("link", name="Access", exact=True).click()
+            page.wait_for_url("**/access")
+            wait_for_app(page, heading="Access and early engagement")

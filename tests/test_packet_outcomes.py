@@ -16,16 +16,18 @@ _NEWPLOT = re.compile(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*(\{.*?\}),\s
 
 
 def outcome_figures(html_text: str) -> list[dict]:
-    """The figures after the Clinical outcomes heading (up to the definitions)."""
+    """The figures of the Clinical outcomes section (up to the next section's heading)."""
+    return [{"data": json.loads(d), "layout": json.loads(l)} for d, l in _NEWPLOT.findall(outcomes_section(html_text))]
+
+
+def outcomes_section(html_text: str) -> str:
+    """The packet's HTML from the Clinical outcomes heading to the next section's heading."""
     start = html_text.index("<h2>Clinical outcomes</h2>")
-    end = html_text.index("<h2>Definitions</h2>")
-    return [{"data": json.loads(d), "layout": json.loads(l)} for d, l in _NEWPLOT.findall(html_text[start:end])]
+    return html_text[start:html_text.index("<h2>", start + 1)]
 
 
 def notes(html_text: str) -> list[str]:
-    start = html_text.index("<h2>Clinical outcomes</h2>")
-    end = html_text.index("<h2>Definitions</h2>")
-    return re.findall(r"<li>(.*?)</li>", html_text[start:end], re.DOTALL)
+    return re.findall(r"<li>(.*?)</li>", outcomes_section(html_text), re.DOTALL)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from analytics.metrics import intake
 from analytics.qi import funnel
+from analytics.qi import intake as intake_qi
 from analytics.report import definitions, packet as report
 from analytics.filters import Filters, Scope
 from analytics.qi.interventions import record_intervention
@@ -57,14 +59,19 @@ class _Tags(HTMLParser):
 
 
 def _expected_figures(store) -> int:
-    """7 control charts, 6 funnels per program (3 measures x site/clinician), retention, dose, mix."""
+    """7 control charts, 6 funnels per program (3 measures x site/clinician), retention, dose, mix;
+    then the access section: the path when there are referrals, each access control chart
+    with a point, and an admission-rate funnel per program of the referrals."""
     with store.read() as cur:
         bind_filters(cur, FILTERS)
         programs = 0
         for measure in funnel.MEASURES:
             for unit in funnel.UNITS:
                 programs += len(funnel.funnels(cur, measure, unit))
-    return 7 + programs + 3
+        path = int(intake.contact_funnel(cur)["contacts"].iloc[0] > 0)
+        access = sum(not chart.empty for chart in intake_qi.access_charts(cur).values())
+        admission = len(intake_qi.admission_funnels(cur, "site"))
+    return 7 + programs + 3 + path + access + admission
 
 
 def test_no_external_script_or_link(packet_html):

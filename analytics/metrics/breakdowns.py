@@ -38,6 +38,9 @@ SESSION_ONLY_DIMENSIONS: dict[str, str] = {
     "month": "strftime(session_date, '%Y-%m')",
 }
 SESSION_DIMENSIONS: dict[str, str] = {**EPISODE_DIMENSIONS, **SESSION_ONLY_DIMENSIONS}
+# Over selected_referrals() columns: the referral's own site (its program splits the
+# funnel plots), then any extra referral column (referral source, ...).
+REFERRAL_DIMENSIONS: dict[str, str] = {"site": "site"}
 WEEKDAY_ORDER: tuple[str, ...] = (
     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
 )
@@ -70,6 +73,29 @@ def extra_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows if r[0] is not None]
 
 
+def referral_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The extra referral column names the store holds, sorted (read from the whole store)."""
+    rows = cur.execute(
+        "SELECT DISTINCT unnest(map_keys(extra)) AS k FROM main.referrals ORDER BY k"
+    ).fetchall()
+    return [r[0] for r in rows if r[0] is not None]
+
+
+@suppressed_by(nothing_to_hide="the names of the breakdown dimensions")
+def referral_dimensions(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every dimension a referral figure may be broken down by: its site, then its extra columns."""
+    return list(REFERRAL_DIMENSIONS) + [c for c in referral_columns(cur) if c not in REFERRAL_DIMENSIONS]
+
+
+def referral_dimension_sql(cur: duckdb.DuckDBPyConnection, dimension: str) -> tuple[str, dict[str, str]]:
+    """(SQL expression, bound parameters) for a referral breakdown; UnknownColumnError otherwise.
+
+    >>> referral_dimension_sql(cur, "referral_source")
+    ('extra[$dimension_column]', {'dimension_column': 'referral_source'})
+    """
+    return _dimension_expression(dimension, REFERRAL_DIMENSIONS, referral_columns(cur), "referral breakdown")
+
+
 @suppressed_by(nothing_to_hide="the names of the breakdown dimensions")
 def dimensions(cur: duckdb.DuckDBPyConnection, level: str = "episode") -> list[str]:
     """Every dimension name valid at a level ("episode" or "session"), fixed ones first."""
@@ -96,12 +122,18 @@ def dimension_sql(
     fixed = EPISODE_DIMENSIONS if level == "episode" else SESSION_DIMENSIONS
     if dimension in fixed:
         return fixed[dimension], {}
-    known = extra_columns(cur)
+    return _dimension_expression(dimension, fixed, extra_columns(cur), "breakdown")
+
+
+def _dimension_expression(dimension: str, fixed: dict[str, str], known: list[str],
+                          what: str) -> tuple[str, dict[str, str]]:
+    """A fixed dimension's expression, else an extra column's (bound as a parameter),
+    else UnknownColumnError naming what is known."""
+    if dimension in fixed:
+        return fixed[dimension], {}
     if dimension in known:
         return EXTRA_EXPRESSION, {EXTRA_PARAMETER: dimension}
-    raise UnknownColumnError(
-        f"unknown breakdown {dimension!r}; known: {', '.join(list(fixed) + known)}"
-    )
+    raise UnknownColumnError(f"unknown {what} {dimension!r}; known: {', '.join(list(fixed) + known)}")
 
 
 def with_dimension(template: str, expression: str) -> str:
@@ -113,7 +145,7 @@ def with_dimension(template: str, expression: str) -> str:
     clinician) go through here too: one way for an identifier into a query.
     """
     allowed = (
-        set(EPISODE_DIMENSIONS.values()) | set(SESSION_DIMENSIONS.values())
+        set(EPISODE_DIMENSIONS.values()) | set(SESSION_DIMENSIONS.values()) | set(REFERRAL_DIMENSIONS.values())
         | {EXTRA_EXPRESSION, TOTAL_EXPRESSION}
     )
     if expression not in allowed:
@@ -126,14 +158,13 @@ def with_dimension(template: str, expression: str) -> str:
 def filter_columns(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """The columns a COLUMN=VALUE filter may name: extra columns held by enrollments or
     referrals (a column only referrals hold selects no episode, but is not an error)."""
-    rows = cur.execute(
-        "SELECT DISTINCT unnest(map_keys(extra)) AS k FROM main.referrals ORDER BY k"
-    ).fetchall()
-    return sorted(set(extra_columns(cur)) | {r[0] for r in rows if r[0] is not None})
+    return sorted(set(extra_columns(cur)) | set(referral_columns(cur)))
 
 
 def check_filter_columns(cur: duckdb.DuckDBPyConnection, filters: Filters) -> None:
-    """Raise UnknownColumnError when a COLUMN=VALUE filter names a column the store lacks."""
+    """Raise UnknownColumnError when a COLUMN=VALUE filter names a column neither the
+    enrollments nor the referrals hold. A column only referrals hold is valid: it selects
+    referrals by their own value and no episode (docs/metrics.md, "Breakdowns and filters")."""
     wanted = sorted({col for col, _ in filters.extra})
     if not wanted:
         return

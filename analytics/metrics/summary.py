@@ -1,7 +1,7 @@
 """The headline metrics in one call, and the `python -m analytics metrics` command.
 
 summary() opens one read cursor, binds the filters once, and calls the
-functions that define each figure (retention, outcomes, sessions, dose, mix),
+functions that define each figure (retention, outcomes, sessions, dose, mix, access),
 so the CLI, the pages and the exports show the same numbers.
 
 >>> summary(open_store("sample_data/sample.duckdb")).to_dict()["retention"]
@@ -17,6 +17,7 @@ from datetime import date
 import pandas as pd
 
 from analytics.metrics import dose
+from analytics.metrics import intake
 from analytics.metrics import measures
 from analytics.metrics import mix
 from analytics.metrics import discharges
@@ -55,6 +56,9 @@ class Summary:
     dose_target_met_rate: float | None = None
     # clinical outcome measures per instrument in force (measures.MEASURE_KEYS each)
     measures: dict[str, dict] = field(default_factory=dict)
+    # waits, NIATx continuation, IET-style initiation and engagement, referral outcomes
+    # (analytics.metrics.intake; the keys of intake.ACCESS_KEYS)
+    access: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready keys (as_of as 'YYYY-MM-DD'), in the order of docs/metrics.md."""
@@ -79,6 +83,7 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         rates, therapy = _session_figures(cur)
         dosage = dose.dose_summary(cur)
         outcome_measures = {name: m.to_dict() for name, m in measures.measures(cur, with_patients=False).items()}
+        access = intake.access_summary(cur, patients=False).to_dict()
     return Summary(
         as_of=as_of,
         episodes=out.episodes,
@@ -100,6 +105,7 @@ def summary(store: Store, filters: Filters = Filters(), scope: Scope = EVERYTHIN
         median_weekly_hours=dosage.median_weekly_hours,
         dose_target_met_rate=dosage.dose_target_met_rate,
         measures=outcome_measures,
+        access=access,
     )
 
 

@@ -4,14 +4,17 @@ An active episode (not discharged by as_of) is listed when, as of the data's dat
 - its last 2 or more expected sessions were missed in a row ("missed" = no_show;
   a patient cancellation is contact with the program and ends the run);
 - it attended fewer than half of its expected sessions in the last 14 days
-  (as_of - 13 .. as_of), when it had any; or
+  (as_of - 13 .. as_of), when it had any;
 - both of its last 2 complete episode-weeks were below its program's dose target
   (the dose's week rules: the macros dose_episodes and complete_week_minutes);
 - reliable deterioration: on an instrument with a reliable change, its latest score
   is worse than its baseline by at least the reliable change (a pair, as the
-  measures count it: scores on two or more dates); or
+  measures count it: scores on two or more dates);
 - positive screen after negatives: its latest drug screen (by date, then id) is
-  positive and the two before it negative.
+  positive and the two before it negative; or
+- it was admitted 7 or more days ago (admit_date <= as_of - 7) and has no attended
+  session yet: the first week after admission is where people are lost between intake
+  and treatment (docs/qi.md, "At-risk list").
 Expected sessions exclude program cancellations, as everywhere else.
 
 Patient-level rows: only for scopes with patient_level (PermissionError otherwise),
@@ -58,6 +61,8 @@ def _reasons(row: pd.Series, labels: dict[str, tuple[str, int | None]]) -> str:
                    f"{int(worse['latest'])} latest (reliable change {change})")
     if row["positive_after_negatives"]:
         out.append("positive drug screen after two negative ones")
+    if row["not_started"]:
+        out.append(f"admitted {int(row['days_since_admission'])} days ago with no attended session")
     return "; ".join(out)
 
 

@@ -161,16 +161,15 @@ def funnel_counts(cur, measure: str, unit: str) -> pd.DataFrame:
 @suppressed_by(funnel_plots(EPISODE_MEASURES))
 def funnels(cur, measure: str, unit: str) -> dict[str, FunnelPlot]:
     """One funnel plot per program in view, for a measure by site or clinician."""
-    counts = funnel_counts(cur, measure, unit)
-    return funnels_by_program(counts, f"{MEASURES[measure].title} by {unit}", unit)
+    return funnels_by_program(funnel_counts(cur, measure, unit), f"{MEASURES[measure].title} by {unit}", unit)
 
 
-def funnels_by_program(counts: pd.DataFrame, title: str, unit: str) -> dict[str, FunnelPlot]:
-    """One funnel per program from columns program, unit, x, n, group_patients; each unit's
-    points carry its patients (the group size small-cell suppression reads)."""
+def funnels_by_program(counts: pd.DataFrame, title: str, unit_kind: str) -> dict[str, FunnelPlot]:
+    """One funnel plot per program of counts (program, unit, x, n, group_patients), titled
+    "<title> — <program>"; each point keeps its unit's patients (for small-cell suppression)."""
     plots = {}
     for program, group in counts.groupby("program", sort=True):
-        plot = funnel(group, title=f"{title} — {program}", unit_kind=unit)
+        plot = funnel(group, title=f"{title} — {program}", unit_kind=unit_kind)
         sizes = group.set_index("unit")["group_patients"]
         points = plot.points.assign(patients=plot.points["unit"].map(sizes).fillna(0).astype(int))
         plots[str(program)] = FunnelPlot(plot.title, plot.unit_kind, plot.p0, points, plot.curve, plot.outliers)
@@ -180,9 +179,10 @@ def funnels_by_program(counts: pd.DataFrame, title: str, unit: str) -> dict[str,
 # -- reliable improvement (clinical outcomes) ---------------------------------------------
 # The metric name targets.py knows, so the funnel draws the configured target.
 RELIABLE_IMPROVEMENT = "reliable_improvement_rate"
-# What n counts on each funnel's x axis, by metric.
+# What n counts on each funnel's x axis, by metric (the admission rate's funnels are
+# analytics/qi/intake.py's, by a referral column).
 VOLUMES: dict[str, str] = {m: spec.volume for m, spec in MEASURES.items()} | {
-    RELIABLE_IMPROVEMENT: "Pairs of scores (volume)"}
+    RELIABLE_IMPROVEMENT: "Pairs of scores (volume)", "admission_rate": "Referrals decided by as_of (volume)"}
 
 
 def reliable_improvement_counts(cur, instrument: str) -> pd.DataFrame:

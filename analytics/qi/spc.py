@@ -50,7 +50,7 @@ class ControlChart:
     points: pd.DataFrame
     centre: float | None
     signals: tuple[str, ...]
-    value_kind: str = "proportion"  # "proportion" (shown as %) or "hours"
+    value_kind: str = "proportion"  # "proportion" (shown as %), "hours" or "days"
     sigma_z: float | None = None  # Laney's between-period inflation factor
     baseline: tuple[object, object] = (None, None)
     metric: str = ""  # the metric name targets.py knows (for the target line), if any
@@ -77,7 +77,8 @@ def plain_label(period: object) -> str:
 
 
 def format_value(value: float, value_kind: str) -> str:
-    return formatting.number(value, "rate" if value_kind == "proportion" else "hours")
+    """A chart value as text: a proportion as a rate, hours or days as themselves."""
+    return formatting.number(value, "rate" if value_kind == "proportion" else value_kind)
 
 
 # -- helpers ----------------------------------------------------------------

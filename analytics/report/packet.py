@@ -26,14 +26,15 @@ from markupsafe import Markup
 from analytics import formatting
 from analytics.config import suppression_threshold
 from analytics.filters import Filters, Scope
-from analytics.metrics import change, dose, measures, mix, retention, score_weeks
+from analytics.metrics import breakdowns, change, dose, intake, measures, mix, retention, score_weeks
 from analytics.privacy.audit import record
 from analytics.privacy.suppression import is_hidden, marker, suppression_of
 from analytics.qi import funnel, periods, spc, targets
+from analytics.qi import intake as intake_qi
 from analytics.qi.interventions import list_interventions
 from analytics.store import Store, bind_filters
 from analytics.store.instruments import instruments_in_force
-from analytics.report import definitions, figures, outcome_figures, qi_figures, qi_tables
+from analytics.report import definitions, figures, intake_figures, outcome_figures, qi_figures, qi_tables
 from analytics.report.tiles import kpi_values, suppressed_tiles
 
 CHROMIUM = "/usr/bin/chromium"
@@ -170,6 +171,42 @@ def _outcomes_section(cur, threshold) -> Section | None:
     return Section("Clinical outcomes", tuple(figs), tuple(notes))
 
 
+PATH_TITLE = "From first contact to the 4th day of care"
+
+
+def _access_section(cur, interventions, threshold, baseline_start, baseline_end) -> Section:
+    """The path from first contact to day 4, the access control charts and the admission
+    rate funnel plots, each as small-cell suppression leaves it."""
+    # Where there is nothing to draw the section says so in a note (an empty store's
+    # packet has no access figure at all).
+    figs, notes = [], []
+    wide = suppression_of(intake.contact_funnel).apply(intake.contact_funnel(cur), threshold=threshold)
+    steps = intake.funnel_steps(wide)
+    if steps.empty or steps["referrals"].iloc[0] == 0:
+        notes.append(f"{PATH_TITLE}: no referral first seen 28 or more days before the data date.")
+    else:
+        figs.append(intake_figures.contact_funnel_figure(steps))
+        hidden = [str(label) for label, value in zip(steps["label"], steps["referrals"]) if is_hidden(value)]
+        if hidden:
+            notes.append(f"{PATH_TITLE}: {', '.join(hidden)}: {marker(threshold)} (hidden by small-cell suppression)")
+    charts = intake_qi.access_charts(cur, baseline_start=baseline_start, baseline_end=baseline_end)
+    for chart in suppression_of(intake_qi.access_charts).apply(charts, threshold=threshold).values():
+        if chart.empty:
+            notes.append(f"{chart.title}: no month can be judged yet.")
+            continue
+        figs.append(qi_figures.control_chart_figure(chart, interventions, suppressed_marker=marker(threshold)))
+        notes.append(f"{chart.title}: " + ("; ".join(chart.signals) if chart.signals else "no special-cause signal."))
+    columns = breakdowns.referral_columns(cur)
+    dimension = "referral_source" if "referral_source" in columns else "site"
+    plots = intake_qi.admission_funnels(cur, dimension)
+    for safe in suppression_of(intake_qi.admission_funnels).apply(plots, dimension, threshold=threshold).values():
+        figs.append(qi_figures.funnel_figure(safe, "admission_rate"))
+        notes.append(f"{safe.title}: " + ("; ".join(safe.outliers) if safe.outliers
+                                          else "every unit within the 95% limits."))
+    return Section("Access and early engagement (initiation and engagement are IET-style, not HEDIS)",
+                   tuple(figs), tuple(notes))
+
+
 @dataclass(frozen=True)
 class Comparison:
     headings: tuple[str, ...]
@@ -243,6 +280,7 @@ def build_report_html(
         outcomes = _outcomes_section(cur, threshold)
         if outcomes is not None:
             sections.append(outcomes)
+        sections.append(_access_section(cur, interventions, threshold, baseline_start, baseline_end))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     meta = [("Data as of", str(as_of) if as_of else "no data"), *filters.describe(),
             ("Baseline for control limits", f"{baseline_start or 'first period'} to {baseline_end or 'last period'}"),

@@ -28,6 +28,10 @@ Y_TITLES = {
     "median_weekly_hours": "Median weekly hours (h)",
     "measurement_completion_rate": "Windows with a score (%)",
     "reliable_improvement_rate": "Pairs reliably improved (%)",
+    "median_wait_days": "Median wait (days)",
+    "continuation_day_4": "Continued to the 4th day of care (%)",
+    "engagement_rate": "IET-style engagement (%)",
+    "admission_rate": "Admission rate (%)",
 }
 
 
@@ -54,8 +58,9 @@ def control_chart_figure(
         return figures.empty_figure(title, "No complete period to chart for this selection.")
     tgt = targets.target_for(chart.metric)
     target_value = target if target is not None else (tgt.value if tgt else None)
-    target_label = tgt.describe(percent=percent) if tgt and target is None else (
-        f"target: {target:g} h" if target is not None else "Target")
+    unit = {"hours": " h", "days": " days"}.get(chart.value_kind, "")
+    target_label = (tgt.describe(percent=percent) + ("" if percent else unit)) if tgt and target is None else (
+        f"target: {target:g}{unit}" if target is not None else "Target")
     points = chart.points
     shown = None
     if interventions is not None and not interventions.empty:

@@ -20,15 +20,17 @@ COMPARISON_VALUES = ("this_month", "previous_month", "same_month_last_year")
 COMPARISON_CHANGES = ("change_vs_previous", "change_vs_last_year")
 
 
-def chart_points(charts: dict[str, spc.ControlChart], keys, *, suppress: bool = False) -> pd.DataFrame | None:
+def chart_points(charts: dict[str, spc.ControlChart], keys, *, suppress: bool = False,
+                 source=spc.standard_charts) -> pd.DataFrame | None:
     """The points of the charts named in keys as one table (None when they have none).
 
     A point hidden by small-cell suppression (charts as their declared suppression
     leaves them, e.g. an analyst's) reads the marker. suppress=True applies that
-    suppression first: the table as it may leave the room.
+    suppression first (the one declared beside `source`, the function that made the
+    charts): the table as it may leave the room.
     """
     if suppress:
-        charts = suppression_of(spc.standard_charts).apply(charts)
+        charts = suppression_of(source).apply(charts)
     frames = []
     for key in keys:
         pts = charts[key].points

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from analytics.metrics import discharges, dose, retention, sessions
+from analytics.metrics import discharges, dose, intake, retention, sessions
 from analytics.privacy.suppression import (
     RateSpec, SuppressionSpec, is_hidden, suppress_kpis, suppressed_by, suppression_of,
 )
@@ -41,6 +41,8 @@ TILE_LABELS = {
     "no_show_rate": ("No-show rate", "rate"),
     "dose_target_met_rate": ("Dose target met (weeks)", "rate"),
     "median_weekly_hours": ("Median weekly hours", "hours"),
+    "median_wait_days": ("Median wait (first contact to care)", "days"),
+    "continuation_day_4": ("Continuation to day 4 of care", "rate"),
 }
 # Episode counts and the rates built on them; the session and dose figures rest on their own patients.
 EPISODE_SPEC = SuppressionSpec(
@@ -51,6 +53,12 @@ EPISODE_SPEC = SuppressionSpec(
     # episodes = active + discharged: one hidden alone could be worked out
     row_groups=(("active_episodes", "discharged", "episodes"),),
 )
+# The access tiles are suppressed by the access summary's own rules (each rests on its
+# own episodes and patients).
+ACCESS_TILES = ("median_wait_days", "continuation_day_4")
+ACCESS_SPECS = (intake.SUMMARY_WAIT_SPEC, intake.SUMMARY_CONTINUATION_SPEC)
+
+
 GROUPS = {"attendance_rate": "session_patients", "no_show_rate": "session_patients",
           "dose_target_met_rate": "dose_patients", "median_weekly_hours": "dose_patients"}
 
@@ -65,6 +73,10 @@ def hide_tile_values(values: dict[str, object], *args: Any, threshold: int | Non
         shown[rate] = part[rate]
     if is_hidden(shown["completion_rate"]):
         shown["median_los_days"] = shown["completion_rate"]  # the same discharged episodes
+    # the access tiles rest on their own episodes and patients
+    for spec in ACCESS_SPECS:
+        part = suppress_kpis({f: values.get(f) for f in intake.spec_fields(spec)}, spec, threshold)
+        shown.update({k: v for k, v in part.items() if k in ACCESS_TILES})
     return shown
 
 
@@ -76,6 +88,7 @@ def kpi_values(cur) -> dict[str, object]:
     ret, _ = retention.headline(cur, (4, 8, 12), counts=counts) if out.episodes else ({}, {})
     rates = sessions.session_rates(cur)
     dosage = dose.dose_summary(cur)
+    access = intake.episode_figures(cur)
     return {
         "active_episodes": out.active_episodes, "episodes": out.episodes, "discharged": out.discharged,
         "completed": out.completed, "completion_rate": out.completion_rate,
@@ -86,6 +99,7 @@ def kpi_values(cur) -> dict[str, object]:
         "dose_target_met_rate": dosage.dose_target_met_rate,
         "median_weekly_hours": dosage.median_weekly_hours,
         "patients": out.patients, "session_patients": rates.patients, "dose_patients": dosage.patients,
+        **{k: access[k] for spec in ACCESS_SPECS for k in intake.spec_fields(spec)},
     }
 
 

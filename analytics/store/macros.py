@@ -17,6 +17,11 @@ outcomes").
 DuckDB inlines a macro where it is called, so a query costs the same as if the
 macro's text were written in it.
 
+The access figures' macros read the referrals and the enrollments'
+first_contact_date: selected_referrals() selects referrals by their own site,
+program, columns and first contact; intake_episodes() adds to each selected episode
+its first contact, its care days and its IET-style windows.
+
 They live in the process's in-memory catalog (not TEMP), so every cursor sees
 them, and they read per-cursor variables set by queries.bind_filters(), so
 concurrent sessions with different filters never see each other's values.
@@ -81,11 +86,19 @@ MACROS: tuple[str, ...] = (
     "measure_instruments",
     "selected_scores",
     "score_pairs",
+    "selected_referrals",
+    "window_days",
+    "lowest_bit",
+    "intake_episodes",
 )
 # Macros over a table a store from the release before lacks: that store is opened for
 # the write that migrates it without the table, so they are created on the attach
-# after the migration.
-NEEDS_TABLE: dict[str, str] = {"selected_scores": "assessments", "score_pairs": "assessments"}
+# after the migration. The access figures' macros read the referrals and
+# enrollments.first_contact_date, which arrive together, so the referrals table stands for both.
+NEEDS_TABLE: dict[str, str] = {
+    "selected_scores": "assessments", "score_pairs": "assessments",
+    "selected_referrals": "referrals", "intake_episodes": "referrals",
+}
 
 # Scalar rules that read no table: they bind without a store attached, so they are
 # created as soon as a store's connection is made, for an import's pass 1 (which runs

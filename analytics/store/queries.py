@@ -27,6 +27,7 @@ _SET_VARIABLE = {
     "extra_columns": "SET VARIABLE extra_columns = $v::VARCHAR[]",
     "extra_pairs": "SET VARIABLE extra_pairs = $v::VARCHAR[]",
     "allowed_sites": "SET VARIABLE allowed_sites = $v::VARCHAR[]",
+    "extra_unheld": "SET VARIABLE extra_unheld = $v::BOOLEAN",
 }
 
 
@@ -36,6 +37,14 @@ def default_as_of(cur: duckdb.DuckDBPyConnection) -> date | None:
     Computed over the whole store, so every filtered view shares one cutoff.
     """
     return cur.execute(sql_text("store/default_as_of")).fetchone()[0]
+
+
+def enrollment_columns_held(cur: duckdb.DuckDBPyConnection, filters: Filters) -> frozenset[str]:
+    """The filtered extra columns some enrollment holds (read from the whole store, so
+    whether a column selects episodes does not depend on who asks)."""
+    wanted = sorted({col for col, _ in filters.extra})
+    rows = cur.execute(sql_text("store/enrollment_columns_held"), {"columns": wanted}).fetchall()
+    return frozenset(r[0] for r in rows)
 
 
 def bind_filters(
@@ -48,7 +57,8 @@ def bind_filters(
         effective = None
     else:
         effective = as_of
-    for name, value in filter_variables(filters, scope, as_of).items():
+    held = enrollment_columns_held(cur, filters) if filters.extra else None
+    for name, value in filter_variables(filters, scope, as_of, held).items():
         cur.execute(_SET_VARIABLE[name], {"v": value})
     return effective
 

@@ -1,4 +1,4 @@
--- The at-risk list: active episodes at as_of that meet any of five outreach
+-- The at-risk list: active episodes at as_of that meet any of six outreach
 -- rules. The dose rule reads the dose's complete weeks and targets
 -- (dose_episodes(), complete_week_minutes(): macros), so the week rules stay in
 -- one place. "Expected" sessions are those of the macro expected_session, as in
@@ -7,7 +7,7 @@
 -- instruments with a reliable change, $screen_instrument names the drug screen.
 WITH active AS (
     -- discharge_date is NULL when the episode had not ended by as_of
-    SELECT episode_id, patient_id, site, program, as_of
+    SELECT episode_id, patient_id, site, program, admit_date, as_of
     FROM main.selected_episodes()
     WHERE discharge_date IS NULL
 ),
@@ -93,7 +93,10 @@ SELECT
     la.last_attended,
     a.as_of - la.last_attended                 AS days_since_attended,
     d.deteriorated_on,
-    pn.episode_id IS NOT NULL                  AS positive_after_negatives
+    pn.episode_id IS NOT NULL                  AS positive_after_negatives,
+    -- a week without starting: admitted 7 or more days ago, no attended session yet
+    la.last_attended IS NULL AND a.admit_date <= a.as_of - 7 AS not_started,
+    a.as_of - a.admit_date                     AS days_since_admission
 FROM active AS a
 LEFT JOIN streak AS st USING (episode_id)
 LEFT JOIN recent AS r USING (episode_id)
@@ -106,4 +109,5 @@ WHERE coalesce(st.missed_in_row, 0) >= 2
    OR ld.episode_id IS NOT NULL
    OR d.episode_id IS NOT NULL
    OR pn.episode_id IS NOT NULL
+   OR (la.last_attended IS NULL AND a.admit_date <= a.as_of - 7)
 ORDER BY days_since_attended DESC NULLS FIRST, a.site, a.episode_id

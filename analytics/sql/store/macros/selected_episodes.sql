@@ -17,6 +17,9 @@ WHERE e.admit_date <= getvariable('as_of')
   AND (len(getvariable('sites')) = 0 OR list_contains(getvariable('sites'), e.site))
   AND (len(getvariable('programs')) = 0 OR list_contains(getvariable('programs'), e.program))
   AND (getvariable('allowed_sites') IS NULL OR list_contains(getvariable('allowed_sites'), e.site))
-  -- every filtered extra column must match one of the values given for it
-  AND len(list_filter(getvariable('extra_columns'),
-        c -> NOT list_contains(getvariable('extra_pairs'), c || '=' || coalesce(e.extra[c], '')))) = 0
+  -- a filtered column no enrollment holds (only referrals do) selects no episode
+  AND NOT coalesce(getvariable('extra_unheld'), false)
+  -- every filtered extra column must match one of the values given for it (with no such
+  -- filter the first test settles it while planning, so `extra` is not read)
+  AND (len(getvariable('extra_columns')) = 0 OR len(list_filter(getvariable('extra_columns'),
+        c -> NOT list_contains(getvariable('extra_pairs'), c || '=' || coalesce(e.extra[c], '')))) = 0)
