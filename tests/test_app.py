@@ -28,7 +28,7 @@ PAGES = {
     "pages/attendance.py": 5,
     "pages/therapy_mix.py": 4,
     "pages/outcomes.py": 5,
-    "pages/access.py": 2,  # continuation and IET-style; the sample has no referrals or first contacts yet
+    "pages/access.py": 8,
     "pages/qi.py": 5,
     "pages/data.py": 1,
 }
