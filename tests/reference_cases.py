@@ -3,8 +3,9 @@ tests/fixtures/<kind>/, with dates both as datetime64 and as date objects, and c
 figure."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import pytest

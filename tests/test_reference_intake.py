@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 import pandas as pd
-import pytest
 from conftest import add_enrollments, add_sessions
 from fixture_cases import case_paths, load_case
 from hypothesis import HealthCheck, given, settings
