@@ -88,18 +88,16 @@ def jacobson_truax() -> None:
     grid = data.query(ctx, change.change_grid, NAME)
     if not ctx.scope.patient_level:
         widgets.cached_chart(ctx, "oc_jt_grid", lambda: outcome_figures.jacobson_truax_grid(grid, INS), NAME)
-    with st.expander("Pairs per cell (table)"):
-        widgets.table(ctx, grid, f"change_grid_{NAME}", change.change_grid, NAME)
-    widgets.how_computed("jacobson-truax-plot")
+    widgets.table_and_how(ctx, "Pairs per cell (table)", grid, f"change_grid_{NAME}", change.change_grid, NAME,
+                          anchor="jacobson-truax-plot")
 
 
 def by_week() -> None:
     st.subheader("Mean score by program week")
     weeks = data.query(ctx, score_weeks.scores_by_week, NAME)
     widgets.cached_chart(ctx, "oc_weeks", lambda: outcome_figures.mean_by_week(weeks, INS), NAME)
-    with st.expander("Weekly figures (table)"):
-        widgets.table(ctx, weeks, f"scores_by_week_{NAME}", score_weeks.scores_by_week, NAME)
-    widgets.how_computed("mean-score-by-program-week")
+    widgets.table_and_how(ctx, "Weekly figures (table)", weeks, f"scores_by_week_{NAME}", score_weeks.scores_by_week,
+                          NAME, anchor="mean-score-by-program-week")
 
 
 def categories() -> None:
@@ -123,9 +121,8 @@ def categories() -> None:
     if INS.caseness is not None:
         with cols[1]:
             widgets.cached_chart(ctx, "oc_recovery", lambda: outcome_figures.recovery_by(table, dim, INS), NAME, dim)
-    with st.expander("Change categories (table)"):
-        widgets.table(ctx, table, f"change_categories_{NAME}_by_{dim}", change.change_categories, NAME, dim)
-    widgets.how_computed("change-categories")
+    widgets.table_and_how(ctx, "Change categories (table)", table, f"change_categories_{NAME}_by_{dim}",
+                          change.change_categories, NAME, dim, anchor="change-categories")
 
 
 def screens() -> None:
@@ -138,9 +135,8 @@ def screens() -> None:
     widgets.cached_chart(ctx, "oc_screens", lambda: outcome_figures.positivity_by_week(weeks, label))
     st.caption("Positivity is reported by program week, not against a target: there is no universal standard "
                "for clinical drug testing (ASAM).")
-    with st.expander("Drug screens (table)"):
-        widgets.table(ctx, weeks, "positivity_by_week", score_weeks.positivity_by_week)
-    widgets.how_computed("drug-screens-by-program-week")
+    widgets.table_and_how(ctx, "Drug screens (table)", weeks, "positivity_by_week", score_weeks.positivity_by_week,
+                          anchor="drug-screens-by-program-week")
 
 
 for section, name in ((tiles, "Headline outcome figures"), (jacobson_truax, "Jacobson-Truax plot"),

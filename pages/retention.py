@@ -19,6 +19,15 @@ MEASURES = {
     "Still in program (any discharge ends it)": ("in_program", "Still in program (%)"),
 }
 ALL = "All selected episodes"
+NO_DISCHARGES = "No discharges in this selection yet."
+
+
+def _reasons_in_order(df):
+    """df's rows in the TEDS-D order of discharge reasons, each reason by its label: the colours and the
+    legend read the same in every chart."""
+    order = {reason: i for i, reason in enumerate(figures.REASON_LABELS)}
+    df = df.sort_values("discharge_reason", key=lambda s: s.map(order))
+    return df.assign(discharge_reason=df["discharge_reason"].map(lambda r: figures.REASON_LABELS.get(r, r)))
 
 
 def retention_curves() -> None:
@@ -88,26 +97,20 @@ def cohort_heatmap() -> None:
                              title="Share without an unplanned discharge, by admission month and program week",
                              x_title="Program week", y_title="Admission month", z_title="Retention")
         return fig
-    widgets.cached_chart(ctx, "ret_heatmap", build)
-    widgets.how_computed("cohort-heatmap")
-    with st.expander("Table"):
-        widgets.table(ctx, cohorts[["cohort", "week", "n", "n_at_risk", "retention"]], "retention_by_cohort",
-                      retention.cohort_retention)
+    widgets.chart_section(ctx, "ret_heatmap", build, anchor="cohort-heatmap",
+                          table_df=cohorts[["cohort", "week", "n", "n_at_risk", "retention"]],
+                          name="retention_by_cohort", source=retention.cohort_retention)
 
 
 def discharge_reasons() -> None:
-    st.subheader("Discharge reasons over time")
-    reasons = data.query(ctx, discharges.discharge_reasons_by_month)
-    if reasons.empty:
-        widgets.note_empty("No discharges in this selection yet.")
+    reasons = widgets.section_table(ctx, "Discharge reasons over time", discharges.discharge_reasons_by_month,
+                                    empty=NO_DISCHARGES)
+    if reasons is None:
         return
     view = st.radio("Show", ["Share of discharges", "Number of discharges"], key="ret_reason_view",
                     horizontal=True)
     share = view.startswith("Share")
-    shown = reasons.assign(discharge_reason=reasons["discharge_reason"].map(lambda r: figures.REASON_LABELS.get(r, r)))
-    # Stack in the TEDS-D order so the colours and the legend read the same every month.
-    order = {label: i for i, label in enumerate(figures.REASON_LABELS.values())}
-    shown = shown.sort_values("discharge_reason", key=lambda s: s.map(order))
+    shown = _reasons_in_order(reasons)
 
     def build():
         fig = figures.bar_chart(shown, x="month", y="share" if share else "discharges", color="discharge_reason",
@@ -116,21 +119,16 @@ def discharge_reasons() -> None:
                                y_title="Share of discharges (%)" if share else "Discharges (episodes)")
         fig.update_layout(legend_traceorder="normal")
         return fig
-    widgets.cached_chart(ctx, "ret_reasons", build, view)
-    widgets.how_computed("discharge-reasons-over-time")
-    with st.expander("Table"):
-        widgets.table(ctx, reasons, "discharge_reasons_by_month", discharges.discharge_reasons_by_month)
+    widgets.chart_section(ctx, "ret_reasons", build, view, anchor="discharge-reasons-over-time", table_df=reasons,
+                          name="discharge_reasons_by_month", source=discharges.discharge_reasons_by_month)
 
 
 def time_in_program() -> None:
-    st.subheader("Time in program by discharge reason")
-    los = data.query(ctx, discharges.los_by_reason)
-    if los.empty:
-        widgets.note_empty("No discharges in this selection yet.")
+    los = widgets.section_table(ctx, "Time in program by discharge reason", discharges.los_by_reason,
+                                empty=NO_DISCHARGES)
+    if los is None:
         return
-    order = {reason: i for i, reason in enumerate(figures.REASON_LABELS)}
-    los = los.sort_values("discharge_reason", key=lambda s: s.map(order))
-    los = los.assign(discharge_reason=los["discharge_reason"].map(lambda r: figures.REASON_LABELS.get(r, r)))
+    los = _reasons_in_order(los)
 
     def build():
         fig = figures.box_from_quantiles(los, "discharge_reason", q1="q1", median="median", q3="q3",
@@ -139,11 +137,9 @@ def time_in_program() -> None:
                                         x_title="Discharge reason", y_title="Time in program (days)",
                                         colour_map=figures.REASON_COLOURS)
         return fig
-    widgets.cached_chart(ctx, "ret_los", build)
-    widgets.how_computed("time-in-program-by-discharge-reason")
-    with st.expander("Table"):
-        widgets.table(ctx, los[["discharge_reason", "n", "mean", "q1", "median", "q3"]], "time_in_program_by_reason",
-                      discharges.los_by_reason)
+    widgets.chart_section(ctx, "ret_los", build, anchor="time-in-program-by-discharge-reason",
+                          table_df=los[["discharge_reason", "n", "mean", "q1", "median", "q3"]],
+                          name="time_in_program_by_reason", source=discharges.los_by_reason)
 
 
 for section, name in ((retention_curves, "Retention curve"), (readmissions, "Readmission"),

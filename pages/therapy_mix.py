@@ -23,6 +23,14 @@ def _label(df, column="session_type"):
 ORDER = [figures.COMPONENT_LABELS[t] for t in SESSION_TYPES]
 
 
+def _component_bars(shown, y: str, **options):
+    """A bar per component in its colour, without a legend: the axis names the components."""
+    fig = figures.bar_chart(shown, x="session_type", y=y, percent=True, color="session_type",
+                           colour_map=figures.COMPONENT_COLOURS, **options)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
 def overall() -> None:
     st.subheader("Share of attended hours by component")
     table = data.query(ctx, mix.therapy_mix_table)
@@ -38,24 +46,17 @@ def overall() -> None:
     shown = shown.sort_values("share")
 
     def build():
-        fig = figures.bar_chart(shown, x="session_type", y="share", horizontal=True, percent=True,
-                               color="session_type", colour_map=figures.COMPONENT_COLOURS,
-                               category_order=list(shown["session_type"]),
+        return _component_bars(shown, "share", horizontal=True, category_order=list(shown["session_type"]),
                                title="Share of attended hours by therapy component",
                                x_title="Share of attended hours (%)", y_title="Component", height=320)
-        fig.update_layout(showlegend=False)
-        return fig
-    widgets.cached_chart(ctx, "mix_overall", build)
-    widgets.how_computed("shares-of-attended-minutes")
-    with st.expander("Table"):
-        widgets.table(ctx, table, "therapy_mix", mix.therapy_mix_table)
+    widgets.chart_section(ctx, "mix_overall", build, anchor="shares-of-attended-minutes", table_df=table,
+                          name="therapy_mix", source=mix.therapy_mix_table)
 
 
 def by_week() -> None:
-    st.subheader("How the mix changes over the program")
-    table = data.query(ctx, mix.mix_by_program_week)
-    if table.empty:
-        widgets.note_empty("No attended sessions in program weeks 1 to 12 for this selection.")
+    table = widgets.section_table(ctx, "How the mix changes over the program", mix.mix_by_program_week,
+                                  empty="No attended sessions in program weeks 1 to 12 for this selection.")
+    if table is None:
         return
 
     def build():
@@ -66,10 +67,8 @@ def by_week() -> None:
         fig.update_xaxes(type="category")
         fig.update_layout(legend_traceorder="normal")
         return fig
-    widgets.cached_chart(ctx, "mix_by_week", build)
-    widgets.how_computed("shares-of-attended-minutes")
-    with st.expander("Table"):
-        widgets.table(ctx, table, "therapy_mix_by_program_week", mix.mix_by_program_week)
+    widgets.chart_section(ctx, "mix_by_week", build, anchor="shares-of-attended-minutes", table_df=table,
+                          name="therapy_mix_by_program_week", source=mix.mix_by_program_week)
 
 
 def compared() -> None:
@@ -91,31 +90,23 @@ def compared() -> None:
                                    colour_map=figures.COMPONENT_COLOURS,
                                    height=max(300, 40 * n + 140))
         return fig
-    widgets.cached_chart(ctx, "mix_by_dim", build, dim)
-    widgets.how_computed("shares-of-attended-minutes")
-    with st.expander("Table"):
-        widgets.table(ctx, table, f"therapy_mix_by_{dim}", mix.mix_by)
+    widgets.chart_section(ctx, "mix_by_dim", build, dim, anchor="shares-of-attended-minutes", table_df=table,
+                          name=f"therapy_mix_by_{dim}", source=mix.mix_by)
 
 
 def reach() -> None:
-    st.subheader("Episodes that received each component")
-    table = data.query(ctx, mix.component_reach)
-    if table.empty:
-        widgets.note_empty("No selected episode attended any session yet.")
+    table = widgets.section_table(ctx, "Episodes that received each component", mix.component_reach,
+                                  empty="No selected episode attended any session yet.")
+    if table is None:
         return
     shown = _label(table)
 
     def build():
-        fig = figures.bar_chart(shown, x="session_type", y="reach", percent=True, category_order=ORDER,
-                               color="session_type", colour_map=figures.COMPONENT_COLOURS,
+        return _component_bars(shown, "reach", category_order=ORDER,
                                title="Share of episodes that attended each component at least once",
                                x_title="Component", y_title="Share of episodes (%)", height=340)
-        fig.update_layout(showlegend=False)
-        return fig
-    widgets.cached_chart(ctx, "mix_reach", build)
-    widgets.how_computed("component-reach")
-    with st.expander("Table"):
-        widgets.table(ctx, table, "component_reach", mix.component_reach)
+    widgets.chart_section(ctx, "mix_reach", build, anchor="component-reach", table_df=table,
+                          name="component_reach", source=mix.component_reach)
 
 
 for section, name in ((overall, "Therapy mix"), (by_week, "Mix by program week"), (compared, "Mix compared"),

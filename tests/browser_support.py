@@ -153,3 +153,13 @@ def full_page_screenshot(page, path: Path, width: int = 1400) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": width, "height": 900})
+
+
+def choose_first_site(page) -> str:
+    """Chooses the first site offered in the sidebar's sites box and closes the box; returns the site."""
+    page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+    option = page.locator('[role="option"]').filter(has_not_text="Select all").first
+    site = option.inner_text().strip()
+    option.click()
+    page.keyboard.press("Escape")
+    return site

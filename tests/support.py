@@ -70,11 +70,9 @@ def _run(*command: str) -> None:
 
 
 @contextmanager
-def tmpfs(size: str) -> Iterator[Path]:
-    """A folder on a tmpfs of its own of the given size ("4m"): a disk that fills up for real."""
-    require_root("a small tmpfs")
-    folder = Path(tempfile.mkdtemp(prefix="iop-tmpfs-"))
-    _run("mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder))
+def _mount_point(prefix: str) -> Iterator[Path]:
+    """A new empty folder to mount on; whatever is mounted there is unmounted and the folder removed after."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         yield folder
     finally:
@@ -83,17 +81,22 @@ def tmpfs(size: str) -> Iterator[Path]:
 
 
 @contextmanager
+def tmpfs(size: str) -> Iterator[Path]:
+    """A folder on a tmpfs of its own of the given size ("4m"): a disk that fills up for real."""
+    require_root("a small tmpfs")
+    with _mount_point("iop-tmpfs-") as folder:
+        _run("mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder))
+        yield folder
+
+
+@contextmanager
 def read_only_view(folder: Path) -> Iterator[Path]:
     """folder bind-mounted read-only at another path: the same files on a read-only file system."""
     require_root("a read-only bind mount")
-    view = Path(tempfile.mkdtemp(prefix="iop-ro-"))
-    _run("mount", "--bind", str(folder), str(view))
-    try:
+    with _mount_point("iop-ro-") as view:
+        _run("mount", "--bind", str(folder), str(view))
         _run("mount", "-o", "remount,bind,ro", str(view))
         yield view
-    finally:
-        subprocess.run(["umount", "-l", str(view)], capture_output=True)
-        shutil.rmtree(view, ignore_errors=True)
 
 
 @contextmanager

@@ -11,20 +11,21 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from analytics.filters import Filters
 from analytics.ingest.importer import import_files
-from analytics.metrics.summary import summary
 from analytics.store import (
     CatalogUnreachable, Store, StoreDamaged, StoreLocked, StoreNoSpace, StoreNotWritable,
 )
 from analytics.store import room
 from analytics.store.journal import read_entries
 
+from tests.fault_support import csv_rows, figures, generated_exports
 from tests.support import REPO_ROOT, app_test, immutable, read_only_view, run_analytics, tmpfs
 
 BLOCK = 262144
@@ -33,24 +34,7 @@ BLOCK = 262144
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory) -> Path:
     """Generated enrollments.csv (2,000 episodes, 250 kB) and sessions.csv (66,000 sessions, 4.5 MB)."""
-    from sample_data.generate import main
-
-    out = tmp_path_factory.mktemp("exports")
-    assert main(["--episodes", "2000", "--seed", "3", "--out", str(out)]) == 0
-    return out
-
-
-def csv_rows(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle) - 1
-
-
-def figures(target: str | Path) -> dict:
-    store = Store(str(target))
-    try:
-        return summary(store, Filters()).to_dict()
-    finally:
-        store.close()
+    return generated_exports(tmp_path_factory.mktemp("exports"), 2000, 3)
 
 
 def blocks(path: str | Path) -> tuple[int, int]:
@@ -92,18 +76,40 @@ def fill(folder: Path, leave: int) -> Path:
     return filler
 
 
-# -- a full disk --------------------------------------------------------------------
-@pytest.mark.slow
-def test_a_full_disk_is_named_the_store_is_left_as_it_was_and_the_next_import_loads(exports):
+@contextmanager
+def sessions_to_import_on_a_small_disk(exports: Path) -> Iterator[tuple[Path, Path, Path]]:
+    """(disk, store, sessions export): a 16 MB tmpfs whose store holds the generated enrollments."""
     with tmpfs("16m") as disk:
         db = disk / "iop.duckdb"
         assert run_analytics("ingest", "--db", str(db), str(exports / "enrollments.csv")).returncode == 0
-        before, size = figures(db), db.stat().st_size
-        sessions = exports / "sessions.csv"
-        rows = csv_rows(sessions)
+        yield disk, db, exports / "sessions.csv"
+
+
+def needed(sessions: Path) -> int:
+    """The free space the store's room check asks for importing this sessions export."""
+    rows = csv_rows(sessions)
+    return room.needed_bytes(rows, sessions.stat().st_size / rows)
+
+
+@contextmanager
+def another_process(code: str, says: str) -> Iterator[None]:
+    """A Python process running code, from the moment it prints `says` until the block ends (it is killed then)."""
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    try:
+        assert process.stdout.readline().strip() == says
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
+# -- a full disk --------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_full_disk_is_named_the_store_is_left_as_it_was_and_the_next_import_loads(exports):
+    with sessions_to_import_on_a_small_disk(exports) as (disk, db, sessions):
+        before, size, rows, estimate = figures(db), db.stat().st_size, csv_rows(sessions), needed(sessions)
         # Room for what the estimate asks, not for what 66,000 new sessions really take (about
         # 8 MB while the commit checkpoints): the disk fills up during the write itself.
-        estimate = room.needed_bytes(rows, sessions.stat().st_size / rows)
         filler = fill(disk, estimate + estimate // 5)
         done = run_analytics("ingest", "--db", str(db), str(sessions))
         assert done.returncode == 2
@@ -126,14 +132,9 @@ def test_a_full_disk_is_named_the_store_is_left_as_it_was_and_the_next_import_lo
 
 @pytest.mark.slow
 def test_an_import_clearly_too_big_for_the_disk_is_refused_before_it_writes(exports):
-    with tmpfs("16m") as disk:
-        db = disk / "iop.duckdb"
-        assert run_analytics("ingest", "--db", str(db), str(exports / "enrollments.csv")).returncode == 0
-        before, size = figures(db), db.stat().st_size
-        sessions = exports / "sessions.csv"
-        rows = csv_rows(sessions)
-        estimate = room.needed_bytes(rows, sessions.stat().st_size / rows)
-        filler = fill(disk, estimate // 2)
+    with sessions_to_import_on_a_small_disk(exports) as (disk, db, sessions):
+        before, size, rows = figures(db), db.stat().st_size, csv_rows(sessions)
+        filler = fill(disk, needed(sessions) // 2)
         done = run_analytics("ingest", "--db", str(db), str(sessions))
         assert done.returncode == 2
         line = one_error_line(done)
@@ -422,22 +423,15 @@ def test_a_file_that_is_not_a_store_is_named_as_such_and_never_written(tmp_path)
 
 def test_backup_copies_the_store_while_a_reader_holds_it(imported, tmp_path):
     db, _, before = imported
-    reader = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time\n"
-         f"con = duckdb.connect({str(db)!r}, read_only=True)\n"
-         "con.execute('SELECT count(*) FROM sessions').fetchall()\n"
-         "print('reading', flush=True)\n"
-         "time.sleep(30)\n"],
-        stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
-    try:
-        assert reader.stdout.readline().strip() == "reading"
+    reader = ("import duckdb, sys, time\n"
+              f"con = duckdb.connect({str(db)!r}, read_only=True)\n"
+              "con.execute('SELECT count(*) FROM sessions').fetchall()\n"
+              "print('reading', flush=True)\n"
+              "time.sleep(30)\n")
+    with another_process(reader, says="reading"):
         out = tmp_path / "while-reading.duckdb"
         done = run_analytics("backup", "--db", str(db), "--out", str(out))
         assert done.returncode == 0, done.stderr
-    finally:
-        reader.kill()
-        reader.wait()
     assert figures(out) == before
     assert (tmp_path / "while-reading.duckdb.imports.jsonl").exists()
     assert not (tmp_path / "while-reading.duckdb.partial").exists()
@@ -446,24 +440,17 @@ def test_backup_copies_the_store_while_a_reader_holds_it(imported, tmp_path):
 # -- another process holds the store ----------------------------------------------------
 def test_a_store_held_by_another_writer_says_try_again_and_nothing_else_does(imported, tmp_path):
     db, _, before = imported
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, time\n"
-         f"con = duckdb.connect({str(db)!r})\n"
-         "print('holding', flush=True)\n"
-         "time.sleep(60)\n"],
-        stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
-    try:
-        assert holder.stdout.readline().strip() == "holding"
+    holder = ("import duckdb, time\n"
+              f"con = duckdb.connect({str(db)!r})\n"
+              "print('holding', flush=True)\n"
+              "time.sleep(60)\n")
+    with another_process(holder, says="holding"):
         more = small_sessions(tmp_path)
         done = run_analytics("ingest", "--db", str(db), str(more), env={"IOP_LOCK_TIMEOUT": "1"})
         assert done.returncode == 2
         assert one_error_line(done) == (
             f"error: nothing was imported. The store {db} is in use by another process (an import or a backup); "
             "try again when it has finished.")
-    finally:
-        holder.kill()
-        holder.wait()
     assert figures(db) == before
     again = run_analytics("ingest", "--db", str(db), "--format", "json", str(more))
     assert again.returncode == 0 and '"inserted": 1' in again.stdout

@@ -37,23 +37,25 @@ def store(tmp_path) -> Store:
     s.close()
 
 
+ENROLLMENT_ROWS = (
+    "E1,P1,North,Adult IOP,2024-01-01,2024-03-01,completed,12,Medicaid",
+    "E2,P2,South,Adult IOP,2024-01-08,,,8,",
+)
+SESSION_ROWS = (
+    "S1,E1,2024-01-02,group,Clinician A,180,180,attended",
+    "S2,E1,2024-01-03,individual,Clinician B,60,45,attended",
+    "S3,E2,2024-01-09,group,Clinician A,180,0,no_show",
+)
+
+
 @pytest.fixture
 def enrollments(tmp_path) -> Path:
-    return write(
-        tmp_path / "enrollments.csv", ENROLLMENT_HEADER,
-        "E1,P1,North,Adult IOP,2024-01-01,2024-03-01,completed,12,Medicaid",
-        "E2,P2,South,Adult IOP,2024-01-08,,,8,",
-    )
+    return write(tmp_path / "enrollments.csv", ENROLLMENT_HEADER, *ENROLLMENT_ROWS)
 
 
 @pytest.fixture
 def sessions(tmp_path) -> Path:
-    return write(
-        tmp_path / "sessions.csv", SESSION_HEADER,
-        "S1,E1,2024-01-02,group,Clinician A,180,180,attended",
-        "S2,E1,2024-01-03,individual,Clinician B,60,45,attended",
-        "S3,E2,2024-01-09,group,Clinician A,180,0,no_show",
-    )
+    return write(tmp_path / "sessions.csv", SESSION_HEADER, *SESSION_ROWS)
 
 
 def snapshot(store: Store) -> dict:

@@ -21,6 +21,8 @@ from analytics.ingest.pseudonyms import pseudonym
 from analytics.ingest.readers import detected_kinds
 from analytics.store import Store
 from analytics.store.schema import REFERRAL_OUTCOMES
+from tests.csv_exports import counts_with_rows as counts
+from tests.csv_exports import write_csv
 from tests.support import REPO_ROOT, run_analytics
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "ingest"
@@ -28,15 +30,6 @@ ENROLLMENT_HEADER = ("episode_id,patient_id,site,program,admit_date,discharge_da
                      "planned_weeks,first_contact_date")
 REFERRAL_HEADER = ("referral_id,patient_id,site,program,first_contact_date,intake_assessment_date,outcome,"
                    "episode_id,referral_source")
-
-
-def write_csv(path: Path, header: str, rows: list[str]) -> Path:
-    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
-    return path
-
-
-def counts(result) -> list[tuple]:
-    return [(f.kind, f.rows, f.inserted, f.updated, f.unchanged, f.rejected) for f in result.files]
 
 
 @pytest.fixture

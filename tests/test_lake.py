@@ -19,20 +19,12 @@ from analytics.store import lake
 from analytics.ingest.importer import import_files
 from analytics.store.schema import ENROLLMENT_COLUMNS, LAKE_READ_VIEWS_DDL, READ_VIEWS_DDL, STORE_TABLES
 from analytics.store import Store, StoreError, set_meta
+from tests.csv_exports import counts, write_csv
 from tests.support import run_analytics
 
 ENROLLMENT_HEADER = "episode_id,patient_id,site,program,admit_date,discharge_date,discharge_reason,planned_weeks"
 SESSION_HEADER = ("session_id,episode_id,session_date,session_type,clinician,"
                   "scheduled_minutes,attended_minutes,status")
-
-
-def write_csv(path: Path, header: str, rows: list[str]) -> Path:
-    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
-    return path
-
-
-def counts(result) -> list[tuple]:
-    return [(f.kind, f.inserted, f.updated, f.unchanged, f.rejected) for f in result.files]
 
 
 # -- both stores -----------------------------------------------------------------

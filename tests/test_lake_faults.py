@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics.filters import Filters
 from analytics.ingest.importer import import_files
-from analytics.metrics.summary import summary
 from analytics.store import CatalogUnreachable, Store
 from analytics.store.journal import read_entries
 
+from tests.fault_support import csv_rows, figures, generated_exports
 from tests.support import app_test, run_analytics, unavailable
 
 pytestmark = [pytest.mark.lake, pytest.mark.slow]
@@ -49,34 +48,13 @@ def lake(cluster, tmp_path, monkeypatch) -> str:
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory) -> Path:
-    from sample_data.generate import main
-
-    out = tmp_path_factory.mktemp("exports")
-    assert main(["--episodes", "600", "--seed", "5", "--out", str(out)]) == 0
-    return out
+    return generated_exports(tmp_path_factory.mktemp("exports"), 600, 5)
 
 
 @pytest.fixture(scope="module")
 def newer(tmp_path_factory) -> Path:
     """Another night's exports: the same episode ids with other values, and their sessions."""
-    from sample_data.generate import main
-
-    out = tmp_path_factory.mktemp("newer")
-    assert main(["--episodes", "600", "--seed", "6", "--out", str(out)]) == 0
-    return out
-
-
-def csv_rows(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle) - 1
-
-
-def figures(target: str) -> dict:
-    store = Store(target)
-    try:
-        return summary(store, Filters()).to_dict()
-    finally:
-        store.close()
+    return generated_exports(tmp_path_factory.mktemp("newer"), 600, 6)
 
 
 def parquet_files(data: Path) -> set[Path]:

@@ -16,26 +16,19 @@ import re
 from datetime import date
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
 from analytics.metrics.filter_options import FilterOptions
 from tests.support import REPO_ROOT, app_test
+from tests.test_analyst_view import pages_on
 from ui import links
 from ui.context import K_AS_OF, K_DATES, K_PROGRAMS, K_SITES
 
 # Every page of the navigation, read from dashboard.py so that a new page is covered too.
 PAGES = re.findall(r'st\.Page\(\s*"(pages/\w+\.py)"', (REPO_ROOT / "dashboard.py").read_text())
 LEAD_SITE, OTHER_SITE = "Lakeview", "Northgate"
-ROLES = f"""
-[users."director@example.org"]
-role = "director"
-
-[users."lead@example.org"]
-role = "site_lead"
-sites = ["{LEAD_SITE}"]
-"""
+ROLES = (REPO_ROOT / "tests" / "fixtures" / "roles" / "director_and_lakeview_lead.toml").read_text()
 # A view of the sample data (admissions 2024-11-01 to 2026-10-30): one site, one program,
 # admitted from a date, as seen on an earlier day than the data's end.
 AS_OF = date(2026, 6, 30)
@@ -44,14 +37,7 @@ LINK = {"as_of": "2026-06-30", "from": "2025-01-01", "site": "Hillcrest", "progr
 
 @pytest.fixture
 def env(sample_store_path, tmp_path, monkeypatch):
-    st.cache_data.clear()
-    roles = tmp_path / "roles.toml"
-    roles.write_text(ROLES)
-    monkeypatch.setenv("IOP_ROLES_FILE", str(roles))
-    monkeypatch.setenv("IOP_DB", sample_store_path)
-    monkeypatch.delenv("IOP_ALLOW_ANONYMOUS", raising=False)
-    yield sample_store_path
-    st.cache_data.clear()
+    yield from pages_on(sample_store_path, ROLES, tmp_path, monkeypatch)
 
 
 def opened(page: str, email: str, params: dict | None = None) -> AppTest:

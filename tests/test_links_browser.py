@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser_support import launch_chromium, running_dashboard, wait_for_app
+from browser_support import choose_first_site, launch_chromium, running_dashboard, wait_for_app
 from tests.support import REPO_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -66,11 +66,7 @@ def test_a_filter_change_goes_into_the_url_and_a_reload_restores_the_view(page, 
     sidebar = page.locator('[data-testid="stSidebar"]')
 
     # A site chosen in the sidebar is written to the address.
-    sidebar.locator('[data-testid="stMultiSelect"]').first.click()
-    option = page.locator('[role="option"]').filter(has_not_text="Select all").first
-    site = option.inner_text().strip()
-    option.click()
-    page.keyboard.press("Escape")
+    site = choose_first_site(page)
     page.wait_for_url(re.compile(r"[?&]site="))
     wait_for_app(page, heading="Attendance and session completion")
     assert query(page) == {"site": [site]}

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fixture_cases import case_paths, fill_store, load_case
-from test_reference_measures import assert_figures_equal
+from reference_cases import assert_figures_equal
 
 from analytics.filters import EVERYTHING, Filters, Scope
 from analytics.instruments import Instrument

@@ -6,12 +6,11 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 import pandas as pd
-import pytest
 from conftest import add_enrollments, add_sessions
 from fixture_cases import case_paths, load_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_reference_measures import ERRORS, _with_date_objects, assert_figures_equal
+from reference_cases import assert_figures_equal, check_hand_worked_case, each_case, frames_with_dates
 
 from analytics.filters import Filters, Scope
 from benchmarks.pandas_intake import ACCESS_KEYS, OUTCOMES, pandas_access
@@ -21,9 +20,7 @@ CASES = case_paths("intake")
 
 
 def _run(case, dates: str) -> dict:
-    frames = dict(case.frames)
-    if dates == "date":
-        frames = {k: _with_date_objects(v) for k, v in frames.items()}
+    frames = frames_with_dates(case, dates)
     return pandas_access(frames["enrollments"], frames["sessions"], frames["referrals"],
                          case.filters, case.scope, case.as_of)
 
@@ -32,19 +29,15 @@ def test_there_are_enough_cases():
     assert len(CASES) >= 12
 
 
-@pytest.mark.parametrize("dates", ["datetime64", "date"])
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_hand_worked_case(path, dates):
-    case = load_case(path)
-    if case.expected_error:
-        with pytest.raises(ERRORS[case.expected_error]):
-            _run(case, dates)
-        return
-    got = _run(case, dates)
+def _access_shape(case, got: dict) -> None:
     assert tuple(got) == ACCESS_KEYS
     assert tuple(got["continuation"]) == ("day_1", "day_2", "day_3", "day_4")
     assert tuple(got["referral_outcomes"]) == OUTCOMES
-    assert_figures_equal(got, dict(case.expected), case.name)
+
+
+@each_case(CASES)
+def test_hand_worked_case(path, dates):
+    check_hand_worked_case(path, lambda case: _run(case, dates), _access_shape)
 
 
 def test_enrollments_without_a_first_contact_column():

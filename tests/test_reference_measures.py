@@ -10,48 +10,16 @@ import pytest
 from fixture_cases import case_paths, load_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference_cases import assert_figures_equal, check_hand_worked_case, each_case, frames_with_dates
 
 from analytics.filters import Filters, Scope
-from analytics.metrics.breakdowns import UnknownColumnError
 from benchmarks.pandas_measures import MEASURE_KEYS, Instrument, builtin_instruments, pandas_measures
 
 CASES = case_paths("measures")
-ERRORS = {"UnknownColumnError": UnknownColumnError}
-
-
-def assert_figures_equal(got, expected, where="") -> None:
-    """Same keys, same counts, None where None, floats to 1e-12."""
-    if isinstance(expected, dict):
-        assert isinstance(got, dict) and set(got) == set(expected), where
-        for k in expected:
-            assert_figures_equal(got[k], expected[k], f"{where}.{k}")
-    elif isinstance(expected, list):
-        assert isinstance(got, list) and len(got) == len(expected), where
-        for i, (g, e) in enumerate(zip(got, expected)):
-            assert_figures_equal(g, e, f"{where}[{i}]")
-    elif expected is None:
-        assert got is None, where
-    elif isinstance(expected, int) and not isinstance(expected, bool):
-        assert got == expected and isinstance(got, int) and not isinstance(got, bool), where
-    else:
-        assert isinstance(got, float), where
-        assert got == pytest.approx(expected, rel=1e-12, abs=1e-12), where
-
-
-def _with_date_objects(frame: pd.DataFrame) -> pd.DataFrame:
-    """The same frame with its date columns as Python date objects (or None)."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = pd.Series([None if pd.isna(v) else v.date() for v in out[col]], dtype=object,
-                                 index=out.index)
-    return out
 
 
 def _run(case, dates: str) -> dict:
-    frames = dict(case.frames)
-    if dates == "date":
-        frames = {k: _with_date_objects(v) for k, v in frames.items()}
+    frames = frames_with_dates(case, dates)
     return pandas_measures(frames["enrollments"], frames["assessments"], case.instruments,
                            case.filters, case.scope, case.as_of, sessions=frames["sessions"],
                            referrals=frames["referrals"])
@@ -61,20 +29,16 @@ def test_there_are_enough_cases():
     assert len(CASES) >= 12
 
 
-@pytest.mark.parametrize("dates", ["datetime64", "date"])
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_hand_worked_case(path, dates):
-    case = load_case(path)
-    if case.expected_error:
-        with pytest.raises(ERRORS[case.expected_error]):
-            _run(case, dates)
-        return
-    got = _run(case, dates)
+def _measures_shape(case, got: dict) -> None:
     assert list(got) == [i.name for i in case.instruments]
     for name, figures in got.items():
         assert tuple(figures) == MEASURE_KEYS
         assert [set(w) for w in figures["by_week"]] == [{"week", "n", "mean"}] * len(figures["by_week"])
-    assert_figures_equal(got, dict(case.expected), case.name)
+
+
+@each_case(CASES)
+def test_hand_worked_case(path, dates):
+    check_hand_worked_case(path, lambda case: _run(case, dates), _measures_shape)
 
 
 def test_instruments_as_plain_dicts_give_the_same_figures():

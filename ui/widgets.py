@@ -205,6 +205,35 @@ def cached_chart(ctx: Any, key: str, build: Callable[[], Any], *params: Any) -> 
         suppression_caption()
 
 
+def section_table(ctx: Any, title: str, source: Callable, *args: Any, empty: str = "") -> pd.DataFrame | None:
+    """A section's subheader, then source's table for this selection; None, after note_empty(empty),
+    when the table has no rows."""
+    st.subheader(title)
+    df = data.query(ctx, source, *args)
+    if df.empty:
+        note_empty(empty)
+        return None
+    return df
+
+
+def chart_section(ctx: Any, key: str, build: Callable[[], Any], *params: Any, anchor: str, table_df: pd.DataFrame,
+                  name: str, source: Callable, source_args: tuple = ()) -> None:
+    """A chart section's body: cached_chart(), its "How this is computed" note (docs/metrics.md
+    anchor), then table_df as table() (suppression, CSV download, audit) in a collapsed "Table"."""
+    cached_chart(ctx, key, build, *params)
+    how_computed(anchor)
+    with st.expander("Table"):
+        table(ctx, table_df, name, source, *source_args)
+
+
+def table_and_how(ctx: Any, label: str, df: pd.DataFrame, name: str, source: Callable, *args: Any,
+                  anchor: str) -> None:
+    """df as table() in a collapsed expander titled label, then the "How this is computed" note."""
+    with st.expander(label):
+        table(ctx, df, name, source, *args)
+    how_computed(anchor)
+
+
 def suppression_caption() -> None:
     """The note under an analyst's chart: which cells are left out, and why."""
     st.caption(f"Cells under {suppression_threshold()} hidden (small-cell suppression).")

@@ -512,6 +512,19 @@ def plain_identifier(name: str) -> str:
     return name
 
 
+def content_sql(columns: Sequence[str], alias: str = "") -> str:
+    """One stored version's values packed into a struct, as the history views compare them.
+
+    Column names come from analytics.store.schema, never from a file.
+    >>> content_sql(["a", "b"], "t")
+    'struct_pack(a := t.a, b := t.b)'
+    """
+    for name in (*columns, *([alias] if alias else [])):
+        plain_identifier(name)
+    prefix = f"{alias}." if alias else ""
+    return "struct_pack(" + ", ".join(f"{c} := {prefix}{c}" for c in columns) + ")"
+
+
 def same_values_sql(columns: Sequence[str], new: str = "v", stored: str = "s") -> str:
     """The condition that a new row and the stored one hold the same values (NULLs equal).
 

@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 import duckdb
 
 from analytics.store import failures, room
-from analytics.store.base import Store, StoreError, plain_identifier, same_values_sql
+from analytics.store.base import Store, StoreError, content_sql, plain_identifier, same_values_sql
 from analytics.store.check import CheckReport, read_fully
 from analytics.store.failures import StoreLocked, Where
 from analytics.store.schema import (
@@ -298,7 +298,7 @@ class EmbeddedStore(Store):
 
     def versions_sql(self, kind: str) -> str:
         declared = KINDS[kind]
-        content = "struct_pack(" + ", ".join(f"{c} := {c}" for c in declared.stored_columns) + ")"
+        content = content_sql(declared.stored_columns)
         return (f"SELECT {declared.id_column} AS record_id, batch_id, source_line, NULL::BIGINT AS replaced_by, "
                 f"{content} AS content FROM store.main.{kind} "
                 f"UNION ALL SELECT {declared.id_column}, batch_id, source_line, replaced_by, {content} "

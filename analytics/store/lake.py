@@ -46,7 +46,7 @@ import duckdb
 from analytics.config import REPO_ROOT
 from analytics.config import settings
 from analytics.store import failures, macros, room
-from analytics.store.base import Store, StoreError, plain_identifier, same_values_sql
+from analytics.store.base import Store, StoreError, content_sql, plain_identifier, same_values_sql
 from analytics.store.check import CheckReport, read_fully
 from analytics.store.extensions import load_extensions
 from analytics.store.failures import Where
@@ -129,7 +129,7 @@ class LakeStore(Store):
 
     def versions_sql(self, kind: str) -> str:
         declared = KINDS[kind]
-        content = "struct_pack(" + ", ".join(f"{c} := t.{c}" for c in declared.stored_columns) + ")"
+        content = content_sql(declared.stored_columns, "t")
         # A version marked twice (two concurrent settles) counts once, by its first replacer.
         return (f"SELECT t.{declared.id_column} AS record_id, t.batch_id, t.source_line, x.replaced_by, "
                 f"{content} AS content FROM store.main.{kind} AS t "

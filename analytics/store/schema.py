@@ -30,11 +30,15 @@ class Column:
     compression: str | None = None
 
 
-ENROLLMENT_COLUMNS: tuple[Column, ...] = (
-    Column("episode_id", "VARCHAR", True, compression="fsst"),
+# Who the row is about and where they were seen: the same three columns in enrollments and referrals.
+PATIENT_SITE_PROGRAM: tuple[Column, ...] = (
     Column("patient_id", "VARCHAR", True, free_text=True, compression="fsst"),
     Column("site", "VARCHAR", True, compression="dictionary"),
     Column("program", "VARCHAR", True, compression="dictionary"),
+)
+ENROLLMENT_COLUMNS: tuple[Column, ...] = (
+    Column("episode_id", "VARCHAR", True, compression="fsst"),
+    *PATIENT_SITE_PROGRAM,
     Column("admit_date", "DATE", True),
     Column("discharge_date", "DATE", False),
     Column("discharge_reason", "VARCHAR", False, compression="dictionary"),
@@ -65,9 +69,7 @@ REFERRAL_OUTCOMES: tuple[str, ...] = (
 )
 REFERRAL_COLUMNS: tuple[Column, ...] = (
     Column("referral_id", "VARCHAR", True, compression="fsst"),
-    Column("patient_id", "VARCHAR", True, free_text=True, compression="fsst"),
-    Column("site", "VARCHAR", True, compression="dictionary"),
-    Column("program", "VARCHAR", True, compression="dictionary"),
+    *PATIENT_SITE_PROGRAM,
     Column("first_contact_date", "DATE", True),
     Column("intake_assessment_date", "DATE", False),
     Column("outcome", "VARCHAR", True, compression="dictionary"),
@@ -296,11 +298,14 @@ _LATEST_WINS = (
     "ANTI JOIN (SELECT batch_id, source_line FROM store.main.superseded WHERE kind = '{kind}') AS x "
     "ON x.batch_id = t.batch_id AND x.source_line = t.source_line"
 )
-LAKE_READ_VIEWS_DDL: tuple[str, ...] = tuple(
-    _LATEST_WINS.format(kind=kind)
-    if kind in KINDS else ddl
-    for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL)
-)
+
+
+def _kinds_read_through(view: str) -> tuple[str, ...]:
+    """READ_VIEWS_DDL with each kind's view replaced by `view` (a template on {kind})."""
+    return tuple(view.format(kind=kind) if kind in KINDS else ddl for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL))
+
+
+LAKE_READ_VIEWS_DDL: tuple[str, ...] = _kinds_read_through(_LATEST_WINS)
 # Readers (the lake attached read-only) anti-join against an in-memory copy of the
 # markers instead: scanning the marker table in the lake costs every query extra
 # catalog round trips. Each read pins one lake snapshot (lake.begin_read) and the
@@ -321,8 +326,4 @@ _LATEST_WINS_PINNED = (
     "ON x.batch_id = t.batch_id AND x.source_line = t.source_line "
     "WHERE coalesce(list_contains(getvariable('lake_superseded_kinds'), '{kind}'), true)"
 )
-LAKE_PINNED_VIEWS_DDL: tuple[str, ...] = tuple(
-    _LATEST_WINS_PINNED.format(kind=kind)
-    if kind in KINDS else ddl
-    for kind, ddl in zip(STORE_TABLES, READ_VIEWS_DDL)
-)
+LAKE_PINNED_VIEWS_DDL: tuple[str, ...] = _kinds_read_through(_LATEST_WINS_PINNED)
