@@ -23,7 +23,7 @@ import pytest
 from fixture_cases import case_filters, case_paths, import_case, load_case
 from hypothesis import HealthCheck, given, settings
 from test_reference_intake import _frames, stores
-from test_reference_measures import ERRORS, assert_figures_equal
+from reference_cases import ERRORS, assert_figures_equal
 
 from analytics.filters import Filters, Scope
 from analytics.metrics import intake
