@@ -12,11 +12,20 @@ from analytics.report import definitions
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+# widgets that show a "How this is computed" note for their anchor= (a docs/metrics.md section)
+SECTION_WIDGETS = ("chart_section", "table_and_how")
+
+
 def how_computed_calls() -> list[tuple[str, str, str]]:
-    """(page, doc, anchor) for every widgets.how_computed(...) call in pages/."""
+    """(page, doc, anchor) for every widgets.how_computed(...) call in pages/, and every section
+    widget's anchor=."""
     calls = []
     for page in sorted((REPO_ROOT / "pages").glob("*.py")):
         for node in ast.walk(ast.parse(page.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in SECTION_WIDGETS:
+                anchors = [k.value for k in node.keywords if k.arg == "anchor"]
+                assert all(isinstance(a, ast.Constant) for a in anchors), f"{page.name}: anchor= takes a literal"
+                calls += [(page.name, definitions.METRICS, a.value) for a in anchors]
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "how_computed":
                 args = [a.value for a in node.args]
                 args += [k.value.value for k in node.keywords if k.arg == "doc"]
