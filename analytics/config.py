@@ -44,6 +44,25 @@ def session_completion_share() -> float:
     return float(settings()["sessions"]["completion_share"])
 
 
+def read_summaries() -> bool:
+    """Whether reads use the session summaries where they are exact ([summaries] read; true by default).
+
+    IOP_READ_SUMMARIES=0 (or false) overrides it, e.g. to check one path against the other.
+    """
+    variable = os.environ.get("IOP_READ_SUMMARIES", "").strip().lower()
+    if variable in ("0", "false", "no", "off"):
+        return False
+    if variable in ("1", "true", "yes", "on"):
+        return True
+    if variable:
+        raise ConfigError(f"environment variable IOP_READ_SUMMARIES: {variable!r} is not true or false")
+    value = settings().get("summaries", {}).get("read", True)
+    if not isinstance(value, bool):
+        source = os.environ.get("IOP_CONFIG") or str(DEFAULT_CONFIG)
+        raise ConfigError(f"{source}: [summaries] read: {value!r} is not true or false")
+    return value
+
+
 def suppression_threshold() -> int:
     return int(settings()["suppression"]["threshold"])
 

@@ -29,6 +29,7 @@ from analytics.filters import Filters, Scope
 from analytics.metrics import intake
 from analytics.metrics.breakdowns import UnknownColumnError, check_filter_columns
 from analytics.metrics.summary import summary
+from analytics.store import summaries
 from analytics.privacy.suppression import is_hidden, suppress_table, suppression_of
 from analytics.store import Store, bind_filters
 from benchmarks.pandas_intake import ACCESS_KEYS, OUTCOMES, load_access_frames, pandas_access
@@ -177,6 +178,7 @@ def _fill_rows(store: Store, enr: list[dict], ses: list[dict], ref: list[dict]) 
                         {"i": r["referral_id"], "p": r["patient_id"], "s": r["site"], "g": r["program"],
                          "f": r["first_contact_date"], "a": r["intake_assessment_date"], "o": r["outcome"],
                          "e": r["episode_id"], "l": i + 2})
+        summaries.rebuild(cur)  # rows written straight in, not by a batch of the importer
 
 
 # -- the Access page's tables -------------------------------------------------------------------

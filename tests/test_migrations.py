@@ -14,6 +14,7 @@ import pytest
 
 from analytics.ingest.importer import import_files
 from analytics.store import CURRENT_VERSION, Store, StoreOutdated
+from analytics.store.schema import SUMMARY_TABLES
 from analytics.store.versions import stored_version
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,7 +128,7 @@ def test_an_older_lake_is_refused_read_only_and_migrated_by_its_first_import(lak
     store = Store(lake_target)
     import_files(store, [RELEASE1 / "enrollments.csv"])
     with store.write() as cur:  # back to schema 1, as the release before left a lake
-        for table in ("schema_versions", "assessments", "referrals", "instruments"):
+        for table in ("schema_versions", "assessments", "referrals", "instruments", *SUMMARY_TABLES):
             cur.execute(f"DROP TABLE store.{table}")
         cur.execute("ALTER TABLE store.enrollments DROP COLUMN first_contact_date")
     store.close()
@@ -164,10 +165,10 @@ def stored_rows(target: str, table: str):
 
 def make_schema1(store: Store, enrollments) -> None:
     """Turn a new store of either backend into one as the release before left it: no schema
-    versions, none of schema 2's tables, no first_contact_date column, and these enrollment
+    versions, none of schema 2's or 4's tables, no first_contact_date column, and these enrollment
     rows (an Arrow table with the release's columns: the date, if any, among the extra ones)."""
     with store.write() as cur:
-        for table in ("schema_versions", "assessments", "referrals", "instruments"):
+        for table in ("schema_versions", "assessments", "referrals", "instruments", *SUMMARY_TABLES):
             cur.execute(f"DROP TABLE store.{table}")
         cur.execute("ALTER TABLE store.enrollments DROP COLUMN first_contact_date")
         cur.register("release1_rows", enrollments)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from analytics.metrics.sessions import session_params
 from analytics.store import sql_text
 from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 
@@ -35,7 +36,7 @@ def coverage_by_site_month(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def site_last_dates(cur: duckdb.DuckDBPyConnection, flag_days: int = LAG_FLAG_DAYS) -> pd.DataFrame:
     """Per site: episodes, sessions, first_session, last_session, last_admission, as_of,
     lag_days (as_of - last_session) and lagging (no session, or lag_days > flag_days)."""
-    out = cur.execute(sql_text("metrics/site_last_dates")).df()
+    out = cur.execute(sql_text("metrics/site_last_dates"), session_params()).df()
     lag = pd.to_numeric(out["lag_days"], errors="coerce")
     out["lagging"] = out["last_session"].isna() | (lag > flag_days)
     return out

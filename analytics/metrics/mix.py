@@ -19,7 +19,7 @@ import pandas as pd
 
 from analytics.metrics.breakdowns import TOTAL_EXPRESSION, dimension_sql, with_dimension
 from analytics.store import sql_text
-from analytics.metrics.sessions import in_dimension_order
+from analytics.metrics.sessions import in_dimension_order, session_params
 from analytics.store.schema import SESSION_TYPES
 from analytics.privacy.suppression import RateSpec, suppressed_by, table_spec
 
@@ -41,7 +41,7 @@ def therapy_mix_table(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def therapy_mix(cur: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """session_type -> share of attended minutes; {} when nothing was attended."""
-    return shares_from_table(cur.execute(sql_text("metrics/therapy_mix")).df())
+    return shares_from_table(cur.execute(sql_text("metrics/therapy_mix"), session_params()).df())
 
 
 def shares_from_table(table: pd.DataFrame) -> dict[str, float]:
@@ -74,7 +74,7 @@ def mix_per_episode(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per session type, the distribution of its share within each episode:
     episodes (with attended minutes), episodes_with_type, mean_share, p25_share,
     median_share, p75_share, share_of_episodes_without."""
-    return cur.execute(sql_text("metrics/mix_per_episode")).df()
+    return cur.execute(sql_text("metrics/mix_per_episode"), session_params()).df()
 
 
 @suppressed_by(table_spec(("episodes_reached", "episodes_attending", "patients_reached", "patients_attending"),
@@ -84,4 +84,5 @@ def component_reach(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The five IOP components: session_type, episodes_reached, episodes_attending
     (the denominator: episodes with any attended session), patients_reached,
     patients_attending, reach. Empty when no selected episode attended anything."""
-    return cur.execute(sql_text("metrics/component_reach"), {"components": list(SESSION_TYPES)}).df()
+    return cur.execute(sql_text("metrics/component_reach"),
+                       {"components": list(SESSION_TYPES), **session_params()}).df()

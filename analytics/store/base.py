@@ -146,6 +146,9 @@ class Store(ABC):
         """Held around a write transaction, to queue writers of other processes."""
         return nullcontext()
 
+    def _before_commit(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Last work of every write, inside its transaction (the embedded store's summaries)."""
+
     def _after_commit(self) -> None:
         """Runs after a write committed, still holding the writer's place."""
 
@@ -369,6 +372,7 @@ class Store(ABC):
                 try:
                     migrated = self._migrate(cur)
                     yield cur
+                    self._before_commit(cur)
                     cur.execute("COMMIT")
                 except BaseException:
                     _rollback_quietly(cur)  # a failed COMMIT already ended it; keep the original error

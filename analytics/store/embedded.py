@@ -29,7 +29,7 @@ from typing import Iterator, Sequence
 
 import duckdb
 
-from analytics.store import failures, room
+from analytics.store import failures, room, summaries
 from analytics.store.base import Store, StoreError, content_sql, plain_identifier, same_values_sql
 from analytics.store.check import CheckReport, read_fully
 from analytics.store.failures import StoreLocked, Where
@@ -189,6 +189,10 @@ class EmbeddedStore(Store):
             shutil.copyfile(journal, str(out_path) + ".imports.jsonl")
         return {"store": self.target, "backup": str(out_path), "bytes": out_path.stat().st_size,
                 "tables": report.tables}
+
+    def _before_commit(self, cur: duckdb.DuckDBPyConnection) -> None:
+        # in the write's own transaction, so the summaries commit or roll back with the rows
+        summaries.refresh(cur)
 
     def _checkpoint(self) -> None:
         # Here, not in DETACH: a checkpoint that fails (a full disk) is then reported as an

@@ -45,7 +45,7 @@ import duckdb
 
 from analytics.config import REPO_ROOT
 from analytics.config import settings
-from analytics.store import failures, macros, room
+from analytics.store import failures, macros, room, summaries
 from analytics.store.base import Store, StoreError, content_sql, plain_identifier, same_values_sql
 from analytics.store.check import CheckReport, read_fully
 from analytics.store.extensions import load_extensions
@@ -685,7 +685,8 @@ def check(target: str) -> CheckReport:
 
 # -- maintenance -------------------------------------------------------------
 def maintain(target: str, older_than_days: int) -> dict:
-    """Settle versions, merge small files, expire old snapshots, delete unused and orphaned files.
+    """Settle versions, summarise the sessions, merge small files, expire old snapshots, delete unused
+    and orphaned files.
 
     Runs on a connection of its own (maintenance calls cannot run inside the
     store's write transaction). Returns what was done, for the CLI to print,
@@ -713,6 +714,9 @@ def maintain(target: str, older_than_days: int) -> dict:
             con.execute(ddl)
         macros.define(con)
         settled = retrying(con, lambda cur: sum(_mark_stale_versions(cur, k, None) for k in VERSIONED))
+        # the session summaries, counted anew from the settled rows: reads use them until
+        # the next import is logged, and count from the sessions after it (summaries.py)
+        retrying(con, summaries.rebuild)
         files_before = _count_files(con)
         # Compaction rewrites files that a concurrent replacing write may touch too.
         retry_on_conflict(lambda: con.execute("CALL ducklake_flush_inlined_data('store')"))

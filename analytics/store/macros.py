@@ -48,6 +48,12 @@ MACROS: tuple[str, ...] = (
     "program_week",
     "complete_weeks",
     "period_ended",
+    "session_counts_through",
+    "attended_weeks_through",
+    "attended_days_through",
+    "session_counts",
+    "attended_weeks",
+    "attended_days",
     "session_attendance_counts",
     "session_delivery_counts",
     "counted_sessions",
@@ -95,9 +101,14 @@ MACROS: tuple[str, ...] = (
 # the write that migrates it without the table, so they are created on the attach
 # after the migration. The access figures' macros read the referrals and
 # enrollments.first_contact_date, which arrive together, so the referrals table stands for both.
-NEEDS_TABLE: dict[str, str] = {
-    "selected_scores": "assessments", "score_pairs": "assessments",
-    "selected_referrals": "referrals", "intake_episodes": "referrals",
+NEEDS_TABLE: dict[str, tuple[str, ...]] = {
+    "selected_scores": ("assessments",), "score_pairs": ("assessments",),
+    "selected_referrals": ("referrals",),
+    # the summaries arrive with schema 4: the macros that read them, and those built on those
+    "session_counts": ("episode_session_counts",), "session_counts_by_type": ("episode_session_counts",),
+    "attended_weeks": ("episode_attended_weeks",), "complete_week_minutes": ("episode_attended_weeks",),
+    "complete_episode_weeks": ("episode_attended_weeks",), "attended_days": ("episode_attended_days",),
+    "intake_episodes": ("referrals", "episode_attended_days"),
 }
 
 # Scalar rules that read no table: they bind without a store attached, so they are
@@ -138,7 +149,7 @@ def define(con: duckdb.DuckDBPyConnection) -> None:
         return
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'store'").fetchall()}
-    possible = tuple(name for name in MACROS if name not in NEEDS_TABLE or NEEDS_TABLE[name] in tables)
+    possible = tuple(name for name in MACROS if set(NEEDS_TABLE.get(name, ())) <= tables)
     con.execute(definitions(possible))
     if possible == MACROS:
         _DEFINED.add(con)

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from analytics import config
 from analytics.filters import EVERYTHING, Filters, Scope, filter_variables
+from analytics.store import summaries
 from analytics.store.sql_files import sql_text
 
 if TYPE_CHECKING:  # DuckDB imports pandas itself for .df(); an import never needs it
@@ -28,6 +30,7 @@ _SET_VARIABLE = {
     "extra_pairs": "SET VARIABLE extra_pairs = $v::VARCHAR[]",
     "allowed_sites": "SET VARIABLE allowed_sites = $v::VARCHAR[]",
     "extra_unheld": "SET VARIABLE extra_unheld = $v::BOOLEAN",
+    "summarised": "SET VARIABLE summarised = $v::BOOLEAN",
 }
 
 
@@ -60,6 +63,10 @@ def bind_filters(
     held = enrollment_columns_held(cur, filters) if filters.extra else None
     for name, value in filter_variables(filters, scope, as_of, held).items():
         cur.execute(_SET_VARIABLE[name], {"v": value})
+    # the summaries are read where they hold exactly this view, else the sessions (summaries.py)
+    cur.execute(_SET_VARIABLE["summarised"],
+                {"v": config.read_summaries()
+                 and summaries.exact_for(cur, effective, config.session_completion_share())})
     return effective
 
 

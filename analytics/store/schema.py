@@ -215,6 +215,23 @@ INSTRUMENTS_DDL = """CREATE TABLE IF NOT EXISTS store.instruments (
             codes STRUCT(system VARCHAR, code VARCHAR)[], batch_id BIGINT)"""
 
 
+# Summaries of the sessions, a few rows per episode, which the page queries read
+# instead of the sessions when they hold exactly the view (summaries.py). The
+# embedded store keeps them up to date in every write's own transaction; DuckLake
+# counts them in `maintain`, and its reads use them until the next import.
+SUMMARY_DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS store.episode_session_counts (
+            episode_id VARCHAR, session_type VARCHAR, status VARCHAR, sessions BIGINT, completed BIGINT,
+            scheduled_minutes BIGINT, attended_minutes BIGINT, first_date DATE, last_date DATE)""",
+    """CREATE TABLE IF NOT EXISTS store.episode_attended_weeks (
+            episode_id VARCHAR, week_number INTEGER, session_type VARCHAR, sessions BIGINT,
+            attended_minutes BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS store.episode_attended_days (
+            episode_id VARCHAR, word BIGINT, days UBIGINT, first_day DATE)""",
+)
+SUMMARY_TABLES: tuple[str, ...] = ("episode_session_counts", "episode_attended_weeks", "episode_attended_days")
+
+
 def _store_ddl(pin_compression: bool, history: bool) -> tuple[str, ...]:
     return (
         """CREATE TABLE IF NOT EXISTS store.meta (key VARCHAR, value VARCHAR)""",
@@ -237,6 +254,7 @@ def _store_ddl(pin_compression: bool, history: bool) -> tuple[str, ...]:
         """CREATE TABLE IF NOT EXISTS store.audit_log (
             logged_at TIMESTAMP, actor VARCHAR, action VARCHAR, detail JSON)""",
         *((_history_table_ddl(kind) for kind in KINDS) if history else ()),
+        *SUMMARY_DDL,
     )
 
 
@@ -250,6 +268,7 @@ LAKE_STORE_DDL: tuple[str, ...] = _store_ddl(pin_compression=False, history=Fals
 # process's in-memory catalog, so the same SQL runs on a file or on DuckLake.
 STORE_TABLES: tuple[str, ...] = (
     "meta", "schema_versions", *KINDS, "instruments", "import_log", "rejects", "interventions", "audit_log",
+    *SUMMARY_TABLES,
 )
 
 

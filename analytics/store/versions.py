@@ -30,7 +30,7 @@ from analytics.store.errors import StoreError
 
 Progress = Callable[[float, str], None]
 # The version of the tables the code reads and writes.
-CURRENT_VERSION = 3
+CURRENT_VERSION = 4
 # A store with tables but no version recorded was made before versions were kept.
 UNRECORDED_VERSION = 1
 
@@ -162,11 +162,20 @@ def _start_history(ctx: MigrationContext) -> None:
                     {"key": HISTORY_KEPT_AFTER, "value": str(latest)})
 
 
+def _build_summaries(ctx: MigrationContext) -> None:
+    """Summarise every episode's sessions (summaries.py), with progress."""
+    from analytics.store import summaries  # imported here: it is the one migration that needs it
+
+    summaries.rebuild(ctx.cur, lambda fraction, message: ctx.progress(0.5 + fraction / 2, f"schema 4: {message}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "assessments, referrals and instrument definitions; enrollments gain first_contact_date",
               _move_first_contact_dates),
     Migration(3, "history: rows an import replaces or removes are kept with the batch that did it, "
                  "so a batch's changes can be listed and undone", _start_history),
+    Migration(4, "session summaries: counts per episode, type and status, attended minutes per program week, "
+                 "attended days; the pages read them instead of every session", _build_summaries),
 )
 assert MIGRATIONS[-1].version == CURRENT_VERSION
 

@@ -4,7 +4,7 @@
 -- no treatment at all, which the attendance and retention figures report.
 WITH attended AS (
     SELECT DISTINCT episode_id, patient_id, session_type
-    FROM main.selected_sessions()
+    FROM main.session_counts($completion_share)
     WHERE status = 'attended'
 ),
 denominator AS (

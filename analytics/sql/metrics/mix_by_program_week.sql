@@ -2,21 +2,15 @@
 -- type within each program week 1..12 (program_week(), as for dose). All
 -- attended sessions count, including those of a week not yet complete: a share
 -- needs no complete week.
-WITH attended AS (
-    SELECT
-        program_week(session_date, admit_date) AS week_number,
-        session_type, attended_minutes, episode_id, patient_id
-    FROM main.selected_sessions()
-    WHERE status = 'attended' AND session_date >= admit_date
-),
-by_week_type AS (
+WITH by_week_type AS (
+    -- attended_weeks(): the attended sessions on or after the admission, per program week
     SELECT
         week_number, session_type,
         sum(attended_minutes)::BIGINT     AS attended_minutes,
-        count(*)                          AS sessions,
+        sum(sessions)::BIGINT             AS sessions,
         count(DISTINCT episode_id)        AS episodes,
         count(DISTINCT patient_id)        AS patients
-    FROM attended
+    FROM main.attended_weeks()
     WHERE week_number <= 12
     GROUP BY week_number, session_type
 )

@@ -4,7 +4,7 @@
 -- episodes with none. Only the summary (one row per type) leaves DuckDB.
 WITH episode_type AS (
     SELECT episode_id, session_type, sum(attended_minutes) AS minutes
-    FROM main.selected_sessions()
+    FROM main.session_counts($completion_share)
     WHERE status = 'attended'
     GROUP BY episode_id, session_type
 ),

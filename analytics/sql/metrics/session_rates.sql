@@ -13,13 +13,10 @@ WITH counts AS (
 ),
 patients AS (
     -- distinct patients with a selected session: the same set as
-    -- count(DISTINCT patient_id) over selected_sessions(), but the distinct
-    -- count runs over episodes instead of every session
+    -- count(DISTINCT patient_id) over selected_sessions(), read from the counts per
+    -- episode instead of every session
     SELECT count(DISTINCT patient_id) AS patients
-    FROM main.selected_episodes()
-    WHERE episode_id IN (
-        SELECT episode_id FROM main.sessions WHERE session_date <= getvariable('as_of')
-    )
+    FROM main.session_counts($completion_share)
 )
 SELECT c.*, (SELECT patients FROM patients) AS patients
 FROM counts AS c

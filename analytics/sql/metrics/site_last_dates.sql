@@ -8,8 +8,8 @@ WITH sites AS (
     GROUP BY site
 ),
 sessions AS (
-    SELECT site, min(session_date) AS first_session, max(session_date) AS last_session, count(*) AS sessions
-    FROM main.selected_sessions()
+    SELECT site, min(first_date) AS first_session, max(last_date) AS last_session, sum(sessions) AS sessions
+    FROM main.session_counts($completion_share)
     GROUP BY site
 )
 SELECT

@@ -2,10 +2,10 @@
 -- share of the attended minutes of the selected sessions, one row per type with
 -- an attended session, in session-type order. The same ratio as the mix of
 -- session_summary.sql, which metrics.summary() takes with the session counts from
--- one scan; alone, reading the attended sessions only is cheaper.
+-- one scan; alone, reading the attended cells only is cheaper.
 WITH by_type AS (
     SELECT session_type, sum(attended_minutes)::BIGINT AS attended_minutes
-    FROM main.selected_sessions()
+    FROM main.session_counts($completion_share)
     WHERE status = 'attended'
     GROUP BY session_type
 )

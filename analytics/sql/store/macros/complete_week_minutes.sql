@@ -1,23 +1,15 @@
 -- Attended minutes of every complete episode-week that had an attended session:
 -- episode_id, week_number (program_week()), minutes. A complete week without
 -- attended sessions has no row here and reads 0.
--- Why main.sessions joined to the selected episodes (instead of
--- selected_sessions()): the join needs complete_weeks at hand, and the one rule
--- selected_sessions() adds, session_date <= as_of, holds in every complete week.
--- At 10 M sessions this is most of the dose queries' work: one GROUP BY over the
--- attended sessions, forming only the weeks that had any.
+-- Why attended_weeks(): its weeks are the program weeks from the admission, so
+-- "week_number <= complete_weeks" is exactly "on or after the admission and before
+-- admit + 7 x complete weeks"; every session in a complete week is dated on or before
+-- as_of, and the summary holds a few rows per episode instead of one per session.
 CREATE OR REPLACE MACRO main.complete_week_minutes() AS TABLE
-WITH episodes AS (
-    SELECT episode_id, admit_date, complete_weeks(admit_date, discharge_date, as_of) AS complete_weeks
-    FROM main.selected_episodes()
-)
 SELECT
-    e.episode_id,
-    program_week(s.session_date, e.admit_date) AS week_number,
-    sum(s.attended_minutes) AS minutes
-FROM main.sessions AS s
-JOIN episodes AS e ON e.episode_id = s.episode_id
-WHERE s.status = 'attended'
-  AND s.session_date >= e.admit_date
-  AND s.session_date < e.admit_date + 7 * e.complete_weeks
-GROUP BY e.episode_id, week_number
+    w.episode_id,
+    w.week_number,
+    sum(w.attended_minutes) AS minutes
+FROM main.attended_weeks() AS w
+WHERE w.week_number <= complete_weeks(w.admit_date, w.discharge_date, w.as_of)
+GROUP BY w.episode_id, w.week_number

@@ -31,14 +31,7 @@ WITH dated AS NOT MATERIALIZED (
 ),
 attended_words AS (
     -- the days with an attended session up to as_of, per episode and calendar word
-    SELECT
-        episode_id,
-        (session_date - DATE '0001-01-01') // 64 AS word,
-        bit_or(1::UBIGINT << ((session_date - DATE '0001-01-01') % 64)::UBIGINT) AS days,
-        min(session_date) AS first_day
-    FROM main.sessions
-    WHERE status = 'attended' AND session_date <= getvariable('as_of')
-    GROUP BY episode_id, word
+    SELECT episode_id, word, days, first_day FROM main.attended_days()
 ),
 care AS (
     -- per selected episode: its first attended day; its days 0..27 from the admission

@@ -5,16 +5,15 @@
 -- The columns are those of session_rates_by.sql, in the same order.
 CREATE OR REPLACE MACRO main.session_counts_by_type(completion_share) AS TABLE
 WITH cells AS (
-    -- the sessions counted per status and type first (a few dozen cells), so the
-    -- count rules run on cells, not on every session (only completed_session()
-    -- has to look at each session's minutes)
+    -- the summary's cells per status and type (a few dozen), so the count rules run on
+    -- cells, not on sessions
     SELECT
         status, session_type,
-        count(*)               AS sessions,
+        sum(sessions)          AS sessions,
         sum(completed)         AS completed,
         sum(scheduled_minutes) AS scheduled_minutes,
         sum(attended_minutes)  AS attended_minutes
-    FROM main.counted_sessions(completion_share)
+    FROM main.session_counts(completion_share)
     GROUP BY status, session_type
 )
 SELECT

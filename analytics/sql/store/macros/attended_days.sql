@@ -1,0 +1,10 @@
+-- The days with an attended session up to as_of, per episode and 64-day word (see
+-- attended_days_through): from the summary table when it is exact for the view, else
+-- from the sessions of the selected episodes (see session_counts for why and when).
+-- Not joined to the selection: the caller joins the episodes it needs.
+CREATE OR REPLACE MACRO main.attended_days() AS TABLE
+SELECT * FROM main.episode_attended_days
+WHERE coalesce(getvariable('summarised'), false)
+UNION ALL
+SELECT * FROM main.attended_days_through(getvariable('as_of'), true)
+WHERE NOT coalesce(getvariable('summarised'), false)

@@ -1,0 +1,15 @@
+-- The selected episodes' attended sessions and minutes per program week and type up to
+-- as_of, with the episode's columns: from the summary table when it is exact for the
+-- view, else from the sessions (see session_counts for why and when).
+CREATE OR REPLACE MACRO main.attended_weeks() AS TABLE
+SELECT
+    w.*,
+    e.patient_id, e.site, e.program, e.admit_date, e.discharge_date, e.discharge_reason, e.extra, e.as_of
+FROM (
+    SELECT * FROM main.episode_attended_weeks
+    WHERE coalesce(getvariable('summarised'), false)
+    UNION ALL
+    SELECT * FROM main.attended_weeks_through(getvariable('as_of'), true)
+    WHERE NOT coalesce(getvariable('summarised'), false)
+) AS w
+JOIN main.selected_episodes() AS e USING (episode_id)

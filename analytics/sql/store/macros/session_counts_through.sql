@@ -1,0 +1,22 @@
+-- What the summary table episode_session_counts holds: per episode, session type and
+-- status, the sessions dated on or before `through`, how many were completed at the
+-- completion share, their scheduled and attended minutes, and their first and last dates.
+-- Why a macro: the importer builds the summary with it (through = the end of time) and
+-- the reads fall back to it for an as-of date inside the data, so the two paths count
+-- with one definition and cannot disagree. selected_only limits it to the selected
+-- episodes before it aggregates, which the fallback needs to stay as cheap as a
+-- filtered scan of the sessions.
+CREATE OR REPLACE MACRO main.session_counts_through(through, completion_share, selected_only) AS TABLE
+SELECT
+    s.episode_id, s.session_type, s.status,
+    count(*)::BIGINT AS sessions,
+    count(*) FILTER (WHERE completed_session(s.status, s.attended_minutes, s.scheduled_minutes,
+                                             completion_share))::BIGINT AS completed,
+    sum(s.scheduled_minutes)::BIGINT AS scheduled_minutes,
+    sum(s.attended_minutes)::BIGINT AS attended_minutes,
+    min(s.session_date) AS first_date,
+    max(s.session_date) AS last_date
+FROM main.sessions AS s
+WHERE s.session_date <= through
+  AND (NOT selected_only OR s.episode_id IN (SELECT episode_id FROM main.selected_episodes()))
+GROUP BY s.episode_id, s.session_type, s.status
