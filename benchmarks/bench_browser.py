@@ -50,6 +50,8 @@ PAGES = {
     "retention": "Retention",
     "attendance": "Attendance and session completion",
     "therapy_mix": "Therapy mix",
+    "outcomes": "Clinical outcomes",
+    "access": "Access and early engagement",
     "qi": "QI meeting",
     "data": "Data",
 }

@@ -24,16 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-PAGES = {
-    "overview": "IOP outcomes overview",
-    "retention": "Retention",
-    "attendance": "Attendance and session completion",
-    "therapy_mix": "Therapy mix",
-    "outcomes": None,
-    "access": None,
-    "qi": "QI meeting",
-    "data": "Data",
-}
+from benchmarks.bench_browser import PAGES  # noqa: E402 - after the path is set
+
 TIMEOUT_MS = 600_000
 
 

@@ -44,6 +44,15 @@ def exports(tmp_path_factory) -> Path:
     return out
 
 
+def import_exports(target: str, exports: Path) -> None:
+    """The generated enrollments and sessions imported into target, with the real importer."""
+    store = Store(target)
+    try:
+        import_files(store, [exports / "enrollments.csv", exports / "sessions.csv"])
+    finally:
+        store.close()
+
+
 def read_csv(path: Path) -> list[dict]:
     with path.open(newline="") as f:
         return list(csv.DictReader(f))
@@ -148,11 +157,7 @@ def test_summaries_follow_every_change_and_both_paths_give_the_same_figures(expo
 def test_a_summary_that_disagrees_with_the_rows_shows(exports, tmp_path):
     """The comparison can fail: one summary cell off by one session changes a figure."""
     db = str(tmp_path / "iop.duckdb")
-    store = Store(db)
-    try:
-        import_files(store, [exports / "enrollments.csv", exports / "sessions.csv"])
-    finally:
-        store.close()
+    import_exports(db, exports)
     with duckdb.connect(db) as con:
         con.execute("UPDATE episode_session_counts SET sessions = sessions + 1 WHERE rowid = "
                     "(SELECT min(rowid) FROM episode_session_counts WHERE status = 'no_show')")
@@ -166,11 +171,7 @@ def test_a_summary_that_disagrees_with_the_rows_shows(exports, tmp_path):
 
 def test_a_store_from_before_the_summaries_gains_them_by_migrating(exports, tmp_path):
     db = str(tmp_path / "iop.duckdb")
-    store = Store(db)
-    try:
-        import_files(store, [exports / "enrollments.csv", exports / "sessions.csv"])
-    finally:
-        store.close()
+    import_exports(db, exports)
     expected = figures(db, [])
     with duckdb.connect(db) as con:  # as schema 3 left it: no summary tables, no summary meta keys
         for table in SUMMARY_TABLES:
@@ -215,13 +216,8 @@ def test_on_ducklake_maintain_summarises_and_an_import_after_it_reads_the_sessio
     """DuckLake: no summaries before `maintain`; after it, the reads use them (same figures as an
     embedded store's); after another import, they count from the sessions until `maintain` runs again."""
     embedded = str(tmp_path / "iop.duckdb")
-    files = [exports / "enrollments.csv", exports / "sessions.csv"]
     for target in (embedded, lake_target):
-        store = Store(target)
-        try:
-            import_files(store, files)
-        finally:
-            store.close()
+        import_exports(target, exports)
     lake = Store(lake_target)
     try:
         assert not summarised_at(lake, None)
