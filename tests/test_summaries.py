@@ -28,9 +28,9 @@ from tests.support import run_analytics
 
 # table -> the macro call that builds it from the sessions
 FROM_SESSIONS = {
-    "episode_session_counts": "main.session_counts_through(DATE '9999-12-31', $share, false)",
-    "episode_attended_weeks": "main.attended_weeks_through(DATE '9999-12-31', false)",
-    "episode_attended_days": "main.attended_days_through(DATE '9999-12-31', false)",
+    "episode_session_counts": "main.session_counts_through(DATE '9999-12-31', $share, 'all')",
+    "episode_attended_weeks": "main.attended_weeks_through(DATE '9999-12-31', 'all')",
+    "episode_attended_days": "main.attended_days_through(DATE '9999-12-31', 'all')",
 }
 SESSIONS_ONLY = {"IOP_READ_SUMMARIES": "0"}
 
@@ -110,6 +110,12 @@ def summarised_at(store: Store, as_of: date | None) -> bool:
     with store.read() as cur:
         bind_filters(cur, Filters(as_of=as_of))
         return cur.execute("SELECT getvariable('summarised')").fetchone()[0]
+
+
+def partial_at(store: Store) -> bool:
+    with store.read() as cur:
+        bind_filters(cur, Filters())
+        return cur.execute("SELECT getvariable('summaries_partial')").fetchone()[0]
 
 
 def test_summaries_follow_every_change_and_both_paths_give_the_same_figures(exports, tmp_path):
@@ -212,9 +218,10 @@ def test_another_completion_share_in_force_reads_the_sessions_until_the_next_wri
 
 
 @pytest.mark.lake
-def test_on_ducklake_maintain_summarises_and_an_import_after_it_reads_the_sessions(exports, lake_target, tmp_path):
+def test_on_ducklake_maintain_summarises_and_reads_combine_them_with_later_imports(exports, lake_target, tmp_path):
     """DuckLake: no summaries before `maintain`; after it, the reads use them (same figures as an
-    embedded store's); after another import, they count from the sessions until `maintain` runs again."""
+    embedded store's); after another import, the episodes it touched are counted from the
+    sessions and the rest read from the summaries, until `maintain` runs again."""
     embedded = str(tmp_path / "iop.duckdb")
     for target in (embedded, lake_target):
         import_exports(target, exports)
@@ -224,25 +231,34 @@ def test_on_ducklake_maintain_summarises_and_an_import_after_it_reads_the_sessio
         expected = figures(embedded, [])
         assert figures(lake_target, []) == expected
         lake.maintain(older_than_days=7)
-        assert summarised_at(lake, None)
+        assert summarised_at(lake, None) and not partial_at(lake)
         assert disagreements(lake) == dict.fromkeys(SUMMARY_TABLES, 0)
         assert figures(lake_target, []) == expected == figures(lake_target, [], SESSIONS_ONLY)
 
-        sessions = read_csv(exports / "sessions.csv")
-        sessions[5]["status"], sessions[5]["attended_minutes"] = "no_show", "0"
-        edited = write_csv(tmp_path / "sessions.csv", sessions)
+        # another import: a later admission (its weeks move), a no-show, a session moved to
+        # another episode
+        enrollments, sessions = read_csv(exports / "enrollments.csv"), read_csv(exports / "sessions.csv")
+        later = next(e for e in enrollments if e["discharge_date"])
+        later["admit_date"] = (date.fromisoformat(later["admit_date"]) + timedelta(days=2)).isoformat()
+        attended = [s for s in sessions if s["status"] == "attended"]
+        attended[30]["status"], attended[30]["attended_minutes"] = "no_show", "0"
+        other = next(s for s in attended if s["episode_id"] != attended[20]["episode_id"])
+        attended[20]["episode_id"], attended[20]["session_date"] = other["episode_id"], other["session_date"]
+        edited = [write_csv(tmp_path / "enrollments.csv", enrollments), write_csv(tmp_path / "sessions.csv", sessions)]
         for target in (embedded, lake_target):
             store = Store(target) if target == embedded else lake
             try:
-                assert import_files(store, [edited]).files[0].updated == 1
+                assert [f.updated for f in import_files(store, edited).files] == [1, 2]
             finally:
                 if store is not lake:
                     store.close()
-        assert not summarised_at(lake, None)  # the summaries no longer hold that import
+        assert summarised_at(lake, None) and partial_at(lake)  # summaries and sessions combined
         changed = figures(embedded, [])
         assert changed != expected and figures(lake_target, []) == changed
+        assert_both_paths_agree(lake_target)
         lake.maintain(older_than_days=7)
-        assert summarised_at(lake, None) and disagreements(lake) == dict.fromkeys(SUMMARY_TABLES, 0)
+        assert summarised_at(lake, None) and not partial_at(lake)
+        assert disagreements(lake) == dict.fromkeys(SUMMARY_TABLES, 0)
         assert figures(lake_target, []) == changed
     finally:
         lake.close()

@@ -269,7 +269,15 @@ class Store(ABC):
         for ddl in self._views(mode):
             if _view_table(ddl) in tables:
                 self._con.execute(ddl)
+        self._con.execute(self._unsummarised_view(tables))
         macros.define(self._con)
+
+    def _unsummarised_view(self, tables: set[str]) -> str:
+        """The view of the episodes whose rows the session summaries do not hold yet.
+
+        None on the embedded store: every write brings its summaries up to date.
+        """
+        return "CREATE OR REPLACE VIEW main.unsummarised_episodes AS SELECT NULL::VARCHAR AS episode_id WHERE false"
 
     def _detach(self) -> None:
         if self._attached is not None:

@@ -50,6 +50,7 @@ from analytics.store.base import Store, StoreError, content_sql, plain_identifie
 from analytics.store.check import CheckReport, read_fully
 from analytics.store.extensions import load_extensions
 from analytics.store.failures import Where
+from analytics.store.sql_files import sql_text
 from analytics.store import versions
 from analytics.store.schema import (
     KINDS, LAKE_PINNED_VIEWS_DDL, LAKE_READ_VIEWS_DDL, LAKE_STORE_DDL, declared_columns, table_ddl,
@@ -71,7 +72,11 @@ SUPERSEDED_DDL = (
     "CREATE TABLE IF NOT EXISTS store.superseded "
     "(kind VARCHAR, record_id VARCHAR, batch_id BIGINT, source_line BIGINT, replaced_by BIGINT)"
 )
-_DECLARED = declared_columns(LAKE_STORE_DDL + (SUPERSEDED_DDL,))
+# The batches the session summaries hold (summaries.py): a read counts the episodes any
+# other batch touched from the sessions, and the rest from the summaries.
+SUMMARISED_BATCHES_DDL = "CREATE TABLE IF NOT EXISTS store.summarised_batches (batch_id BIGINT)"
+_LAKE_ONLY_DDL = {"superseded": SUPERSEDED_DDL, "summarised_batches": SUMMARISED_BATCHES_DDL}
+_DECLARED = declared_columns(LAKE_STORE_DDL + tuple(_LAKE_ONLY_DDL.values()))
 # kind -> (store table, id column); fixed identifiers from schema.KINDS, never user text.
 VERSIONED = {kind.name: (f"store.{kind.name}", kind.id_column) for kind in KINDS.values()}
 
@@ -155,6 +160,9 @@ class LakeStore(Store):
         # The kinds' tables are latest-wins views over appended batches.
         return LAKE_PINNED_VIEWS_DDL if mode == "ro" else LAKE_READ_VIEWS_DDL
 
+    def _unsummarised_view(self, tables: set[str]) -> str:
+        return unsummarised_view_ddl(tables) or super()._unsummarised_view(tables)
+
     def _create_table(self, cur: duckdb.DuckDBPyConnection, table: str) -> None:
         create_table(cur, table)
 
@@ -206,6 +214,13 @@ class LakeStore(Store):
             return maintain(self.target, older_than_days)
         except LakeError as exc:
             raise StoreError(str(exc)) from None
+
+
+def unsummarised_view_ddl(tables: set[str]) -> str | None:
+    """The view of the episodes the summaries do not hold yet (None for a lake from before them)."""
+    if "summarised_batches" not in tables:
+        return None
+    return "CREATE OR REPLACE VIEW main.unsummarised_episodes AS " + sql_text("store/unsummarised_episodes")
 
 
 # -- configuration ---------------------------------------------------------
@@ -340,7 +355,7 @@ def create_table(cur: duckdb.DuckDBPyConnection, table: str) -> None:
     Partition keys are set only on creation: altering a table on every attach
     would make a snapshot each time and conflict with concurrent inserts.
     """
-    cur.execute(SUPERSEDED_DDL if table == "superseded" else table_ddl(table, pin_compression=False))
+    cur.execute(_LAKE_ONLY_DDL.get(table) or table_ddl(table, pin_compression=False))
     if table in _PARTITIONS:
         cur.execute(_PARTITIONS[table])
 
@@ -712,6 +727,7 @@ def maintain(target: str, older_than_days: int) -> dict:
         attach(con, target, read_only=False)
         for ddl in LAKE_READ_VIEWS_DDL:
             con.execute(ddl)
+        con.execute(unsummarised_view_ddl(versions.store_tables(con)))
         macros.define(con)
         settled = retrying(con, lambda cur: sum(_mark_stale_versions(cur, k, None) for k in VERSIONED))
         # the session summaries, counted anew from the settled rows: reads use them until

@@ -31,6 +31,7 @@ _SET_VARIABLE = {
     "allowed_sites": "SET VARIABLE allowed_sites = $v::VARCHAR[]",
     "extra_unheld": "SET VARIABLE extra_unheld = $v::BOOLEAN",
     "summarised": "SET VARIABLE summarised = $v::BOOLEAN",
+    "summaries_partial": "SET VARIABLE summaries_partial = $v::BOOLEAN",
 }
 
 
@@ -64,9 +65,9 @@ def bind_filters(
     for name, value in filter_variables(filters, scope, as_of, held).items():
         cur.execute(_SET_VARIABLE[name], {"v": value})
     # the summaries are read where they hold exactly this view, else the sessions (summaries.py)
-    cur.execute(_SET_VARIABLE["summarised"],
-                {"v": config.read_summaries()
-                 and summaries.exact_for(cur, effective, config.session_completion_share())})
+    summarised = config.read_summaries() and summaries.exact_for(cur, effective, config.session_completion_share())
+    cur.execute(_SET_VARIABLE["summarised"], {"v": summarised})
+    cur.execute(_SET_VARIABLE["summaries_partial"], {"v": summarised and summaries.partial(cur)})
     return effective
 
 

@@ -218,7 +218,8 @@ INSTRUMENTS_DDL = """CREATE TABLE IF NOT EXISTS store.instruments (
 # Summaries of the sessions, a few rows per episode, which the page queries read
 # instead of the sessions when they hold exactly the view (summaries.py). The
 # embedded store keeps them up to date in every write's own transaction; DuckLake
-# counts them in `maintain`, and its reads use them until the next import.
+# counts them in `maintain`, and its reads count what later imports touched from the
+# sessions.
 SUMMARY_DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS store.episode_session_counts (
             episode_id VARCHAR, session_type VARCHAR, status VARCHAR, sessions BIGINT, completed BIGINT,

@@ -21,9 +21,9 @@ force and the view's as-of date is on or after the store's last session. A view 
 of an earlier date counts from the sessions instead (same figures, the cost of a
 scan). On DuckLake concurrent imports commit independently, so a summary written by
 one could miss another's rows: `maintain` (and the migration) count the summaries and
-record the import log as they saw it, and a read uses them only while its snapshot's
-import log is still that one; after a later import it counts from the sessions until
-the next `maintain`.
+record the batches they hold (summarised_batches); a read counts the episodes any later
+batch touched (the view unsummarised_episodes) from the sessions and the rest from the
+summaries (the cursor variable `summaries_partial`), until the next `maintain`.
 
 >>> with store.write() as cur: ...      # refresh() runs before the commit
 >>> exact_for(cur, date(2026, 3, 31), 0.9)
@@ -43,8 +43,6 @@ from analytics.store.schema import SUMMARY_TABLES
 # The meta keys: the last batch the summaries include, the completion share they were
 # counted at, and the latest session date they hold.
 THROUGH_BATCH = "summaries_through_batch"
-# DuckLake only: the import log as the summaries saw it ("count:latest batch")
-LOGGED_BATCHES = "summaries_logged_batches"
 COMPLETION_SHARE = "summaries_completion_share"
 LAST_SESSION = "summaries_last_session"
 
@@ -55,11 +53,11 @@ END_OF_TIME = date(9999, 12, 31)
 _FILL: dict[str, str] = {
     "episode_session_counts":
         "INSERT INTO store.main.episode_session_counts "
-        "SELECT * FROM main.session_counts_through($through, $share, false)",
+        "SELECT * FROM main.session_counts_through($through, $share, 'all')",
     "episode_attended_weeks":
-        "INSERT INTO store.main.episode_attended_weeks SELECT * FROM main.attended_weeks_through($through, false)",
+        "INSERT INTO store.main.episode_attended_weeks SELECT * FROM main.attended_weeks_through($through, 'all')",
     "episode_attended_days":
-        "INSERT INTO store.main.episode_attended_days SELECT * FROM main.attended_days_through($through, false)",
+        "INSERT INTO store.main.episode_attended_days SELECT * FROM main.attended_days_through($through, 'all')",
 }
 assert tuple(_FILL) == SUMMARY_TABLES
 
@@ -82,10 +80,19 @@ def exact_for(cur: duckdb.DuckDBPyConnection, as_of: date | None, share: float) 
     kept_share, last = get_meta(cur, COMPLETION_SHARE), get_meta(cur, LAST_SESSION)
     if kept_share is None or as_of is None or float(kept_share) != float(share):
         return False
-    logged = get_meta(cur, LOGGED_BATCHES)
-    if logged is not None and logged != _logged_batches(cur):
-        return False  # DuckLake: a batch was imported since `maintain` summarised
     return last == "" or as_of >= date.fromisoformat(last)
+
+
+def partial(cur: duckdb.DuckDBPyConnection) -> bool:
+    """DuckLake: whether a batch was logged that the summaries do not hold (an import since `maintain`).
+
+    The reads then count the episodes it touched (the view unsummarised_episodes) from the
+    sessions, and the others from the summaries. Always False on the embedded store.
+    """
+    if not _is_lake(cur):
+        return False
+    return cur.execute("SELECT count(*) > 0 FROM (SELECT batch_id FROM main.import_log "
+                       "EXCEPT SELECT batch_id FROM store.main.summarised_batches)").fetchone()[0]
 
 
 def rebuild(cur: duckdb.DuckDBPyConnection, progress: Callable[[float, str], None] | None = None) -> None:
@@ -93,8 +100,8 @@ def rebuild(cur: duckdb.DuckDBPyConnection, progress: Callable[[float, str], Non
 
     Rows written into the embedded store other than by a batch (an import or an
     undo) are summarised only by this. On DuckLake (run by `maintain` and the
-    migration) it also records the import log as it saw it: the reads use the
-    summaries only while no batch has been logged since.
+    migration) it also records the batches it holds (summarised_batches): the reads
+    count what later batches touched from the sessions.
     """
     report = progress or (lambda fraction, message: None)
     share = config.session_completion_share()
@@ -163,10 +170,5 @@ def _record(cur: duckdb.DuckDBPyConnection, share: float, through: int | None = 
     set_meta(cur, THROUGH_BATCH, str(-1 if through is None else through))
     set_meta(cur, LAST_SESSION, "" if last is None else last.isoformat())
     if _is_lake(cur):
-        set_meta(cur, LOGGED_BATCHES, _logged_batches(cur))
-
-
-def _logged_batches(cur: duckdb.DuckDBPyConnection) -> str:
-    # batch ids are unique and the log only grows, so (count, latest) changes with any new batch
-    count, latest = cur.execute("SELECT count(*), max(batch_id) FROM main.import_log").fetchone()
-    return f"{count}:{latest}"
+        cur.execute("DELETE FROM store.main.summarised_batches")
+        cur.execute("INSERT INTO store.main.summarised_batches SELECT DISTINCT batch_id FROM main.import_log")

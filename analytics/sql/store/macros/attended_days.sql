@@ -5,6 +5,11 @@
 CREATE OR REPLACE MACRO main.attended_days() AS TABLE
 SELECT * FROM main.episode_attended_days
 WHERE coalesce(getvariable('summarised'), false)
+  AND NOT (coalesce(getvariable('summaries_partial'), false)
+           AND episode_id IN (SELECT episode_id FROM main.unsummarised_episodes))
 UNION ALL
-SELECT * FROM main.attended_days_through(getvariable('as_of'), true)
+SELECT * FROM main.attended_days_through(getvariable('as_of'), 'selected')
 WHERE NOT coalesce(getvariable('summarised'), false)
+UNION ALL
+SELECT * FROM main.attended_days_through(getvariable('as_of'), 'unsummarised')
+WHERE coalesce(getvariable('summarised'), false) AND coalesce(getvariable('summaries_partial'), false)

@@ -5,7 +5,7 @@
 -- these words (window_days).
 -- Why a macro: one definition for the importer's build and the reads' fallback
 -- (see session_counts_through).
-CREATE OR REPLACE MACRO main.attended_days_through(through, selected_only) AS TABLE
+CREATE OR REPLACE MACRO main.attended_days_through(through, episodes) AS TABLE
 SELECT
     s.episode_id,
     (s.session_date - DATE '0001-01-01') // 64 AS word,
@@ -14,5 +14,6 @@ SELECT
 FROM main.sessions AS s
 WHERE s.status = 'attended'
   AND s.session_date <= through
-  AND (NOT selected_only OR s.episode_id IN (SELECT episode_id FROM main.selected_episodes()))
+  AND (episodes = 'all' OR s.episode_id IN (SELECT episode_id FROM main.selected_episodes()))
+  AND (episodes <> 'unsummarised' OR s.episode_id IN (SELECT episode_id FROM main.unsummarised_episodes))
 GROUP BY s.episode_id, word

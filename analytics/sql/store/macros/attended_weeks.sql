@@ -8,8 +8,13 @@ SELECT
 FROM (
     SELECT * FROM main.episode_attended_weeks
     WHERE coalesce(getvariable('summarised'), false)
+      AND NOT (coalesce(getvariable('summaries_partial'), false)
+               AND episode_id IN (SELECT episode_id FROM main.unsummarised_episodes))
     UNION ALL
-    SELECT * FROM main.attended_weeks_through(getvariable('as_of'), true)
+    SELECT * FROM main.attended_weeks_through(getvariable('as_of'), 'selected')
     WHERE NOT coalesce(getvariable('summarised'), false)
+    UNION ALL
+    SELECT * FROM main.attended_weeks_through(getvariable('as_of'), 'unsummarised')
+    WHERE coalesce(getvariable('summarised'), false) AND coalesce(getvariable('summaries_partial'), false)
 ) AS w
 JOIN main.selected_episodes() AS e USING (episode_id)

@@ -5,7 +5,7 @@
 -- Why a macro: one definition for the importer's build and the reads' fallback
 -- (see session_counts_through); the week depends on the admission date, so the
 -- importer rebuilds an episode's weeks when its enrollment changes too.
-CREATE OR REPLACE MACRO main.attended_weeks_through(through, selected_only) AS TABLE
+CREATE OR REPLACE MACRO main.attended_weeks_through(through, episodes) AS TABLE
 SELECT
     s.episode_id,
     program_week(s.session_date, e.admit_date)::INTEGER AS week_number,
@@ -17,5 +17,6 @@ JOIN main.enrollments AS e ON e.episode_id = s.episode_id
 WHERE s.status = 'attended'
   AND s.session_date >= e.admit_date
   AND s.session_date <= through
-  AND (NOT selected_only OR s.episode_id IN (SELECT episode_id FROM main.selected_episodes()))
+  AND (episodes = 'all' OR s.episode_id IN (SELECT episode_id FROM main.selected_episodes()))
+  AND (episodes <> 'unsummarised' OR s.episode_id IN (SELECT episode_id FROM main.unsummarised_episodes))
 GROUP BY s.episode_id, week_number, s.session_type

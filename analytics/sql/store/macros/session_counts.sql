@@ -2,9 +2,12 @@
 -- episode's columns: read from the summary table when it holds exactly that (the
 -- cursor's variable `summarised`, set by queries.bind_filters: an embedded store whose
 -- summaries are current, an as-of date on or after its last session, and the
--- completion share they were counted at), else counted from the sessions.
+-- completion share they were counted at), else counted from the sessions. On a
+-- DuckLake imported into since `maintain` (variable `summaries_partial`), the episodes
+-- the summaries do not hold yet (unsummarised_episodes) are counted from the sessions
+-- and the others read from the summaries.
 -- Why: the summary holds a few rows per episode instead of one per session, and the
--- variable is folded while planning, so only one branch is ever read.
+-- variables are folded while planning, so only the branches in force are read.
 CREATE OR REPLACE MACRO main.session_counts(completion_share) AS TABLE
 SELECT
     c.*,
@@ -12,8 +15,13 @@ SELECT
 FROM (
     SELECT * FROM main.episode_session_counts
     WHERE coalesce(getvariable('summarised'), false)
+      AND NOT (coalesce(getvariable('summaries_partial'), false)
+               AND episode_id IN (SELECT episode_id FROM main.unsummarised_episodes))
     UNION ALL
-    SELECT * FROM main.session_counts_through(getvariable('as_of'), completion_share, true)
+    SELECT * FROM main.session_counts_through(getvariable('as_of'), completion_share, 'selected')
     WHERE NOT coalesce(getvariable('summarised'), false)
+    UNION ALL
+    SELECT * FROM main.session_counts_through(getvariable('as_of'), completion_share, 'unsummarised')
+    WHERE coalesce(getvariable('summarised'), false) AND coalesce(getvariable('summaries_partial'), false)
 ) AS c
 JOIN main.selected_episodes() AS e USING (episode_id)

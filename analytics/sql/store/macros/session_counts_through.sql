@@ -3,10 +3,11 @@
 -- completion share, their scheduled and attended minutes, and their first and last dates.
 -- Why a macro: the importer builds the summary with it (through = the end of time) and
 -- the reads fall back to it for an as-of date inside the data, so the two paths count
--- with one definition and cannot disagree. selected_only limits it to the selected
--- episodes before it aggregates, which the fallback needs to stay as cheap as a
--- filtered scan of the sessions.
-CREATE OR REPLACE MACRO main.session_counts_through(through, completion_share, selected_only) AS TABLE
+-- with one definition and cannot disagree. `episodes`: 'all' (the build), 'selected'
+-- (the selected episodes, limited before it aggregates, so the fallback costs a
+-- filtered scan of the sessions) or 'unsummarised' (the selected episodes the
+-- summaries do not hold yet: DuckLake between an import and `maintain`).
+CREATE OR REPLACE MACRO main.session_counts_through(through, completion_share, episodes) AS TABLE
 SELECT
     s.episode_id, s.session_type, s.status,
     count(*)::BIGINT AS sessions,
@@ -18,5 +19,6 @@ SELECT
     max(s.session_date) AS last_date
 FROM main.sessions AS s
 WHERE s.session_date <= through
-  AND (NOT selected_only OR s.episode_id IN (SELECT episode_id FROM main.selected_episodes()))
+  AND (episodes = 'all' OR s.episode_id IN (SELECT episode_id FROM main.selected_episodes()))
+  AND (episodes <> 'unsummarised' OR s.episode_id IN (SELECT episode_id FROM main.unsummarised_episodes))
 GROUP BY s.episode_id, s.session_type, s.status
