@@ -429,7 +429,7 @@ def test_first_writers_racing_on_an_empty_catalog_all_succeed(lake_target):
     with Store(lake_target).read() as cur:
         assert cur.execute("SELECT count(*) FROM main.audit_log").fetchone()[0] == 3
         tables = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store'").fetchone()[0]
-    assert tables == len(STORE_TABLES) + 1  # and store.superseded
+    assert tables == len(STORE_TABLES) + 2  # and store.superseded, store.summarised_batches
 
 
 @pytest.mark.lake
