@@ -28,9 +28,9 @@ from tests.support import run_analytics
 
 # table -> the macro call that builds it from the sessions
 FROM_SESSIONS = {
-    "episode_session_counts": "main.session_counts_through(DATE '9999-12-31', $share, 'all')",
-    "episode_attended_weeks": "main.attended_weeks_through(DATE '9999-12-31', 'all')",
-    "episode_attended_days": "main.attended_days_through(DATE '9999-12-31', 'all')",
+    "episode_session_counts": "main.session_counts_through(DATE '9999-12-31', $share)",
+    "episode_attended_weeks": "main.attended_weeks_through(DATE '9999-12-31')",
+    "episode_attended_days": "main.attended_days_through(DATE '9999-12-31')",
 }
 SESSIONS_ONLY = {"IOP_READ_SUMMARIES": "0"}
 

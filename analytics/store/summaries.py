@@ -53,11 +53,11 @@ END_OF_TIME = date(9999, 12, 31)
 _FILL: dict[str, str] = {
     "episode_session_counts":
         "INSERT INTO store.main.episode_session_counts "
-        "SELECT * FROM main.session_counts_through($through, $share, 'all')",
+        "SELECT * FROM main.session_counts_through($through, $share)",
     "episode_attended_weeks":
-        "INSERT INTO store.main.episode_attended_weeks SELECT * FROM main.attended_weeks_through($through, 'all')",
+        "INSERT INTO store.main.episode_attended_weeks SELECT * FROM main.attended_weeks_through($through)",
     "episode_attended_days":
-        "INSERT INTO store.main.episode_attended_days SELECT * FROM main.attended_days_through($through, 'all')",
+        "INSERT INTO store.main.episode_attended_days SELECT * FROM main.attended_days_through($through)",
 }
 assert tuple(_FILL) == SUMMARY_TABLES
 
