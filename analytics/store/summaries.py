@@ -1,11 +1,12 @@
 """The session summaries: a few rows per episode that the page queries read instead of the sessions.
 
-Three tables (schema.SUMMARY_DDL), each defined by one macro over the sessions,
-which both builds it and is the exact fallback of the reads:
+Three tables (schema.SUMMARY_DDL). Each is one macro's cells, one per session,
+summed per key; the reads fall back to the cells themselves, which every reader sums
+(or ORs, or counts distinct ids), so both paths count with one definition:
 
-- episode_session_counts (session_counts_through): per episode, type and status;
-- episode_attended_weeks (attended_weeks_through): per episode, program week and type;
-- episode_attended_days (attended_days_through): per episode, the attended days as bits.
+- episode_session_counts (session_rows_through, summed): per episode, type and status;
+- episode_attended_weeks (attended_week_rows_through): per episode, program week and type;
+- episode_attended_days (attended_day_rows_through): per episode, the attended days as bits.
 
 Why they cannot disagree with the rows: the embedded store brings them up to date
 inside every write's own transaction (refresh(), called just before COMMIT), for
